@@ -1,0 +1,79 @@
+"""Run a stage notebook: papermill execution, then an HTML report with nbconvert.
+
+``run_notebook("01_ingest", {"raw_dir": "data/raw"})`` executes
+``notebooks/01_ingest.ipynb`` into ``reports/01_ingest.ipynb`` with the given
+parameters injected after the cell tagged ``parameters``, removes the metadata that
+changes from run to run (timings, kernel start times), and writes
+``reports/01_ingest.html``. All in one process, with one kernel start.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from pcnstudy import paths
+
+VOLATILE_METADATA = ("papermill", "execution", "widgets")
+
+
+def parse_param_pairs(pairs: Iterable[str]) -> dict[str, Any]:
+    """Turn ``["seed=7", "formats=[html, pdf]"]`` into a dict, values read as YAML."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"parameter {pair!r} is not key=value")
+        key, value = pair.split("=", 1)
+        params[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return params
+
+
+def strip_volatile(nb: Any) -> Any:
+    """Remove run-to-run metadata (timings, papermill bookkeeping) from a notebook in place."""
+    for key in VOLATILE_METADATA:
+        nb.metadata.pop(key, None)
+    for cell in nb.cells:
+        for key in VOLATILE_METADATA:
+            cell.metadata.pop(key, None)
+    return nb
+
+
+def run_notebook(name: str, parameters: dict[str, Any] | None = None, root: Path | None = None) -> Path:
+    """Execute ``notebooks/<name>.ipynb`` into reports/ and render its HTML; return the HTML path."""
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    root = Path(root or paths.ROOT)
+    source = root / "notebooks" / f"{name}.ipynb"
+    if not source.is_file():
+        raise FileNotFoundError(f"no notebook {source}")
+    reports = root / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    executed = reports / f"{name}.ipynb"
+    env_before = os.environ.get("PCNSTUDY_ROOT")
+    os.environ["PCNSTUDY_ROOT"] = str(root)
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(executed),
+            parameters=parameters or {},
+            cwd=str(root),
+            progress_bar=False,
+            kernel_name="python3",
+        )
+    finally:
+        if env_before is None:
+            os.environ.pop("PCNSTUDY_ROOT", None)
+        else:
+            os.environ["PCNSTUDY_ROOT"] = env_before
+    nb = nbformat.read(executed, as_version=4)
+    strip_volatile(nb)
+    nbformat.write(nb, executed)
+    exporter = HTMLExporter()
+    body, _ = exporter.from_notebook_node(nb)
+    html = reports / f"{name}.html"
+    html.write_text(body, encoding="utf-8")
+    return html
