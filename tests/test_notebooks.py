@@ -1,0 +1,30 @@
+"""The stage-notebook runner: parameters from the command line, volatile metadata removed."""
+import nbformat
+import pytest
+
+from pcnstudy.notebooks import parse_param_pairs, strip_volatile
+
+
+def test_parse_param_pairs_reads_values_as_yaml():
+    got = parse_param_pairs(["alpha=0.05", "free_topics=auto", "formats=[html, pdf]", "n=3", "empty="])
+    assert got == {"alpha": 0.05, "free_topics": "auto", "formats": ["html", "pdf"], "n": 3, "empty": ""}
+
+
+def test_parse_param_pairs_rejects_a_bare_word():
+    with pytest.raises(ValueError, match="not key=value"):
+        parse_param_pairs(["alpha"])
+
+
+def test_strip_volatile_removes_timings_but_keeps_outputs():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("1 + 1")
+    cell.metadata["papermill"] = {"duration": 0.1, "start_time": "2026-01-01"}
+    cell.metadata["execution"] = {"iopub.execute_input": "2026-01-01"}
+    cell.metadata["tags"] = ["parameters"]
+    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
+    nb.cells.append(cell)
+    nb.metadata["papermill"] = {"start_time": "now"}
+    strip_volatile(nb)
+    assert "papermill" not in nb.metadata
+    assert set(nb.cells[0].metadata) == {"tags"}
+    assert nb.cells[0].outputs[0]["data"]["text/plain"] == "2"
