@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,28 +17,11 @@ def root() -> Path:
     return ROOT
 
 
-def tracked_files(root: Path = ROOT) -> list[str]:
-    """Files git knows of or would add (tracked plus untracked, not ignored)."""
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=root, check=True, capture_output=True,
-    ).stdout.decode()
-    return sorted(f for f in out.split("\0") if f and (root / f).is_file())
-
-
 def copy_repository(dest: Path, root: Path = ROOT) -> Path:
     """Copy the working tree's source files (no generated outputs) into a fresh git repo."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for rel in tracked_files(root):
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / rel, target)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
-           "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
-        subprocess.run(cmd, cwd=dest, check=True, env=env, capture_output=True)
-    return dest
+    from pcnstudy.workspace import copy_project
+
+    return copy_project(dest, root)
 
 
 def pipeline_env(root: Path) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 ``run_notebook("01_ingest", {"raw_dir": "data/raw"})`` executes
 ``notebooks/01_ingest.ipynb`` into ``reports/01_ingest.ipynb`` with the given
-parameters injected after the cell tagged ``parameters``, removes the metadata that
+parameters injected after the cell tagged ``parameters`` (the kernel runs with
+threads, hash seed, locale, time zone and render date pinned), removes the metadata that
 changes from run to run (timings, kernel start times), and writes
 ``reports/01_ingest.html``. All in one process, with one kernel start.
 """
@@ -15,6 +16,7 @@ from typing import Any, Iterable
 import yaml
 
 from pcnstudy import paths
+from pcnstudy.workspace import pinned_environment
 
 VOLATILE_METADATA = ("papermill", "execution", "widgets")
 
@@ -53,7 +55,8 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, root: Path
     reports = root / "reports"
     reports.mkdir(parents=True, exist_ok=True)
     executed = reports / f"{name}.ipynb"
-    env_before = os.environ.get("PCNSTUDY_ROOT")
+    env_before = dict(os.environ)
+    os.environ.update(pinned_environment(root))
     os.environ["PCNSTUDY_ROOT"] = str(root)
     try:
         pm.execute_notebook(
@@ -65,10 +68,8 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, root: Path
             kernel_name="python3",
         )
     finally:
-        if env_before is None:
-            os.environ.pop("PCNSTUDY_ROOT", None)
-        else:
-            os.environ["PCNSTUDY_ROOT"] = env_before
+        os.environ.clear()
+        os.environ.update(env_before)
     nb = nbformat.read(executed, as_version=4)
     strip_volatile(nb)
     nbformat.write(nb, executed)
