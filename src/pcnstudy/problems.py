@@ -18,7 +18,8 @@ class Problem:
 
     ``row`` is the spreadsheet row number (0 for the file as a whole), ``column`` the
     export's header ('' for a whole row or file). ``scope`` says what was set aside:
-    'cell' (the value became missing), 'row' (the row was quarantined) or 'file'.
+    'cell' (the value became missing), 'column' (a whole column, e.g. a duplicate
+    header), 'row' (the row was quarantined) or 'file'.
     ``fatal`` problems stop a cohort from being ingested cleanly.
     """
 
