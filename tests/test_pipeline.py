@@ -61,3 +61,37 @@ def test_touching_the_package_reruns_its_dependants(built):
     finally:
         init.write_text(original)
     assert "up to date" in run_dvc(built, "status").stdout
+
+
+def test_a_second_clean_run_reproduces_every_hash(built, tmp_path_factory):
+    """The CI-sized version of `pcnstudy verify`: two clean copies, identical outputs."""
+    from pcnstudy.verify import compare_runs
+
+    other = copy_repository(tmp_path_factory.mktemp("pipeline2") / "repo")
+    run_dvc(other, "repro")
+    rows = compare_runs(built, other)
+    different = [f"{r.stage} {r.output} {r.detail}" for r in rows if not r.same]
+    assert rows and not different, different
+
+
+def test_a_parameter_change_reaches_the_rendered_paper(built):
+    """Raising the disclosure threshold changes what the paper shows, with no manual edit."""
+    params_path = built / "params.yaml"
+    original = params_path.read_text()
+    before_vars = (built / "paper/_variables.yml").read_text()
+    before_html = (built / "paper/_output/index.html").read_text()
+    try:
+        params = yaml.safe_load(original)
+        params["disclosure"]["min_cell"] = 20
+        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+        proc = run_dvc(built, "repro")
+        assert "Running stage 'paper'" in proc.stdout
+        after_vars = (built / "paper/_variables.yml").read_text()
+        after_html = (built / "paper/_output/index.html").read_text()
+        assert after_vars != before_vars
+        assert "20" in yaml.safe_load(after_vars)["params"]["disclosure"]["min_cell"].__str__()
+        assert after_html != before_html
+        assert "&lt;20" in after_html or "<20" in after_html
+    finally:
+        params_path.write_text(original)
+        run_dvc(built, "repro")
