@@ -1,0 +1,141 @@
+"""Ingest on the committed simulated twin, coercion and pseudonyms against known values."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pcnstudy import paths
+from pcnstudy.coerce import (coerce_likert, coerce_yes_no, escape_html, has_markup, is_formula_like,
+                             neutralise_formula, parse_uk_date)
+from pcnstudy.ingest import find_raw_ids, ingest_study
+from pcnstudy.pseudonym import DEMO_KEY, DemoKeyWarning, PseudonymKey, check_demo_key_use, pseudonymise, resolve_key
+
+REFERENCE = json.loads((Path(__file__).parent / "results" / "pseudonym_reference.json").read_text())
+SCALE = {"min": 1, "max": 5, "labels": {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree",
+                                        4: "Agree", 5: "Strongly agree"}}
+HAVE_RAW = paths.RAW.is_dir() and any(paths.RAW.glob("*/cohort.yml"))
+needs_raw = pytest.mark.skipif(not HAVE_RAW, reason="data/raw (the simulated twin) is absent: run `pcnstudy simulate`")
+
+
+def test_pseudonym_matches_rfc4231_hmac():
+    key = REFERENCE["key"].encode()
+    assert pseudonymise(REFERENCE["data"], key) == "r_" + REFERENCE["hmac_sha256"][:12]
+    assert pseudonymise("  SE1-017 ", DEMO_KEY) == pseudonymise("se1-017", DEMO_KEY)
+    assert pseudonymise("SE1-017", b"other") != pseudonymise("SE1-017", DEMO_KEY)
+
+
+def test_key_resolution_order(tmp_path):
+    key_file = tmp_path / "k.key"
+    key_file.write_text("file-secret\n")
+    params = {"key_env": "X_KEY", "key_file": str(key_file)}
+    assert resolve_key(params, {"X_KEY": "env-secret"}) == PseudonymKey(b"env-secret", "env")
+    assert resolve_key(params, {}) == PseudonymKey(b"file-secret", "file")
+    assert resolve_key({"key_file": str(tmp_path / "none")}, {}).source == "demo"
+
+
+def test_demo_key_warns_only_for_real_cohorts():
+    demo = PseudonymKey(DEMO_KEY, "demo")
+    assert check_demo_key_use(demo, {"a": True}) is None
+    with pytest.warns(DemoKeyWarning):
+        assert "PUBLIC DEMO KEY" in check_demo_key_use(demo, {"a": True, "b": False})
+    assert check_demo_key_use(PseudonymKey(b"s", "env"), {"b": False}) is None
+
+
+@pytest.mark.parametrize("text,value,changed", [
+    ("4", 4.0, False), ("4.0", 4.0, False), (" strongly AGREE ", 5.0, True), ("Neither agree nor  disagree", 3.0, True),
+    ("4 - Agree", 4.0, True), ("", None, False), ("N/A", None, False),
+])
+def test_likert_numbers_and_labels(text, value, changed):
+    result = coerce_likert(text, SCALE)
+    assert result.ok and result.value == value and result.changed == changed
+
+
+@pytest.mark.parametrize("text", ["7", "0", "3.5", "Somewhat agree", "four", "#N/A", "4 - Disagree"])
+def test_likert_bad_values(text):
+    assert not coerce_likert(text, SCALE).ok
+
+
+@pytest.mark.parametrize("text,value", [("Yes", 1), ("y", 1), ("TRUE", 1), ("1", 1), ("ticked", 1), ("No", 0),
+                                        ("n", 0), ("false", 0), ("0", 0)])
+def test_yes_no_spellings(text, value):
+    assert coerce_yes_no(text).value == value
+
+
+@pytest.mark.parametrize("text,date", [("14/09/2020", "2020-09-14"), ("1/2/21", "2021-02-01"),
+                                       ("17-Sep-2020", "2020-09-17"), ("3 March 2021", "2021-03-03"),
+                                       ("2021-06-30", "2021-06-30"), ("2021-06-30 10:15:00", "2021-06-30"),
+                                       ("30/06/2021 10:15", "2021-06-30")])
+def test_uk_dates(text, date):
+    assert parse_uk_date(text).value == dt.date.fromisoformat(date)
+
+
+def test_excel_serial_dates_against_excel():
+    for serial, date in REFERENCE["excel_serials"].items():
+        if serial.isdigit() and int(serial) > 60:
+            assert parse_uk_date(serial).value == dt.date.fromisoformat(date)
+    assert not parse_uk_date("12/31/2020").ok and not parse_uk_date("31/02/2021").ok
+
+
+def test_formula_and_markup():
+    for text in ['=HYPERLINK("x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx"]:
+        assert is_formula_like(text) and neutralise_formula(text).startswith("'")
+    for text in ["- better teamwork", "-3", "Great sessions"]:
+        assert not is_formula_like(text)
+    assert has_markup("<script>alert(1)</script>") and not has_markup("3 < 4 and 5 > 2")
+    assert escape_html("<b>&</b>") == "&lt;b&gt;&amp;&lt;/b&gt;"
+
+
+@pytest.fixture(scope="module")
+def twin(tmp_path_factory):
+    if not HAVE_RAW:
+        pytest.skip("data/raw (the simulated twin) is absent: run `pcnstudy simulate`")
+    out = tmp_path_factory.mktemp("processed")
+    result = ingest_study(paths.RAW, out, cohorts=[], key=DEMO_KEY, params={})
+    return out, result
+
+
+@needs_raw
+def test_twin_ingests_with_nothing_lost(twin):
+    out, result = twin
+    report = json.loads((out / "ingest_report.json").read_text())
+    assert report["rows_unaccounted"] == 0
+    for rel, stats in report["files"].items():
+        assert stats["rows_read"] == stats["rows_kept"] + stats["rows_quarantined"], rel
+    assert report["totals"]["rows_read"] > 0
+    for name in ("respondents", "ratings", "feedback", "texts"):
+        parquet = pd.read_parquet(out / f"{name}.parquet")
+        assert list(parquet.columns) == list(getattr(result, name).columns)
+        assert len(parquet) == len(getattr(result, name)) > 0
+        assert b"\r\n" not in (out / f"{name}.csv").read_bytes()
+    assert (result.ratings["score"].between(1, 5)).all()
+
+
+@needs_raw
+def test_twin_ingest_is_deterministic(twin, tmp_path):
+    out, _ = twin
+    ingest_study(paths.RAW, tmp_path, cohorts=[], key=DEMO_KEY, params={})
+    for path in sorted(out.iterdir()):
+        assert path.read_bytes() == (tmp_path / path.name).read_bytes(), path.name
+
+
+@needs_raw
+def test_no_raw_id_in_processed_files(twin):
+    out, _ = twin
+    hits = find_raw_ids(paths.RAW, [out])
+    assert hits == [], hits[:5]
+    assert find_raw_ids(paths.RAW, [paths.RAW]), "the scan must find the ids in the raw exports themselves"
+
+
+def test_find_raw_ids_finds_a_planted_id(tmp_path):
+    bad = Path(__file__).parent / "data" / "bad"
+    (tmp_path / "leak.txt").write_text("fine\nrespondent P003 said\nP0031 is not it\n")
+    import shutil
+
+    raw = tmp_path / "raw"
+    shutil.copytree(bad / "likert_zero", raw / "likert_zero")
+    hits = find_raw_ids(raw, [tmp_path / "leak.txt"])
+    assert [(h.line, h.raw_id) for h in hits] == [(2, "P003")]
