@@ -28,3 +28,16 @@ def test_strip_volatile_removes_timings_but_keeps_outputs():
     assert "papermill" not in nb.metadata
     assert set(nb.cells[0].metadata) == {"tags"}
     assert nb.cells[0].outputs[0]["data"]["text/plain"] == "2"
+
+
+def test_strip_volatile_fixes_the_injected_cells_random_id():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("alpha = 0.1")
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells.append(cell)
+    other = nbformat.v4.new_code_cell("x = 1")
+    original_id = other["id"]
+    nb.cells.append(other)
+    strip_volatile(nb)
+    assert nb.cells[0]["id"] == "injected-parameters"
+    assert nb.cells[1]["id"] == original_id
