@@ -1,0 +1,150 @@
+"""Paired change scores against R's t.test / wilcox.test answers, and the scores command."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from pcnstudy.change import (CHANGE_COLUMNS, adjust_pvalues, add_domain_scores, change_table, paired_t,
+                             pct_change_bootstrap, pct_change_delta, psignrank, rank_biserial, scores_command,
+                             validate_long, wilcoxon_signed_rank, InputError)
+from reference import RESULTS, assert_matches
+
+
+@pytest.fixture(scope="module")
+def sleep():
+    d = pd.read_csv(RESULTS / "sleep.csv")
+    return d[d.group == 1]["extra"].to_numpy(), d[d.group == 2]["extra"].to_numpy()
+
+
+def test_paired_t_matches_r_on_student_sleep(sleep):
+    g1, g2 = sleep
+    res = paired_t(g2, g1)  # t.test(g1, g2, paired=TRUE) tests g1 - g2
+    assert_matches("sleep_paired_t", {"t": res["t"], "df": res["df"], "p": res["p_t"],
+                                      "ci_low": res["diff_ci_low"], "ci_high": res["diff_ci_high"]})
+
+
+def test_wilcoxon_matches_r_with_ties_and_zero(sleep):
+    g1, g2 = sleep
+    v, p, method, n = wilcoxon_signed_rank(g1 - g2)
+    assert method == "normal" and n == 9
+    assert_matches("sleep_wilcoxon", {"V": v, "p": p})
+
+
+def test_wilcoxon_exact_matches_r_hollander_wolfe():
+    d = pd.read_csv(RESULTS / "depression_hw.csv")
+    v, p, method, n = wilcoxon_signed_rank(d.x_first - d.y_second)
+    assert method == "exact"
+    assert_matches("depression_wilcoxon", {"V": v, "p_two_sided": p})
+
+
+def test_wilcoxon_normal_path_agrees_with_scipy():
+    rng = np.random.default_rng(3)
+    d = rng.integers(-3, 5, size=60).astype(float)  # ties and zeros, n > 50
+    v, p, method, _ = wilcoxon_signed_rank(d)
+    ref = stats.wilcoxon(d, zero_method="wilcox", correction=True, method="approx")
+    assert method == "normal"
+    assert p == pytest.approx(ref.pvalue, rel=1e-10)
+    nonzero = d[d != 0]
+    assert v == pytest.approx(stats.rankdata(np.abs(nonzero))[nonzero > 0].sum())
+
+
+def test_psignrank_is_a_distribution():
+    assert psignrank(55, 10) == pytest.approx(1.0)
+    assert psignrank(0, 10) == pytest.approx(1 / 1024)
+
+
+def test_rank_biserial_and_dz():
+    assert rank_biserial([1, 2, 3, -0.5]) == pytest.approx((2 + 3 + 4 - 1) / 10)
+    assert rank_biserial([0, 0, 1]) == 1.0
+    res = paired_t(np.array([1.0, 2, 3, 4]), np.array([2.0, 2, 5, 5]))
+    d = np.array([1.0, 0, 2, 1])
+    assert res["dz"] == pytest.approx(d.mean() / d.std(ddof=1))
+
+
+def test_holm_and_bh_match_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.array([0.01, 0.04, 0.03, 0.2, np.nan, 0.001])
+    ok = ~np.isnan(p)
+    for ours, theirs in (("holm", "holm"), ("bh", "fdr_bh")):
+        adj = adjust_pvalues(p, ours)
+        assert np.isnan(adj[4])
+        np.testing.assert_allclose(adj[ok], multipletests(p[ok], method=theirs)[1], rtol=1e-12)
+
+
+def test_pct_change_delta_and_bootstrap_agree_roughly():
+    rng = np.random.default_rng(0)
+    x0 = rng.normal(3, 0.6, 200)
+    x1 = x0 * 1.2 + rng.normal(0, 0.4, 200)
+    pct, low, high = pct_change_delta(x0.mean(), x1.mean(), x0.var(ddof=1), x1.var(ddof=1),
+                                      np.cov(x0, x1)[0, 1], 200)
+    assert low < pct < high and pct == pytest.approx(x1.mean() / x0.mean() - 1)
+    b_low, b_high = pct_change_bootstrap(x0, x1, 2000, 1, 0.05)
+    assert b_low == pytest.approx(low, abs=0.01) and b_high == pytest.approx(high, abs=0.01)
+
+
+def _long(seed=1, n=30, cohorts=("a", "b")):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in cohorts:
+        for r in range(n):
+            base = rng.normal(3, 0.6)
+            for w, eff in (("baseline", 0.0), ("mid", 0.3), ("end", 0.6)):
+                if w != "baseline" and rng.random() < 0.15:
+                    continue
+                for item, dom in (("i1", "d1"), ("i2", "d1"), ("i3", "d2")):
+                    score = float(np.clip(np.round(base + eff + rng.normal(0, 0.7)), 1, 5))
+                    rows.append(dict(cohort=c, respondent=f"r{r}", wave=w, item=item, domain=dom,
+                                     pcn=f"p{r % 4}", score=score))
+    return pd.DataFrame(rows)
+
+
+def test_change_table_columns_domains_and_families():
+    long = add_domain_scores(validate_long(_long()))
+    table = change_table(long, ["baseline", "mid", "end"])
+    assert list(table.columns[: len(CHANGE_COLUMNS)]) == CHANGE_COLUMNS
+    assert set(table["cohort"]) == {"a", "b", "pooled"}
+    dom = table[(table.level == "domain") & (table.cohort == "a") & (table.wave_to == "end")]
+    assert set(dom["item"]) == {"d1", "d2"}
+    # the domain score is the mean of its items: recompute d1 by hand
+    raw = _long()
+    a = raw[(raw.cohort == "a") & (raw.domain == "d1")].groupby(["respondent", "wave"])["score"].mean().unstack()
+    pair = a[["baseline", "end"]].dropna()
+    row = dom[dom.item == "d1"].iloc[0]
+    assert row.n_pairs == len(pair)
+    assert row.mean_diff == pytest.approx((pair["end"] - pair["baseline"]).mean())
+    # Holm within cohort x wave x level
+    items = table[(table.level == "item") & (table.cohort == "a") & (table.wave_to == "end")]
+    np.testing.assert_allclose(items["p_holm"], adjust_pvalues(items["p_t"].to_numpy(), "holm"))
+
+
+def test_validate_long_errors_name_row_and_column():
+    frame = pd.DataFrame({"respondent": ["r1", "r2"], "wave": ["baseline", "end"], "item": ["x", "x"],
+                          "score": ["3", "four"]})
+    with pytest.raises(InputError, match=r"f.csv:3:score: not a number"):
+        validate_long(frame, source="f.csv")
+    with pytest.raises(InputError, match=r":1:score: missing column"):
+        validate_long(frame.drop(columns="score"), source="f.csv")
+    frame["score"] = ["3", "4"]
+    with pytest.raises(InputError, match=r"f.csv:3:wave: wave 'end' is not in --waves"):
+        validate_long(frame, ["baseline", "mid"], source="f.csv")
+
+
+def test_scores_command(tmp_path, capsys):
+    src = tmp_path / "long.csv"
+    _long(cohorts=("a",)).drop(columns=["cohort"]).to_csv(src, index=False)
+    assert scores_command(src, tmp_path / "out", "baseline,mid,end", 0.05) == 0
+    change = pd.read_csv(tmp_path / "out" / "change_scores.csv")
+    mixed = pd.read_csv(tmp_path / "out" / "mixed_models.csv")
+    assert list(change.columns[:22]) == CHANGE_COLUMNS and set(change["cohort"]) == {"all"}
+    assert list(mixed.columns[:13]) == ["cohort", "item", "term", "estimate", "se", "ci_low", "ci_high", "p",
+                                        "sd_respondent", "sd_residual", "n_obs", "n_respondents", "converged"]
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"respondent": ["r"], "wave": ["x"], "item": ["i"], "score": ["1"]}).to_csv(bad, index=False)
+    assert scores_command(bad, tmp_path / "o2", "baseline,end", 0.05) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.csv:2:wave" in err[0]
+    assert scores_command(bad, tmp_path / "o2", None, 1.5) == 2
+    assert scores_command(tmp_path / "missing.csv", tmp_path / "o2", None, 0.05) == 1
