@@ -1,0 +1,1 @@
+"""Word lists shipped with pcnstudy (stop words for the thematic analysis)."""

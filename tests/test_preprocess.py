@@ -1,0 +1,69 @@
+"""Tests of pcnstudy.preprocess: tokens, stop words, lemmas, seed matching, collocations."""
+from __future__ import annotations
+
+from pcnstudy.preprocess import (
+    compile_seed_terms,
+    find_collocations,
+    load_stopwords,
+    match_seed_terms,
+    prepare_corpus,
+    stem,
+    tokenize,
+)
+
+
+def test_tokenize_lowercases_and_drops_placeholders_digits_punctuation():
+    tokens = tokenize("Thanks [NAME], call 07700 900123 or [EMAIL]! Don't stop; Protected Time.")
+    assert tokens == ["thanks", "call", "or", "don't", "stop", "protected", "time"]
+    assert tokenize(None) == [] and tokenize(float("nan")) == []
+
+
+def test_curated_stopwords_keep_words_that_matter_and_add_domain_words():
+    words = load_stopwords()
+    for kept in ("work", "working", "together", "system", "systems", "team", "time"):
+        assert kept not in words
+    for dropped in ("the", "and", "pcn", "practice", "programme"):
+        assert dropped in words
+    assert "pcn" not in load_stopwords(domain=False)
+    assert "zebra" in load_stopwords(extra=["Zebra"])
+
+
+def test_seed_terms_match_inflections_and_phrases_but_not_derivations():
+    compiled = compile_seed_terms(["get to know", "protected time", "trust", "helpful", "Trust"])
+    assert compiled == [("get", "to", "know"), ("protect", "time"), ("trust",), ("helpful",)]
+    corpus = prepare_corpus(["Getting to know colleagues; they trusted me.",
+                             "Time was protected but not protected time? yes: Protected Time",
+                             "they helped me", "know to get"], collocations=False)
+    found = [match_seed_terms(doc, compiled) for doc in corpus.lemmas]
+    assert found[0] == [("get", "to", "know"), ("trust",)]
+    assert found[1] == [("protect", "time")]
+    assert found[2] == []  # "helped" is not "helpful"
+    assert found[3] == []  # words present but not in order
+
+
+def test_collocations_found_and_placeholders_never_become_terms():
+    texts = ["protected time helped me [NAME]", "more protected time please [NAME]",
+             "protected time is rare", "social prescriber joined", "the social prescriber helped",
+             "our social prescriber", "time to meet [NAME] [NAME]"] * 2
+    corpus = prepare_corpus(texts, min_count=3)
+    assert ("protect", "time") in corpus.collocations
+    assert ("social", "prescrib") in corpus.collocations
+    assert "protect_time" in corpus.terms[0]
+    assert corpus.surface["protect_time"] == "protected time"
+    every_term = {t for doc in corpus.terms for t in doc}
+    assert not any("name" in t for t in every_term)
+
+
+def test_find_collocations_requires_frequency_and_positive_pmi():
+    docs = [["care", "home"]] * 3 + [["care", "plan"]] + [["home", "visit"]] * 2
+    assert find_collocations(docs, min_count=3) == [("care", "home")]
+    assert find_collocations(docs, min_count=4) == []
+
+
+def test_stem_is_snowball_english():
+    assert stem("relationships") == "relationship" and stem("prescribers") == "prescrib"
+
+
+def test_multiword_seed_phrases_join_as_terms_even_when_rare():
+    corpus = prepare_corpus(["a breathing space at last"], seed_phrases=[("breathe", "space")], collocations=False)
+    assert "breath_space" in corpus.terms[0]

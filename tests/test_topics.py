@@ -1,0 +1,139 @@
+"""Tests of pcnstudy.topics: metrics against hand-computed values, the estimators' contract,
+and the guided model's behaviour on a small synthetic corpus."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from pcnstudy.topics import (
+    FreeTopicModel,
+    GuidedThemeModel,
+    best_f1_threshold,
+    matched_jaccard,
+    npmi_coherence,
+    precision_threshold,
+    select_free_topics,
+)
+from themes_corpus import make_corpus
+
+REF = json.loads((Path(__file__).parent / "results" / "themes_reference.json").read_text())
+SEEDS = {"trust": ["trust", "relationship", "get to know"],
+         "time": ["protected time", "space to think", "reflect"],
+         "mdt": ["pharmacist", "paramedic", "social prescriber"]}
+
+
+def test_npmi_matches_hand_computation():
+    ref = REF["npmi"]
+    vocab = ["a", "b", "c"]
+    M = sparse.csr_matrix([[float(t in d) for t in vocab] for d in ref["docs"]])
+    assert npmi_coherence([0, 1], M) == pytest.approx(ref["npmi_ab"], abs=ref["tolerance"])
+    assert npmi_coherence([0, 1, 2], M) == pytest.approx(ref["mean_abc"], abs=ref["tolerance"])
+    assert np.isnan(npmi_coherence([0], M))
+
+
+def test_matched_jaccard_matches_hand_computation():
+    ref = REF["matched_jaccard"]
+    assert matched_jaccard(ref["ref"], ref["other"]) == pytest.approx(ref["value"], abs=ref["tolerance"])
+
+
+def test_best_f1_threshold_agrees_with_brute_force():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 60)
+    s = np.round(rng.random(60) + 0.3 * y, 2)
+    cut, f1 = best_f1_threshold(y, s)
+    best = max(((2 * np.sum((s >= c) & (y == 1)) / (np.sum(s >= c) + y.sum()), c) for c in np.unique(s)),
+               key=lambda fc: (fc[0], fc[1]))
+    assert f1 == pytest.approx(best[0]) and cut == pytest.approx(best[1])
+    assert best_f1_threshold(np.zeros(4), np.ones(4)) == (float("inf"), 0.0)
+
+
+def test_precision_threshold_is_lowest_cut_reaching_precision():
+    y = np.array([1, 1, 0, 1, 0, 0])
+    s = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    assert precision_threshold(y, s, 0.75) == pytest.approx(0.6)
+    assert precision_threshold(y, s, 1.0) == pytest.approx(0.8)
+    assert precision_threshold(np.zeros(3), s[:3], 0.5) == float("inf")
+
+
+@parametrize_with_checks(
+    [FreeTopicModel(n_topics=2, random_state=0)],
+    expected_failed_checks=lambda est: {
+        "check_methods_subset_invariance": "NMF's transform is iterative: batch results differ at 1e-5",
+    },
+)
+def test_free_topic_model_follows_sklearn_contract(estimator, check):
+    check(estimator)
+
+
+def test_guided_model_contract_and_clone():
+    model = GuidedThemeModel(seed_terms=SEEDS, n_free_topics=0, random_state=1)
+    params = model.get_params()
+    assert params["seed_terms"] is SEEDS and params["n_free_topics"] == 0
+    texts, _ = make_corpus(60, seed=1)
+    assert model.fit(texts["text"].tolist()) is model
+    assert model.get_params()["seed_terms"] is SEEDS  # fit leaves parameters alone
+    twin = clone(model)
+    assert not hasattr(twin, "themes_") and twin.get_params()["random_state"] == 1
+    scores = model.transform(texts["text"].tolist())
+    assert scores.shape == (60, 3) and scores.min() >= 0 and scores.max() <= 1
+    with pytest.raises(ValueError):
+        GuidedThemeModel(seed_terms={}).fit(["a text"])
+
+
+def test_seed_matches_are_assigned_and_corpus_expands_themes():
+    texts, truth = make_corpus(160, seed=2)
+    docs = texts["text"].tolist()
+    model = GuidedThemeModel(seed_terms=SEEDS, n_free_topics=0, random_state=0).fit(docs)
+    keyword = model.keyword_predict(docs)
+    predicted = model.predict(docs)
+    assert (predicted >= keyword).all()  # a seed match is always assigned
+    truth_time = texts["id"].isin(truth.loc[truth["theme"] == "time", "id"]).to_numpy()
+    # "a chance to step back from the surgery" has no seed term: only the corpus can find it
+    hidden = texts["text"].str.contains("a chance to step back").to_numpy()
+    assert hidden.any() and keyword[hidden, 1].sum() == 0
+    assert predicted[hidden, 1].sum() >= 2
+    scores = model.transform(docs)[:, 1]
+    assert scores[hidden].mean() > 2 * scores[~truth_time].mean()
+    assert predicted[~truth_time, 1].mean() < 0.1
+
+
+def test_human_codes_teach_what_seeds_miss():
+    texts, truth = make_corpus(160, seed=4)
+    docs = texts["text"].tolist()
+    theme_docs = set(truth.loc[truth["theme"] == "mdt", "id"])
+    gold = texts["id"].isin(theme_docs).to_numpy().astype(int)
+    y = np.full((len(docs), 3), -1)
+    y[:80] = 0
+    y[:80, 2] = gold[:80]
+    model = GuidedThemeModel(seed_terms=SEEDS, n_free_topics=0, random_state=0).fit(docs, y)
+    assert "mdt" in model.supervised_ and model.threshold_rule_["mdt"].startswith("human codes")
+    held = slice(80, None)
+    recall_model = model.predict(docs)[held, 2][gold[held] == 1].mean()
+    recall_keyword = model.keyword_predict(docs)[held, 2][gold[held] == 1].mean()
+    assert recall_model > recall_keyword
+
+
+def test_emergent_topic_surfaces_theme_missing_from_codebook():
+    texts, _ = make_corpus(160, seed=5)
+    model = GuidedThemeModel(seed_terms=SEEDS, n_free_topics="auto", max_free_topics=3,
+                             n_stability_seeds=3, random_state=0).fit(texts["text"].tolist())
+    assert model.n_free_topics_ >= 1
+    terms = model.free_topic_terms_
+    top = terms[terms["rank"] <= 3]["term"].tolist()
+    assert any(t in ("parking", "hub", "car park", "spaces") for t in top)
+    sel = model.free_topic_selection_
+    assert list(sel.columns) == ["k", "npmi", "stability", "criterion"]
+    assert sel["criterion"].max() == pytest.approx(
+        float(sel.loc[sel["k"] == model.n_free_topics_, "criterion"].iloc[0]))
+
+
+def test_select_free_topics_zero_when_nothing_coherent():
+    X = sparse.csr_matrix(np.eye(6))  # every document its own word: no co-occurrence at all
+    k, table = select_free_topics(X, X, [1, 2], seeds=[0, 1], n_top=3)
+    assert k == 0 and (table["criterion"] == 0).all()
