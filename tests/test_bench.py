@@ -1,0 +1,199 @@
+"""The benchmark harness: measuring child processes, fitting growth, scaling a study, the report.
+
+No timed assertions: the figures depend on the machine. What is checked is that the
+harness measures what it says (a child that holds 80 MiB is seen holding at least that
+much; a grandchild's memory is charged to its stage), that the growth fit recovers a
+known exponent, and that scaling a simulation config keeps its exact counts consistent.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pcnstudy import bench
+from pcnstudy.bench import (
+    Measurement,
+    budgets_status,
+    fit_exponent,
+    format_table,
+    run_child_stage,
+    run_measured,
+    scale_simulation_config,
+    stage_keys_from_dvc,
+    touch_notebook,
+    write_report,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPONENT_TOL = 1e-9
+HOLD_MIB = 80
+# A page of memory per 4 KiB written; the interpreter itself adds ~10 MiB, so seeing
+# the held block at 90% of its size is a safe lower bound on any Linux.
+RSS_FRACTION = 0.9
+
+CHILD = """
+import subprocess, sys, time
+if len(sys.argv) > 1 and sys.argv[1] == "grandchild-stage":
+    block = bytearray({mib} * 2**20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    time.sleep(0.6)
+else:
+    subprocess.run([sys.executable, __file__, "grandchild-stage"], check=True)
+    time.sleep(0.2)
+    sys.exit({code})
+"""
+
+
+def write_child(tmp_path: Path, code: int = 0) -> Path:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD.format(mib=HOLD_MIB, code=code), encoding="utf-8")
+    return script
+
+
+def test_run_measured_charges_a_grandchilds_memory_to_its_stage(tmp_path):
+    whole, stages = run_measured([sys.executable, str(write_child(tmp_path))],
+                                 stage_keys={"big": "grandchild-stage"})
+    assert whole.returncode == 0
+    assert whole.peak_rss_mib >= HOLD_MIB * RSS_FRACTION
+    assert list(stages) == ["big"]
+    assert stages["big"].peak_rss_mib >= HOLD_MIB * RSS_FRACTION
+    assert 0 < stages["big"].wall_s <= whole.wall_s + bench.POLL_INTERVAL_S
+
+
+def test_run_measured_reports_the_exit_code_and_keeps_the_log(tmp_path):
+    log = tmp_path / "out.log"
+    whole, _ = run_measured([sys.executable, "-c", "print('hello'); raise SystemExit(3)"], log=log)
+    assert whole.returncode == 3
+    assert "hello" in log.read_text()
+
+
+def test_fit_exponent_recovers_known_powers():
+    sizes = [100, 400, 1600]
+    assert fit_exponent(sizes, [2.0 * s for s in sizes]) == pytest.approx(1.0, abs=EXPONENT_TOL)
+    assert fit_exponent(sizes, [0.01 * s**2 for s in sizes]) == pytest.approx(2.0, abs=EXPONENT_TOL)
+    assert fit_exponent(sizes, [5.0, 5.0, 5.0]) == pytest.approx(0.0, abs=EXPONENT_TOL)
+    with pytest.raises(ValueError, match="two"):
+        fit_exponent([1], [1])
+
+
+def test_scale_simulation_config_scales_every_exact_count():
+    config = yaml.safe_load((ROOT / "config" / "simulation.yml").read_text())
+    scaled = scale_simulation_config(config, 4)
+    for cohort, spec in config["cohorts"].items():
+        big = scaled["cohorts"][cohort]
+        assert big["n_respondents"] == 4 * spec["n_respondents"]
+        assert big["pcns"] == spec["pcns"]
+        for key in ("respond", "join_at", "roles_fixed"):
+            for name, value in (spec.get(key) or {}).items():
+                assert big[key][name] == 4 * value
+        if "roles_fixed" in spec:
+            assert sum(big["roles_fixed"].values()) == big["n_respondents"] + sum((big.get("join_at") or {}).values())
+    # the original is left as it was
+    assert config["cohorts"]["llr_cd"]["n_respondents"] == 38
+    with pytest.raises(ValueError):
+        scale_simulation_config(config, 0)
+
+
+def test_scale_simulation_config_scales_exact_yes_counts():
+    config = {"cohorts": {"x": {"n_respondents": 10, "respond": {"end": 8},
+                                "waves": {"end": {"feedback": {"a": {"count": 7}, "b": {"p": 0.5},
+                                                               "c": {"count": "all"}}}},
+                                "interviews": {"n": 3}}}}
+    big = scale_simulation_config(config, 16)["cohorts"]["x"]
+    assert big["respond"] == {"end": 128}
+    assert big["waves"]["end"]["feedback"] == {"a": {"count": 112}, "b": {"p": 0.5}, "c": {"count": "all"}}
+    assert big["interviews"]["n"] == 48
+
+
+def test_national_config_describes_every_pcn_in_england():
+    config = yaml.safe_load((ROOT / "config" / "simulation-national.yml").read_text())
+    cohorts = config["cohorts"]
+    pcns = [p for spec in cohorts.values() for p in spec["pcns"]]
+    assert len(pcns) == len(set(pcns)) == 1250
+    assert sum(spec["n_respondents"] for spec in cohorts.values()) == 25000
+    for spec in cohorts.values():
+        assert list(spec["waves"]) == ["baseline", "mid", "end"]
+    assert (ROOT / "config" / config["phrases"]).is_file()
+
+
+def test_touch_notebook_changes_bytes_but_not_code(tmp_path):
+    nb = {"cells": [{"cell_type": "code", "source": ["x = 1"], "metadata": {}},
+                    {"cell_type": "markdown", "source": ["# Title"], "metadata": {}}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(nb))
+    before = path.read_bytes()
+    touch_notebook(path)
+    after = json.loads(path.read_text())
+    assert path.read_bytes() != before
+    assert after["cells"][0]["source"] == ["x = 1"]
+    assert after["cells"][1]["source"] == ["# Title "]
+
+
+def test_stage_keys_identify_each_stage_command(tmp_path):
+    dvc = {"stages": {"ingest": {"cmd": "pcnstudy notebook 01_ingest -p raw_dir=${ingest.raw_dir}"},
+                      "paper": {"cmd": "pcnstudy paper"}}}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(dvc))
+    assert stage_keys_from_dvc(tmp_path / "dvc.yaml") == {"ingest": "notebook 01_ingest", "paper": "paper"}
+
+
+def test_child_stage_failure_is_reported_with_its_log(tmp_path):
+    m = run_child_stage("nonexistent", {"root": str(ROOT)}, tmp_path, "t")
+    assert m.returncode == 2
+    assert "unknown stage 'nonexistent'" in m.extra["log"]
+
+
+def test_tiny_study_through_the_child_stages(tmp_path):
+    """simulate and ingest of one small cohort, each in its own measured child process."""
+    config = yaml.safe_load((ROOT / "config" / "simulation.yml").read_text())
+    config["cohorts"] = {"ss_als": config["cohorts"]["ss_als"]}
+    config["phrases"] = str(ROOT / "config" / config["phrases"])
+    cfg = tmp_path / "simulation.yml"
+    cfg.write_text(yaml.safe_dump(config, sort_keys=False))
+    sim = run_child_stage("simulate", {"config": str(cfg), "out": str(tmp_path / "raw"),
+                                       "truth": str(tmp_path / "truth"), "root": str(ROOT)}, tmp_path, "tiny")
+    assert sim.returncode == 0, sim.extra.get("log")
+    assert (tmp_path / "raw" / "ss_als" / "cohort.yml").is_file()
+    rows = bench._run_stages(ROOT, tmp_path / "raw", tmp_path / "processed", tmp_path, "tiny", stages=("ingest",))
+    assert [m.stage for m in rows] == ["ingest"]
+    assert rows[0].returncode == 0, rows[0].extra.get("log")
+    assert rows[0].extra["rows"]["feedback"] > 0 and rows[0].extra["rows"]["ratings"] == 0
+    assert rows[0].peak_rss_mib > 0 and rows[0].extra["inner_s"] <= rows[0].wall_s
+
+
+def test_report_table_and_budgets(tmp_path):
+    rows = [Measurement("cold", "ingest", 4.0, 300.0), Measurement("cold", "total", 25.0, 400.0),
+            Measurement("noop", "total", 2.5, 150.0), Measurement("national", "ingest", 60.0, 900.0),
+            Measurement("national", "scores", 50.0, 1200.0), Measurement("national", "themes", 80.0, 3000.0)]
+    status = budgets_status(rows, {"ratio": 1.4})
+    assert status["cold_total_s"] == {"goal": 30.0, "reached": 25.0, "status": "met"}
+    assert status["noop_total_s"]["status"] == "missed"
+    assert status["national_total_s"]["reached"] == 190.0
+    assert status["national_total_s"]["status"] == "missed"
+    assert status["national_peak_rss_mib"]["reached"] == 3000.0
+    assert status["theme_vs_gensim_ratio"]["status"] == "met"
+    assert budgets_status(rows[:1], None)["noop_total_s"]["status"] == "not measured"
+    table = format_table(rows)
+    assert "national" in table and "3000.0" in table
+    path = write_report({"rows": [r.__dict__ for r in rows], "budgets": status}, tmp_path / "bench.json")
+    assert json.loads(path.read_text())["budgets"]["cold_total_s"]["status"] == "met"
+
+
+def test_unknown_scenario_is_a_usage_error(tmp_path, capsys):
+    assert bench.bench_command(["warp"], out=tmp_path / "b.json") == 2
+    assert "unknown scenario" in capsys.readouterr().err
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_exponents_with_national_use_the_largest_two_sizes():
+    growth = [Measurement("growth_x1", "scores", 10.0, 1.0, extra={"size": 100}),
+              Measurement("growth_x16", "scores", 20.0, 1.0, extra={"size": 1600})]
+    national = [Measurement("national", "scores", 320.0, 1.0, extra={"size": 25600})]
+    got = bench.exponents_with_national(growth, national)["scores"]
+    assert got["largest_two"] == pytest.approx(1.0, abs=1e-3)  # 16x the size, 16x the time
+    assert 0 < got["fit"] < 1.0
