@@ -118,6 +118,43 @@ def _sentence_start(text: str, start: int) -> bool:
     return not before or before[-1] in ".!?\n:;•*-–—"
 
 
+class _WordIndex:
+    """Strings indexed by one of their words, so a text is checked only against the
+    strings whose key word it contains (cost grows with the text, not the list).
+
+    A string's key is a whole word that any text containing the string must contain
+    as a whole word: for names (matched at word boundaries) the first word; for
+    literals (matched anywhere) the longest word strictly inside them. Strings with
+    no such word are always checked.
+    """
+
+    def __init__(self, strings: Iterable[str], whole_words: bool):
+        self.strings = tuple(strings)
+        self.always: list[int] = []
+        self.by_word: dict[str, list[int]] = {}
+        for i, value in enumerate(self.strings):
+            runs = re.findall(r"\w+", value.casefold())
+            inner = runs if whole_words else runs[1:-1]
+            if not inner:
+                self.always.append(i)
+            else:
+                key = inner[0] if whole_words else max(inner, key=len)
+                self.by_word.setdefault(key, []).append(i)
+
+    def candidates(self, folded_text: str) -> list[str]:
+        if not self.strings:
+            return []
+        words = set(re.findall(r"\w+", folded_text))
+        hits = list(self.always) + [i for w in words if w in self.by_word for i in self.by_word[w]]
+        return [self.strings[i] for i in sorted(set(hits))]
+
+
+@lru_cache(maxsize=65536)
+def _full_name_pattern(name: str) -> re.Pattern:
+    parts = r"\s+".join(re.escape(part) for part in name.split())
+    return re.compile(rf"(?<!\w)(?:{parts})(?!\w)", re.IGNORECASE)
+
+
 class Redactor:
     """Find and replace personal data in text.
 
@@ -138,16 +175,16 @@ class Redactor:
         self.surnames = surnames
         self.name_words = given | surnames | own
         self.ambiguous = (AMBIGUOUS_GIVEN | common | MONTHS) & self.name_words
-        pattern = "|".join(
-            r"\s+".join(re.escape(part) for part in name.split()) for name in sorted(self.names, key=len, reverse=True)
-        )
-        self._full_names = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE) if pattern else None
+        # Cohorts can list thousands of names and literals: index them by their first
+        # three characters so each text is only checked against those it could contain.
+        self._name_index = _WordIndex(sorted(self.names, key=len, reverse=True), whole_words=True)
+        self._literal_index = _WordIndex(self.literals, whole_words=False)
 
     # -- detectors -------------------------------------------------------------
     def _literal_spans(self, text: str) -> list[Span]:
         spans = []
         low = text.casefold()
-        for literal in self.literals:
+        for literal in self._literal_index.candidates(low):
             kind = "email" if "@" in literal else "name"
             needle = literal.casefold()
             start = low.find(needle)
@@ -171,8 +208,8 @@ class Redactor:
 
     def _name_spans(self, text: str) -> list[Span]:
         spans: list[Span] = []
-        if self._full_names is not None:
-            spans += [Span(m.start(), m.end(), "name", m.group()) for m in self._full_names.finditer(text)]
+        for name in self._name_index.candidates(text.casefold()):
+            spans += [Span(m.start(), m.end(), "name", m.group()) for m in _full_name_pattern(name).finditer(text)]
         words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
         flagged = [False] * len(words)
 
