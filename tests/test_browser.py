@@ -1,0 +1,137 @@
+"""Open the rendered paper in headless Chromium and check what a reader sees: every
+image loaded, every figure and table numbered, no unresolved reference, the title and
+every section present. Renders the fixture paper, and checks the pipeline's own
+paper/_output/index.html too when it has been built; saves a screenshot in reports/."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from paper_helpers import build_fixture_paper
+from pcnstudy import render
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+PIPELINE_HTML = ROOT / "paper" / "_output" / "index.html"
+PAPER_SECTIONS = ["Abstract", "Background", "Methods", "Results", "Discussion", "Limitations",
+                  "Data statement: a simulated twin", "Data and code availability", "Reporting checklist",
+                  "Notebooks", "Colophon", "References"]
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT = 120
+
+if not CHROMIUM.is_file():
+    pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
+
+# Runs after the page (and its images) have loaded; writes its findings into the DOM.
+CHECK_SCRIPT = """<script>
+window.addEventListener("load", function () {
+  var text = document.body.innerText;
+  var out = {
+    title: (document.querySelector("h1.title") || {}).textContent || "",
+    sections: Array.from(document.querySelectorAll("h1:not(.title)")).map(function (h) { return h.textContent.trim(); }),
+    images: Array.from(document.images).map(function (i) {
+      return {alt: i.alt, loaded: i.complete && i.naturalWidth > 0, width: i.naturalWidth}; }),
+    figures: Array.from(document.querySelectorAll("figure")).map(function (f) {
+      var c = f.querySelector("figcaption"); return {id: f.id, caption: c ? c.textContent.trim() : ""}; }),
+    tables: Array.from(document.querySelectorAll("table")).map(function (t) {
+      var c = t.querySelector("caption"); return {id: t.id, caption: c ? c.textContent.trim() : ""}; }),
+    unresolved: ["??", "@fig-", "@tbl-", "{{<", "?var:"].filter(function (s) { return text.indexOf(s) >= 0; }),
+    links: Array.from(document.querySelectorAll("a[href^='#']")).map(function (a) { return a.getAttribute("href"); })
+      .filter(function (h) { return h.length > 1 && !document.getElementById(decodeURIComponent(h.slice(1))); })
+  };
+  var pre = document.createElement("pre");
+  pre.id = "pcnstudy-check";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    cmd = [str(CHROMIUM), *FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def inspect_page(html: Path, tmp_path: Path) -> dict:
+    """Load a copy of ``html`` (beside the original, so relative links resolve) with the check script."""
+    copy = html.with_name("_browser_check.html")
+    text = html.read_text(encoding="utf-8")
+    copy.write_text(text.replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
+    try:
+        done = chromium(["--virtual-time-budget=10000", "--dump-dom", copy.as_uri()], tmp_path)
+    finally:
+        copy.unlink()
+    match = re.search(r'<pre id="pcnstudy-check">(.*?)</pre>', done.stdout, flags=re.S)
+    assert match, f"the check script did not run: {done.stderr[-500:]}"
+    return json.loads(match.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+
+
+def screenshot(html: Path, out: Path, tmp_path: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = chromium(["--hide-scrollbars", "--window-size=1280,1800", f"--screenshot={out}", html.as_uri()], tmp_path)
+    assert out.is_file() and out.stat().st_size > 0, done.stderr[-500:]
+    return out
+
+
+def assert_reader_sees_a_complete_paper(found: dict, title_part: str, sections: list[str]) -> None:
+    assert title_part in " ".join(found["title"].split())
+    missing = [s for s in sections if s not in found["sections"]]
+    assert not missing, f"sections missing: {missing} (found {found['sections']})"
+    assert found["images"], "no images"
+    broken = [i["alt"][:60] for i in found["images"] if not i["loaded"]]
+    assert not broken, f"images that did not load: {broken}"
+    assert not found["unresolved"], f"unresolved references: {found['unresolved']}"
+    assert not found["links"], f"internal links to nothing: {found['links']}"
+    for i, fig in enumerate(found["figures"], start=1):
+        assert fig["id"].startswith("fig-") and fig["caption"].startswith(f"Figure {i}:"), fig
+    for i, table in enumerate(found["tables"], start=1):
+        assert table["id"].startswith("tbl-") and table["caption"].startswith(f"Table {i}:"), table
+
+
+@pytest.fixture(scope="module")
+def fixture_html(tmp_path_factory) -> Path:
+    folder = build_fixture_paper(tmp_path_factory.mktemp("browser"))
+    return render.render(folder, ["html"], epoch=1600000000, engine="pandoc")["html"]["path"]
+
+
+def test_fixture_paper_in_chromium(fixture_html, tmp_path):
+    found = inspect_page(fixture_html, tmp_path)
+    assert_reader_sees_a_complete_paper(found, "Fixture paper", ["Abstract", "Methods", "Results", "References"])
+    assert [f["id"] for f in found["figures"]] == ["fig-demo"]
+    assert [t["id"] for t in found["tables"]] == ["tbl-change", "tbl-themes"]
+
+
+def test_check_catches_a_broken_image_and_a_stray_reference(fixture_html, tmp_path):
+    broken = fixture_html.with_name("broken.html")
+    text = fixture_html.read_text(encoding="utf-8")
+    text = re.sub(r'src="data:image/png;base64,[^"]+"', 'src="missing.png"', text, count=1)
+    broken.write_text(text.replace("</body>", "<p>see @fig-missing</p></body>"), encoding="utf-8")
+    found = inspect_page(broken, tmp_path)
+    assert not found["images"][0]["loaded"]
+    assert found["unresolved"] == ["@fig-"]
+
+
+@pytest.mark.skipif(not PIPELINE_HTML.is_file(), reason="the pipeline's paper is not built (run dvc repro)")
+def test_pipeline_paper_in_chromium(tmp_path):
+    found = inspect_page(PIPELINE_HTML, tmp_path)
+    assert_reader_sees_a_complete_paper(found, "primary care networks", PAPER_SECTIONS)
+    assert len(found["figures"]) >= 7
+    notebooks = sorted((ROOT / "reports").glob("*.html"))
+    for nb in notebooks:
+        assert (PIPELINE_HTML.parent / "notebooks" / nb.name).is_file(), nb.name
+    screenshot(PIPELINE_HTML, ROOT / "reports" / "paper-screenshot.png", tmp_path)
+
+
+def test_screenshot_is_saved(fixture_html, tmp_path):
+    out = ROOT / "reports" / "paper-screenshot.png"
+    if PIPELINE_HTML.is_file():
+        pytest.skip("the pipeline paper's screenshot is taken by test_pipeline_paper_in_chromium")
+    screenshot(fixture_html, out, tmp_path)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,319 @@
+"""The paper stage's assembly: value formatting, _variables.yml, tables, colophon,
+supplementary bundle, and the rules index.qmd must keep (no hand-typed number in the
+Abstract and Results, no shortcode without its variable)."""
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from paper_helpers import FIXTURE, PARAMS
+from pcnstudy import paper
+
+ROOT = Path(__file__).resolve().parents[1]
+INDEX = ROOT / "paper" / "index.qmd"
+RESULTS = ROOT / "data" / "processed" / "results"
+
+# The only literal digits allowed in the Abstract and Results prose (keep minimal).
+ALLOWED_DIGITS: tuple[str, ...] = ()
+VAR_RE = re.compile(r"{{<\s*var\s+(\S+)\s*>}}")
+INCLUDE_RE = re.compile(r"^{{<\s*include\s+(\S+)\s*>}}\s*$", re.M)
+
+
+# ------------------------------------------------------------------ formatting
+
+
+@pytest.mark.parametrize(
+    "key, value, shown",
+    [
+        ("scores.change.c.d.pct_change", 0.243, "24.3"),
+        ("scores.change.c.d.pct_ci_low", -0.0004, "0.0"),
+        ("themes.themes.t.prop", 0.09375, "9.4"),
+        ("scores.change.c.d.n", 24.0, "24"),
+        ("scores.change.c.d.n_pairs", 18, "18"),
+        ("scores.meta.d.k", 4, "4"),
+        ("scores.change.c.d.p_holm", 0.0132, "0.013"),
+        ("scores.change.c.d.p_value", 0.0004, "<0.001"),
+        ("scores.change.c.d.p", 0.5, "0.500"),
+        ("scores.change.c.d.mean_change", 0.715, "0.71"),  # binary float 0.71499..., as printf rounds
+        ("scores.change.c.d.ci_low", -0.123, "-0.12"),
+        ("themes.quality.npmi_mean", 0.1234, "0.12"),  # 'npmi' is not a count
+        ("scores.meta.d.tau2", 1e-9, "0.00"),
+        ("scores.change.c.d.n", "<5", "<5"),
+        ("scores.change.c.d.estimate", float("nan"), "NA"),
+        ("scores.change.c.d.estimate", None, "NA"),
+    ],
+)
+def test_format_value_follows_the_naming_conventions(key, value, shown):
+    assert paper.format_value(key, value) == shown
+
+
+def test_format_value_rejects_a_non_number():
+    with pytest.raises(TypeError, match="x.y"):
+        paper.format_value("x.y", {"a": 1})
+
+
+def test_flatten_and_nest_are_inverse():
+    tree = {"a": {"b": 1, "c": {"d": "x"}}, "e": 2}
+    flat = paper.flatten(tree)
+    assert flat == {"a.b": 1, "a.c.d": "x", "e": 2}
+    assert paper.nest(flat) == tree
+
+
+def test_variables_cover_results_params_and_derived():
+    flat = paper.variables(paper.load_results(FIXTURE / "results"), PARAMS, {"build.date": "2020-01-01"})
+    assert flat["scores.change.cohort_a.leadership.pct_change"] == "24.1"
+    assert flat["scores.change.cohort_b.leadership.n_pairs"] == "<5"
+    assert flat["themes.quality.n_free_topics"] == "2"
+    assert flat["params.disclosure.min_cell"] == "5"
+    assert flat["params.derived.conf_pct"] == "95"
+    assert flat["build.date"] == "2020-01-01"
+    assert list(flat) == sorted(flat)
+
+
+def test_write_variables_round_trips_through_yaml(tmp_path):
+    out = tmp_path / "_variables.yml"
+    flat = paper.write_variables(FIXTURE / "results", PARAMS, out)
+    loaded = yaml.safe_load(out.read_text())
+    assert paper.flatten(loaded) == flat
+    assert all(isinstance(v, str) for v in paper.flatten(loaded).values())
+    assert b"\r" not in out.read_bytes()
+
+
+def test_bad_json_is_reported_with_file_and_line(tmp_path):
+    (tmp_path / "scores.json").write_text('{"a": 1,\n "b": }\n')
+    with pytest.raises(paper.PaperInputError, match=r"scores.json:2:"):
+        paper.load_results(tmp_path)
+
+
+# ------------------------------------------------------------------ tables
+
+
+def test_md_escape_neutralises_markdown():
+    assert paper.md_escape("a | b *c* @d <5 {{< x >}}") == r"a \| b \*c\* \@d \<5 \{\{\< x \>\}\}"
+
+
+def test_tables_have_labels_and_merged_intervals(tmp_path):
+    written = paper.write_tables(FIXTURE / "results", tmp_path)
+    names = sorted(p.name for p in written)
+    assert names == ["attrition.md", "change.md", "feedback.md", "meta.md", "mixed.md", "quotes.md", "reliability.md",
+                     "themes.md", "themes_by_cohort.md", "then_test.md"]
+    change = (tmp_path / "change.md").read_text()
+    assert change.rstrip().endswith("{#tbl-change}")
+    assert "| cohort\\_a | leadership | 24 | 2.95 | 3.66 | 0.71 | (0.40, 1.02) | 24.1 | (13.0, 35.0) | \\<0.001 | 0.91 |" in change
+    assert "95% CI (%)" in change
+    # a cohort with suppressed values keeps its row, with the suppression shown
+    assert "| cohort\\_b | leadership | \\<5 |   |   | \\<5 |   | \\<5 |   | 0.500 |   |" in change
+    # a section with no results still gives a table, so includes and @tbl- refs resolve
+    assert "| none |" in (tmp_path / "then_test.md").read_text()
+    assert "{#tbl-then-test}" in (tmp_path / "then_test.md").read_text()
+    meta = (tmp_path / "meta.md").read_text()
+    assert "| leadership | 2 | 0.60 | (0.30, 0.90) | 0.01 | 0.12 | 0.300 |" in meta  # nested methods left out
+    assert "| cohort\\_a | leadership | 0.81 | 0.84 |" in (tmp_path / "reliability.md").read_text()
+    quotes = (tmp_path / "quotes.md").read_text()
+    assert quotes.index("We got to know") < quotes.index("A second quote")  # by rank
+    assert r"\| and built trust, \*really\*." in quotes
+
+
+def test_display_names_label_rows(tmp_path):
+    instrument = yaml.safe_load((ROOT / "config" / "instrument.yml").read_text())
+    codebook = yaml.safe_load((ROOT / "config" / "codebook.yml").read_text())
+    paper.write_tables(FIXTURE / "results", tmp_path, instrument=instrument, codebook=codebook)
+    assert "Leadership skills" in (tmp_path / "change.md").read_text()
+    assert "I would recommend the programme to colleagues" in (tmp_path / "feedback.md").read_text()
+    assert "Relational working" in (tmp_path / "themes.md").read_text()
+
+
+def test_quotes_without_a_text_column_name_the_file(tmp_path):
+    bad = tmp_path / "quotes.csv"
+    bad.write_text("theme,words\nx,y\n")
+    with pytest.raises(paper.PaperInputError, match="quotes.csv:1:"):
+        paper.quotes_table(bad, {})
+
+
+def test_pipe_table_requires_a_tbl_label():
+    with pytest.raises(ValueError):
+        paper.pipe_table(["a"], [["1"]], "cap", "table-x")
+
+
+def test_cohorts_table_reads_cohort_yml(tmp_path):
+    folder = tmp_path / "raw" / "demo_cohort"
+    folder.mkdir(parents=True)
+    (folder / "cohort.yml").write_text(
+        "cohort: demo_cohort\nprogramme: A programme\nregion: Somewhere\nn_pcns: 7\n"
+        "start: 2020-09-01\nend: 2021-06-30\nwaves: [baseline, end]\nretrospective_waves: [then]\n")
+    text = paper.cohorts_table(paper.read_cohorts(tmp_path / "raw"))
+    assert "| demo\\_cohort | A programme | Somewhere | 7 | 2020-09-01 to 2021-06-30 | baseline, end, then |" in text
+
+
+# ------------------------------------------------------------------ build facts and extras
+
+
+def test_build_epoch_prefers_source_date_epoch(monkeypatch, tmp_path):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1600000000")
+    assert paper.build_epoch(tmp_path) == 1600000000
+    assert paper.build_date(1600000000) == "2020-09-13"
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert paper.build_epoch(tmp_path / "not-a-repo") == 0
+
+
+def test_dvc_lock_hashes_skip_the_paper_stage(tmp_path):
+    lock = tmp_path / "dvc.lock"
+    lock.write_text(yaml.safe_dump({"schema": "2.0", "stages": {
+        "scores": {"outs": [{"path": "data/processed/results/scores.json", "md5": "abc123", "size": 10}]},
+        "paper": {"outs": [{"path": "paper/_output", "md5": "zzz.dir"}]},
+        "ingest": {"outs": [{"path": "data/processed/ratings.csv", "md5": "def456"}]},
+    }}))
+    rows = paper.dvc_lock_hashes(lock)
+    assert rows == [("ingest", "data/processed/ratings.csv", "def456"),
+                    ("scores", "data/processed/results/scores.json", "abc123")]
+    table = paper.colophon_table("deadbeef", "2020-01-01", rows, {"python": "3.11.9"})
+    assert "`deadbeef`" in table and "`abc123`" in table and "{#tbl-colophon}" in table
+
+
+def test_supplementary_zip_is_byte_identical(tmp_path):
+    a = tmp_path / "a.zip"
+    b = tmp_path / "b.zip"
+    names = paper.write_supplementary_zip(FIXTURE / "results", a)
+    paper.write_supplementary_zip(FIXTURE / "results", b)
+    assert names == ["scores/change.csv", "themes/quotes.csv"]  # sorted, relative
+    assert a.read_bytes() == b.read_bytes()
+    with zipfile.ZipFile(a) as zf:
+        assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in zf.infolist())
+
+
+def test_notebooks_list_links_every_report(tmp_path):
+    (tmp_path / "02_scores.html").write_text("<html></html>")
+    (tmp_path / "02_scores.ipynb").write_text(json.dumps(
+        {"cells": [{"cell_type": "markdown", "source": ["# Change scores\n", "text"]}]}))
+    (tmp_path / "01_ingest.html").write_text("<html></html>")
+    text = paper.notebooks_list(tmp_path)
+    assert text.splitlines() == ["- [01\\_ingest](notebooks/01_ingest.html) (`01_ingest.html`)",
+                                 "- [Change scores](notebooks/02_scores.html) (`02_scores.html`)"]
+
+
+def test_paper_command_rejects_an_unknown_format(capsys):
+    assert paper.paper_command(["docx"]) == 2
+    assert "docx" in capsys.readouterr().err
+
+
+def test_paper_command_reports_missing_results(tmp_path, capsys):
+    assert paper.paper_command(["html"], root=tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "results" in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------ the paper's own rules
+
+
+def section(text: str, title: str) -> str:
+    """The body of the top-level section ``# title`` up to the next top-level heading."""
+    match = re.search(rf"^# {re.escape(title)}\b.*?$(.*?)(?=^# |\Z)", text, flags=re.M | re.S)
+    assert match, f"no section '# {title}'"
+    return match.group(1)
+
+
+def prose_digits(text: str) -> list[str]:
+    """Digits left in prose once shortcodes, includes, citation keys and image paths are removed."""
+    text = INCLUDE_RE.sub("", text)
+    text = VAR_RE.sub("", text)
+    text = re.sub(r"@[\w:.-]+", "", text)            # citation and cross-reference keys
+    text = re.sub(r"\]\([^)]*\)", "]", text)          # link and image targets
+    text = re.sub(r"{#[\w-]+}", "", text)             # labels
+    for allowed in ALLOWED_DIGITS:
+        text = text.replace(allowed, "")
+    return re.findall(r"\S*\d\S*", text)
+
+
+def test_digit_check_catches_a_hand_typed_number():
+    assert prose_digits("rose by 24% ({{< var a.b >}}) [@wilson1927] @fig-x2") == ["24%"]
+    assert prose_digits("rose by {{< var a.b >}}%.") == []
+
+
+@pytest.mark.parametrize("title", ["Abstract", "Results"])
+def test_no_hand_typed_number_in_abstract_and_results(title):
+    digits = prose_digits(section(INDEX.read_text(encoding="utf-8"), title))
+    assert not digits, f"hand-typed numbers in {title}: {digits}"
+
+
+def paper_keys() -> set[str]:
+    """Every var key used by index.qmd and the hand-written files it includes."""
+    text = INDEX.read_text(encoding="utf-8")
+    for target in INCLUDE_RE.findall(text):
+        path = INDEX.parent / target
+        if path.is_file() and not target.startswith("tables/"):
+            text += path.read_text(encoding="utf-8")
+    return set(VAR_RE.findall(text))
+
+
+def test_every_shortcode_is_well_formed():
+    text = INDEX.read_text(encoding="utf-8")
+    opened = text.count("{{<")
+    assert opened == len(VAR_RE.findall(text)) + len(INCLUDE_RE.findall(text)), "a shortcode split over lines?"
+    for target in INCLUDE_RE.findall(text):
+        assert target.startswith("tables/") or (INDEX.parent / target).is_file(), target
+
+
+def test_every_figure_in_the_paper_is_produced_by_a_stage():
+    dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text()) if (ROOT / "dvc.yaml").is_file() else {}
+    produced = {Path(next(iter(o)) if isinstance(o, dict) else o).name
+                for stage in (dvc.get("stages") or {}).values() for o in stage.get("outs", [])}
+    if not produced:
+        pytest.skip("no dvc.yaml stages to check against")
+    used = set(re.findall(r"\]\(figures/([\w.-]+)\)\{#fig-", INDEX.read_text(encoding="utf-8")))
+    assert used and used <= produced, sorted(used - produced)
+
+
+def test_every_reference_is_cited_and_defined():
+    bib = (ROOT / "paper" / "references.bib").read_text(encoding="utf-8")
+    defined = set(re.findall(r"^@\w+\{([\w:-]+),", bib, flags=re.M))
+    text = INDEX.read_text(encoding="utf-8")
+    cited = {k for k in re.findall(r"@([\w:-]+)", text) if not k.startswith(("fig-", "tbl-"))}
+    assert cited <= defined, sorted(cited - defined)
+    assert defined <= cited, f"uncited entries: {sorted(defined - cited)}"
+
+
+def test_every_var_key_exists_in_the_pipeline_results():
+    if not (RESULTS / "scores.json").is_file() or not (RESULTS / "themes.json").is_file():
+        pytest.skip("pipeline results not built yet (run dvc repro)")
+    from pcnstudy.params import load_params
+
+    flat = paper.variables(paper.load_results(RESULTS), load_params(ROOT / "params.yaml"))
+    instrument = yaml.safe_load((ROOT / "config" / "instrument.yml").read_text())
+    codebook = yaml.safe_load((ROOT / "config" / "codebook.yml").read_text())
+    flat.update(paper.config_facts(instrument, codebook))
+    flat.update(paper.build_facts(ROOT))
+    missing = sorted(paper_keys() - set(flat))
+    assert not missing, f"shortcodes without a variable: {missing}"
+
+
+def test_prose_percentages_say_suppressed_rather_than_less_than():
+    results = {"scores": {"feedback": {"c": {"took_action": {"pct": "<5", "pct_ci_low": "<5"},
+                                             "would_recommend": {"pct": 1.0}}}}}
+    flat = paper.variables(results, {})
+    assert flat["scores.feedback.c.took_action.pct"] == "<5"  # tables keep the marker
+    assert flat["scores.feedback.c.took_action.pct_text"] == "suppressed"  # prose never reads '<5%'
+    assert flat["scores.feedback.c.would_recommend.pct_text"] == "100.0%"
+    assert "scores.feedback.c.took_action.pct_ci_low_text" not in flat
+
+
+def test_derived_theme_ranking_and_its_suppressed_fallback():
+    themes = {"themes": {"themes": {"a": {"name": "Alpha", "prop": 0.2}, "b": {"name": "Beta", "prop": 0.5},
+                                    "c": {"name": "Gamma", "prop": "<5"}}}}
+    flat = paper.derived_results(themes)
+    assert flat["themes.derived.first.name_lower"] == "beta" and flat["themes.derived.first.prop_text"] == "50.0%"
+    assert flat["themes.derived.second.id"] == "a" and flat["themes.derived.n_themes"] == "3"
+    hidden = paper.derived_results({"themes": {"themes": {"a": {"name": "Alpha", "prop": "<20"}}}})
+    assert hidden["themes.derived.first.prop_text"] == "suppressed"
+    assert "suppressed" in hidden["themes.derived.second.name"]
+
+
+def test_prose_percentages_use_their_text_twin():
+    """'{{< var x.pct >}}%' would print a suppressed value as '<5%'; the paper uses x.pct_text."""
+    text = INDEX.read_text(encoding="utf-8")
+    glued = [key for key in re.findall(r"{{<\s*var\s+(\S+)\s*>}}%", text) if key != "params.derived.conf_pct"]
+    assert not glued, glued
