@@ -103,3 +103,14 @@ def test_remainder_protection_can_be_switched_off():
     table = pd.DataFrame({"k": [16], "n": [18], "pct": [16 / 18]})
     out = suppress(table, ["k"], total_col="n", derived_cols={"pct": "k"}, protect_remainder=False)
     assert out.loc[0, "k"] == "16" and out.loc[0, "pct"] == "0.8889"
+
+
+def test_an_empty_table_hides_nothing_and_does_not_fail():
+    import pandas as pd
+
+    from pcnstudy.disclosure import suppress, suppression_mask
+
+    empty = pd.DataFrame({"group": [], "k": [], "n": []})
+    mask = suppression_mask(empty, ["k"], total_col="n", by=["group"])
+    assert mask.empty and list(mask.columns) == ["k", "n"]
+    assert suppress(empty, ["k"], total_col="n", by=["group"]).empty

@@ -109,3 +109,16 @@ def test_then_test_sits_beside_pre_post():
     pre, then = (table.set_index("comparison").loc[k] for k in ("pre_vs_post", "then_vs_post"))
     assert pre["wave_from"] == "baseline" and then["wave_from"] == "then"
     assert then["mean_diff"] > pre["mean_diff"]  # the retrospective rating is lower: response shift
+
+
+def test_small_n_suppression_covers_the_count_column_itself():
+    import pandas as pd
+
+    from pcnstudy.scores_stage import _suppress_small_n
+
+    frame = pd.DataFrame({"item": ["a", "b"], "n_pairs": [3, 30], "mean_diff": [0.5, 0.2]})
+    out = _suppress_small_n(frame, "n_pairs", ["n_pairs", "mean_diff"], "<20", 20)
+    assert out.loc[0, "n_pairs"] == "<20" and out.loc[0, "mean_diff"] == "<20"
+    assert out.loc[1, "n_pairs"] == 30 and out.loc[1, "mean_diff"] == 0.2
+    out = _suppress_small_n(frame, "n_pairs", ["n_pairs", "mean_diff"], "<5", 5)
+    assert out.loc[0, "n_pairs"] == "<5" and out.loc[1, "mean_diff"] == 0.2

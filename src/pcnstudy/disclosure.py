@@ -114,6 +114,9 @@ def suppression_mask(
     """
     spec = get_rule(rule, min_cell)
     thr = spec.threshold
+    if table.empty:
+        columns = list(count_cols) + ([total_col] if total_col else [])
+        return pd.DataFrame(False, index=table.index, columns=columns)
     counts = np.column_stack([_numeric(table, c) for c in count_cols]) if count_cols else np.zeros((len(table), 0))
     n_rows, n_cols = counts.shape
     hidden = (counts >= 1) & (counts < thr)

@@ -113,7 +113,7 @@ def _suppress_small_n(frame: pd.DataFrame, n_col: str, stat_cols: list[str], mar
     out = frame.copy()
     small = pd.to_numeric(out[n_col], errors="coerce") < threshold
     if small.any():
-        cols = [c for c in stat_cols if c in out.columns] + [n_col]
+        cols = list(dict.fromkeys([c for c in stat_cols if c in out.columns] + [n_col]))
         out[cols] = out[cols].astype(object)
         out.loc[small, cols] = marker
     return out
