@@ -40,3 +40,11 @@ def run_dvc(root: Path, *args: str, check: bool = True) -> subprocess.CompletedP
     if check and proc.returncode != 0:
         raise AssertionError(f"dvc {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+@pytest.fixture(scope="session")
+def built_project(tmp_path_factory) -> Path:
+    """A temporary copy of the repository after one full ``dvc repro`` (built once per session)."""
+    root = copy_repository(tmp_path_factory.mktemp("pipeline") / "repo")
+    run_dvc(root, "repro")
+    return root

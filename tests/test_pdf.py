@@ -14,8 +14,6 @@ from paper_helpers import FIXTURE, build_fixture_paper
 from pcnstudy import paper, render
 
 ROOT = Path(__file__).resolve().parents[1]
-PIPELINE_PDF = ROOT / "paper" / "_output" / "index.pdf"
-RESULTS = ROOT / "data" / "processed" / "results"
 FIXTURE_PAGES = (1, 2)
 PAPER_PAGES = (8, 40)
 PAPER_FIGURES = 7
@@ -57,17 +55,18 @@ def test_fixture_pdf_pages_figures_and_numbers(fixture_pdf):
     assert reader.metadata["/CreationDate"].startswith("D:20200913")
 
 
-@pytest.mark.skipif(not PIPELINE_PDF.is_file(), reason="the pipeline's paper is not built (run dvc repro)")
-def test_pipeline_pdf_pages_figures_and_headline_numbers():
-    reader = PdfReader(str(PIPELINE_PDF))
+@pytest.mark.slow
+def test_pipeline_pdf_pages_figures_and_headline_numbers(built_project):
+    results = built_project / "data" / "processed" / "results"
+    reader = PdfReader(str(built_project / "paper" / "_output" / "index.pdf"))
     assert PAPER_PAGES[0] <= len(reader.pages) <= PAPER_PAGES[1], len(reader.pages)
     assert image_count(reader) >= PAPER_FIGURES
     text = pdf_text(reader)
-    flat = paper.variables(paper.load_results(RESULTS), {})
+    flat = paper.variables(paper.load_results(results), {})
     for key in HEADLINE_KEYS:
         assert key in flat, f"headline key {key} missing from the results"
         assert flat[key] in text, f"{key} = {flat[key]} not in the PDF text"
         assert any(ch.isdigit() for ch in flat[key]), f"{key} is suppressed ({flat[key]}): not a headline"
     assert "simulated" in text.lower()
-    scores = json.loads((RESULTS / "scores.json").read_text())
+    scores = json.loads((results / "scores.json").read_text())
     assert scores  # the PDF was built from results that exist

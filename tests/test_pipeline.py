@@ -22,10 +22,8 @@ def declared_outputs(root: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    root = copy_repository(tmp_path_factory.mktemp("pipeline") / "repo")
-    run_dvc(root, "repro")
-    return root
+def built(built_project) -> Path:
+    return built_project
 
 
 def test_every_declared_output_exists(built):

@@ -507,12 +507,10 @@ def git(root: Path, *args: str) -> str | None:
 
 
 def build_epoch(root: Path) -> int:
-    """The render date as a Unix time: SOURCE_DATE_EPOCH, else the git commit's date, else 0."""
-    env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if env.isdigit():
-        return int(env)
-    stamp = git(root, "log", "-1", "--format=%ct")
-    return int(stamp) if stamp and stamp.isdigit() else 0
+    """The render date as a Unix time: SOURCE_DATE_EPOCH, else the source commit's date, else 0."""
+    from pcnstudy.workspace import source_date_epoch
+
+    return int(source_date_epoch(root))
 
 
 def build_date(epoch: int) -> str:
@@ -656,7 +654,9 @@ def build_facts(root: Path) -> dict[str, str]:
     """
     root = Path(root)
     epoch = build_epoch(root)
-    commit = git(root, "rev-parse", "HEAD") or "unknown"
+    from pcnstudy.workspace import source_commit
+
+    commit = source_commit(root) or "unknown"
     cohorts = read_cohorts(root / "data" / "raw")
     return {
         "build.epoch": str(epoch), "build.date": build_date(epoch), "build.commit": commit,

@@ -30,10 +30,21 @@ def project_files(root: Path | None = None) -> list[str]:
 
 
 def copy_project(dest: Path, root: Path | None = None) -> Path:
-    """Copy the project's source files into ``dest`` and commit them there; return ``dest``."""
+    """Clone the project into ``dest``, bring over uncommitted source changes, return ``dest``.
+
+    A clean checkout clones to the very same commit, so a re-run stamps the paper with
+    the same source commit; uncommitted changes are committed in the copy with a fixed
+    date, so two copies of the same working tree are identical too.
+    """
     root = Path(root or paths.ROOT)
     dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    has_head = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True).returncode == 0
+    if has_head:
+        subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(root), str(dest)], check=True, capture_output=True)
+    else:
+        dest.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "init", "-q"], cwd=dest, check=True, capture_output=True)
     for rel in project_files(root):
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -41,19 +52,35 @@ def copy_project(dest: Path, root: Path | None = None) -> Path:
     env = {**os.environ, "GIT_AUTHOR_NAME": "pcnstudy", "GIT_AUTHOR_EMAIL": "verify@pcnstudy.invalid",
            "GIT_COMMITTER_NAME": "pcnstudy", "GIT_COMMITTER_EMAIL": "verify@pcnstudy.invalid",
            "GIT_AUTHOR_DATE": FIXED_GIT_DATE, "GIT_COMMITTER_DATE": FIXED_GIT_DATE}
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "clean copy"]):
-        subprocess.run(cmd, cwd=dest, check=True, env=env, capture_output=True)
+    subprocess.run(["git", "add", "-A"], cwd=dest, check=True, env=env, capture_output=True)
+    staged = subprocess.run(["git", "diff", "--cached", "--quiet"], cwd=dest, env=env, capture_output=True)
+    if staged.returncode != 0 or not has_head:
+        subprocess.run(["git", "commit", "-qm", "uncommitted changes"], cwd=dest, check=True, env=env,
+                       capture_output=True)
     return dest
 
 
+SOURCE_PATHSPEC = (".", ":(exclude)dvc.lock")
+
+
+def source_commit(root: Path | None = None, fmt: str = "%H") -> str | None:
+    """The last commit that changed the study's sources (anything but dvc.lock), in ``fmt``.
+
+    Committing a refreshed dvc.lock does not change it, so the paper that records
+    dvc.lock's hashes can name its source commit without chasing its own tail.
+    """
+    proc = subprocess.run(["git", "-C", str(Path(root or paths.ROOT)), "log", "-1", f"--format={fmt}", "--",
+                           *SOURCE_PATHSPEC], capture_output=True, text=True)
+    value = proc.stdout.strip()
+    return value if proc.returncode == 0 and value else None
+
+
 def source_date_epoch(root: Path | None = None) -> str:
-    """The render date: ``SOURCE_DATE_EPOCH`` if set, else the last commit's time, else 0."""
+    """The render date: ``SOURCE_DATE_EPOCH`` if set, else the source commit's time, else 0."""
     if os.environ.get("SOURCE_DATE_EPOCH"):
         return os.environ["SOURCE_DATE_EPOCH"]
-    proc = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=Path(root or paths.ROOT),
-                          capture_output=True, text=True)
-    value = proc.stdout.strip()
-    return value if proc.returncode == 0 and value.isdigit() else "0"
+    value = source_commit(root, "%ct") or ""
+    return value if value.isdigit() else "0"
 
 
 def pinned_environment(root: Path | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
