@@ -735,7 +735,8 @@ def collect_raw_ids(raw: Path) -> set[str]:
     return ids
 
 
-def find_raw_ids(raw: Path, folders: Iterable[Path], min_length: int = 3, short_numeric: int = 6) -> list[RawIdHit]:
+def find_raw_ids(raw: Path, folders: Iterable[Path], min_length: int = 3, short_numeric: int = 6,
+                 include_short_numeric: bool = True) -> list[RawIdHit]:
     """Scan every file under ``folders`` for raw participant ids (and name/email values) from ``raw``.
 
     An id is found when it appears as a whole token (not inside a longer word or
@@ -743,14 +744,18 @@ def find_raw_ids(raw: Path, folders: Iterable[Path], min_length: int = 3, short_
     (a bare "7" would match everywhere); ids of digits only and shorter than
     ``short_numeric`` (e.g. "106") are found only as a whole delimited cell (between
     commas, tabs, quotes or HTML tags), since as free tokens they match any number
-    (CSS, counts). Files are read as bytes decoded leniently. Gives one ``RawIdHit``
-    per file, line and id.
+    (CSS, counts). In tables of results a count can equal such an id;
+    ``include_short_numeric=False`` leaves them out, for callers that check the id
+    columns themselves. Files are read as bytes decoded leniently. Gives one
+    ``RawIdHit`` per file, line and id.
     """
     ids = sorted({i.strip() for i in collect_raw_ids(raw) if len(i.strip()) >= min_length}, key=len, reverse=True)
     if not ids:
         return []
     short = [i for i in ids if i.isdigit() and len(i) < short_numeric]
     long_ids = [i for i in ids if i not in short]
+    if not include_short_numeric:
+        short = []
     patterns = []
     if long_ids:
         patterns.append(re.compile(r"(?<![\w@.\-])(" + "|".join(re.escape(i) for i in long_ids) + r")(?![\w@\-]|\.\w)",
