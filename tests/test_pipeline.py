@@ -100,3 +100,17 @@ def test_a_parameter_change_reaches_the_rendered_paper(built):
     finally:
         params_path.write_text(original)
         run_dvc(built, "repro")
+
+
+def test_verify_names_a_corrupted_processed_file(built):
+    from pcnstudy.verify import check_workspace
+
+    target = built / "data/processed/ratings.csv"
+    original = target.read_bytes()
+    assert check_workspace(built) == []
+    try:
+        target.write_bytes(original + b"x\n")
+        rows = check_workspace(built)
+        assert [(r.stage, r.output, r.same) for r in rows] == [("ingest", "data/processed/ratings.csv", False)]
+    finally:
+        target.write_bytes(original)
