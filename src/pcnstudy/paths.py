@@ -35,3 +35,19 @@ NOTEBOOKS = ROOT / "notebooks"
 PARAMS = ROOT / "params.yaml"
 INSTRUMENT = CONFIG / "instrument.yml"
 CODEBOOK = CONFIG / "codebook.yml"
+
+
+def packaged_file(package: str, name: str) -> Path:
+    """Path of a data file shipped inside an installed package, found without importing it.
+
+    Raises FileNotFoundError naming the package or the file when either is missing.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"the {package} package (which ships {name}) is not installed")
+    path = Path(list(spec.submodule_search_locations)[0]) / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {name} missing from the {package} package")
+    return path

