@@ -139,3 +139,22 @@ def test_find_raw_ids_finds_a_planted_id(tmp_path):
     shutil.copytree(bad / "likert_zero", raw / "likert_zero")
     hits = find_raw_ids(raw, [tmp_path / "leak.txt"])
     assert [(h.line, h.raw_id) for h in hits] == [(2, "P003")]
+
+
+def test_leak_scan_ignores_binary_files_and_embedded_images(tmp_path):
+    from pcnstudy.ingest import find_raw_ids
+
+    raw = tmp_path / "raw" / "c1"
+    raw.mkdir(parents=True)
+    (raw / "cohort.yml").write_text("cohort: c1\nwaves: [end]\nfiles: [{path: end.csv, wave: end}]\n"
+                                    "columns: {respondent_id: ID}\n")
+    (raw / "end.csv").write_text("ID\nr13x\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "figure.png").write_bytes(b"\x89PNG\x00\x00r13x\x00")
+    (out / "page.html").write_text('<img src="data:image/png;base64,AAr13xBB=="><p>clean</p>')
+    (out / "run.ipynb").write_text('{"image/png": "' + "A" * 120 + "/r13x/" + "B" * 120 + '"}')
+    assert find_raw_ids(tmp_path / "raw", [out]) == []
+    (out / "leak.html").write_text("<td>r13x</td>")
+    hits = find_raw_ids(tmp_path / "raw", [out])
+    assert [(Path(h.file).name, h.raw_id) for h in hits] == [("leak.html", "r13x")]

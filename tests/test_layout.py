@@ -136,3 +136,16 @@ def test_no_demonstration_cohort_is_hard_coded_in_code_or_notebooks():
         text = path.read_text(encoding="utf-8")
         for cohort in DEMO_COHORTS:
             assert not re.search(rf"\b{cohort}\b", text), f"{cohort} hard-coded in {path}"
+
+
+def test_dvc_lock_hashes_only_the_package_sources():
+    """Bytecode caches must not enter the package's hash, or dvc.lock differs per machine."""
+    import subprocess
+
+    lock = yaml.safe_load((ROOT / "dvc.lock").read_text())
+    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "src/pcnstudy"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name, stage in lock["stages"].items():
+        for dep in stage["deps"]:
+            if dep["path"] == "src/pcnstudy":
+                assert dep["nfiles"] == len(tracked), f"{name}: dvc.lock hashed {dep['nfiles']} files"

@@ -735,6 +735,10 @@ def collect_raw_ids(raw: Path) -> set[str]:
     return ids
 
 
+# Embedded images: data URIs in HTML, and long base64 runs (notebooks' image/png outputs).
+_DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+|[A-Za-z0-9+/]{100,}={0,2}")
+
+
 def find_raw_ids(raw: Path, folders: Iterable[Path], min_length: int = 3, short_numeric: int = 6,
                  include_short_numeric: bool = True) -> list[RawIdHit]:
     """Scan every file under ``folders`` for raw participant ids (and name/email values) from ``raw``.
@@ -747,7 +751,9 @@ def find_raw_ids(raw: Path, folders: Iterable[Path], min_length: int = 3, short_
     (CSS, counts). In tables of results a count can equal such an id;
     ``include_short_numeric=False`` leaves them out, for callers that check the id
     columns themselves. Files are read as bytes decoded leniently. Gives one
-    ``RawIdHit`` per file, line and id.
+    ``RawIdHit`` per file, line and id. Binary files (a NUL byte near the start:
+    images, PDF, parquet) and embedded base64 images (HTML data URIs, notebook outputs) are not scanned, as
+    short ids occur in them by chance; the tables behind them are scanned as CSV.
     """
     ids = sorted({i.strip() for i in collect_raw_ids(raw) if len(i.strip()) >= min_length}, key=len, reverse=True)
     if not ids:
@@ -768,9 +774,12 @@ def find_raw_ids(raw: Path, folders: Iterable[Path], min_length: int = 3, short_
         files = [folder] if folder.is_file() else sorted(p for p in folder.rglob("*") if p.is_file())
         for path in files:
             try:
-                text = path.read_bytes().decode("utf-8", errors="replace")
+                data = path.read_bytes()
             except OSError:
                 continue
+            if b"\x00" in data[:8192]:
+                continue  # binary (images, PDF, parquet): their tables are scanned as CSV
+            text = _DATA_URI.sub("data:", data.decode("utf-8", errors="replace"))
             for number, line in enumerate(text.splitlines(), start=1):
                 for pattern in patterns:
                     for match in pattern.finditer(line):
