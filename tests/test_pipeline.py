@@ -114,3 +114,17 @@ def test_verify_names_a_corrupted_processed_file(built):
         assert [(r.stage, r.output, r.same) for r in rows] == [("ingest", "data/processed/ratings.csv", False)]
     finally:
         target.write_bytes(original)
+
+
+def test_no_output_records_a_machine_path(built):
+    """Outputs must not depend on where the project or its environment live."""
+    import sys
+
+    needles = [str(built).encode(), str(Path(sys.prefix)).encode(), b"site-packages"]
+    found = []
+    for path in declared_outputs(built):
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            data = file.read_bytes()
+            found += [f"{file.relative_to(built)}: {n.decode()}" for n in needles if n in data]
+    assert not found, found[:5]

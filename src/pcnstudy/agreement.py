@@ -328,7 +328,7 @@ def learning_curve(
     """
     import sys
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     ids = [str(i) for i in ids]
     gold_codes = _check_codes(gold, "gold")

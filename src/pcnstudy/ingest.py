@@ -632,7 +632,7 @@ def ingest_study(raw: Path | None = None, out: Path | None = None, cohorts: list
         found = PseudonymKey(key, "argument")
     instrument = _instrument()
     results = []
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     for folder, config in tqdm(list(zip(dirs, configs)), desc="ingest", disable=not sys.stderr.isatty()):
         results.append(ingest_cohort(folder, found.key, instrument, config))

@@ -181,7 +181,7 @@ def mixed_table(long: pd.DataFrame, waves: list[str] | None = None, alpha: float
                 min_pcn_groups: int = 10, levels: tuple[str, ...] = ("item", "domain"),
                 pooled: bool = False, progress: bool | None = None) -> pd.DataFrame:
     """Fit ``fit_wave_model`` per cohort x item/domain; MIXED_COLUMNS then extras, sorted."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     import sys
 
     data = long if "level" in long.columns else add_domain_scores(long)

@@ -73,7 +73,7 @@ def fit_ordinal(data: pd.DataFrame, waves: list[str] | None = None, alpha: float
 def ordinal_table(long: pd.DataFrame, waves: list[str] | None = None, alpha: float = 0.05,
                   progress: bool | None = None) -> pd.DataFrame:
     """Proportional-odds fits per cohort x domain of the item-level rows of ``long``."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     data = long[long["level"] == "item"] if "level" in long.columns else long
     if "domain" not in data.columns:

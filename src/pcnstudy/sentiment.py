@@ -91,7 +91,7 @@ def analyzer():
 def sentiment_scores(texts: pd.Series) -> pd.DataFrame:
     """Return VADER scores (neg, neu, pos, compound) for each text, aligned with ``texts``."""
     sia = analyzer()
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     rows = []
     for text in tqdm(list(texts), desc="sentiment", disable=not sys.stderr.isatty(), leave=False):
