@@ -60,14 +60,17 @@ def copy_project(dest: Path, root: Path | None = None) -> Path:
     return dest
 
 
-SOURCE_PATHSPEC = (".", ":(exclude)dvc.lock")
+# What the pipeline is built from: a commit touching only docs, tests or dvc.lock
+# leaves the paper's stamp, and so every output's hash, unchanged.
+SOURCE_PATHSPEC = ("data/raw", "config", "src", "notebooks", "paper", "params.yaml", "dvc.yaml")
 
 
 def source_commit(root: Path | None = None, fmt: str = "%H") -> str | None:
-    """The last commit that changed the study's sources (anything but dvc.lock), in ``fmt``.
+    """The last commit that changed what the pipeline is built from, in ``fmt``.
 
-    Committing a refreshed dvc.lock does not change it, so the paper that records
-    dvc.lock's hashes can name its source commit without chasing its own tail.
+    Committing a refreshed dvc.lock (or docs, or tests) does not change it, so the
+    paper that records dvc.lock's hashes can name its source commit without chasing
+    its own tail.
     """
     proc = subprocess.run(["git", "-C", str(Path(root or paths.ROOT)), "log", "-1", f"--format={fmt}", "--",
                            *SOURCE_PATHSPEC], capture_output=True, text=True)
