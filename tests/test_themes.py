@@ -203,22 +203,19 @@ def test_stage_writes_results(tmp_path):
     assert back[["id", "theme"]].astype(str).equals(assigned.astype(str))
 
 
-TRUTH_FILE = paths.TRUTH / "text_themes.csv"
-TEXTS_FILE = paths.PROCESSED / "texts.parquet"
-
-
-@pytest.mark.skipif(not (TRUTH_FILE.is_file() and TEXTS_FILE.is_file()),
-                    reason="simulated twin not built: needs data/simulation_truth/text_themes.csv and "
-                           "data/processed/texts.parquet (run `dvc repro ingest`)")
-def test_planted_themes_recovered_on_simulated_twin(tmp_path):
+@pytest.mark.slow
+def test_planted_themes_recovered_on_simulated_twin(built_project, tmp_path):
     from pcnstudy.agreement import agreement_table
     from pcnstudy.codebook import load_codebook
     from pcnstudy.params import load_params
 
-    params = load_params()
-    summary = run_themes_stage(paths.PROCESSED, tmp_path / "results", tmp_path / "figures", params, paths.CODEBOOK)
-    truth = pd.read_csv(TRUTH_FILE, dtype=str, keep_default_na=False)
-    texts = pd.read_parquet(TEXTS_FILE)
+    truth_file = built_project / "data" / "simulation_truth" / "text_themes.csv"
+    texts_file = built_project / "data" / "processed" / "texts.parquet"
+    params = load_params(built_project / "params.yaml")
+    summary = run_themes_stage(built_project / "data" / "processed", tmp_path / "results", tmp_path / "figures",
+                               params, paths.CODEBOOK)
+    truth = pd.read_csv(truth_file, dtype=str, keep_default_na=False)
+    texts = pd.read_parquet(texts_file)
     truth = truth[truth["response_id"].isin(texts["response_id"])]
     gold = truth.assign(theme=truth["themes"].str.split(";")).explode("theme")
     gold = gold[gold["theme"] != ""][["response_id", "theme"]].rename(columns={"response_id": "id"})
