@@ -53,16 +53,23 @@ def test_readme_quickstart_has_exactly_two_commands_and_ci_runs_the_second():
     assert "dvc repro" in makefile
 
 
+def normalise(requirement: str) -> str:
+    """A requirement's project name, normalised as PyPI compares names."""
+    return re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[ ;]", requirement)[0].lower())
+
+
+def pyproject_dependencies() -> list[str]:
+    return [normalise(d) for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+
+
 def test_lock_pins_every_dependency():
     pins = {}
     for line in (ROOT / "requirements.lock").read_text().splitlines():
         if line and not line.startswith("#"):
             name, _, version = line.partition("==")
             assert version, f"unpinned: {line}"
-            pins[re.sub(r"[-_.]+", "-", name.lower())] = version
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    for dep in deps:
-        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[ ;]", dep)[0].lower())
+            pins[normalise(name)] = version
+    for name in pyproject_dependencies():
         assert name in pins, f"{name} is not pinned in requirements.lock"
 
 
@@ -72,11 +79,9 @@ def test_environment_yml_mirrors_pyproject():
     for dep in env["dependencies"]:
         items = dep["pip"] if isinstance(dep, dict) else [dep]
         for item in items:
-            listed.add(re.sub(r"[-_.]+", "-", re.split(r"[<>=!~ ]", item)[0].lower()))
+            listed.add(normalise(item))
     assert "quarto" in listed
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    for dep in deps:
-        name = re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[ ;]", dep)[0].lower())
+    for name in pyproject_dependencies():
         assert name in listed, f"{name} missing from environment.yml"
 
 
