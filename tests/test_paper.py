@@ -112,7 +112,7 @@ def test_tables_have_labels_and_merged_intervals(tmp_path):
     assert "| none |" in (tmp_path / "then_test.md").read_text()
     assert "{#tbl-then-test}" in (tmp_path / "then_test.md").read_text()
     meta = (tmp_path / "meta.md").read_text()
-    assert "| leadership | 2 | 0.60 | (0.30, 0.90) | 0.01 | 0.12 | 0.300 |" in meta  # nested methods left out
+    assert "| leadership | 2 | 0.60 | (0.30, 0.90) | 0.01 | 12.0 | 0.300 |" in meta  # nested methods left out; I² in %
     assert "| cohort\\_a | leadership | 0.81 | 0.84 |" in (tmp_path / "reliability.md").read_text()
     quotes = (tmp_path / "quotes.md").read_text()
     assert quotes.index("We got to know") < quotes.index("A second quote")  # by rank
@@ -145,9 +145,103 @@ def test_cohorts_table_reads_cohort_yml(tmp_path):
     folder.mkdir(parents=True)
     (folder / "cohort.yml").write_text(
         "cohort: demo_cohort\nprogramme: A programme\nregion: Somewhere\nn_pcns: 7\n"
-        "start: 2020-09-01\nend: 2021-06-30\nwaves: [baseline, end]\nretrospective_waves: [then]\n")
+        "start: 2020-09-01\nend: 2021-06-30\nwaves: [baseline, end]\nretrospective_waves: [then]\ndemo: true\n")
     text = paper.cohorts_table(paper.read_cohorts(tmp_path / "raw"))
-    assert "| demo\\_cohort | A programme | Somewhere | 7 | 2020-09-01 to 2021-06-30 | baseline, end, then |" in text
+    assert ("| demo\\_cohort | A programme | Somewhere | 7 | 2020-09-01 to 2021-06-30 | baseline, end, then "
+            "| simulated |") in text
+    assert "The cohorts of the simulated twin" in text
+
+
+def test_cohorts_table_leaves_missing_fields_empty_and_names_real_data():
+    text = paper.cohorts_table([{"cohort": "new_one", "programme": None, "region": None, "n_pcns": None,
+                                 "start": None, "end": "2024-03-01", "waves": ["end"]}])
+    assert "None" not in text
+    assert "| new\\_one |   |   |   | 2024-03-01 | end | survey export |" in text
+    assert "The cohorts analysed" in text
+
+
+# ------------------------------------------------------------------ the cohorts the prose speaks of
+
+SCORES = {
+    "change": {
+        "pooled": {"leadership": {"n_pairs": 500}},
+        "small": {"leadership": {"n_pairs": 12, "pct_change": 0.1}},
+        "big": {"leadership": {"n_pairs": 30, "pct_change": 0.25}, "systems": {"n_pairs": 29}},
+    },
+    "mixed": {"big": {"leadership": {"estimate": 0.7}}},
+    "attrition": {"big": {"n_baseline": 38}, "small": {"n_baseline": 20}},
+    "then_test": {"small": {"leadership": {"then_vs_post": {"n_pairs": 12, "pct_change": 0.33}}}},
+    "feedback": {
+        "big": {"would_recommend": {"n": 30, "pct": 1.0}},
+        "als": {"open_honest": {"n": 18, "pct": 0.9}, "took_action": {"n": 18, "pct": "<5"},
+                "would_recommend": {"n": 18, "pct": 1.0}},
+    },
+}
+COHORTS = [{"cohort": "big", "programme": "Leadership programme for PCN clinical directors"},
+           {"cohort": "small", "programme": "GP federation programme"},
+           {"cohort": "als", "programme": "Action learning sets"}]
+INSTRUMENT = {"feedback": [{"id": "open_honest", "text": "The sessions enabled open and honest conversations"},
+                           {"id": "took_action", "text": "I took action on my issue between sessions"},
+                           {"id": "would_recommend", "text": "I would recommend the programme to colleagues."}]}
+
+
+def test_study_roles_pick_cohorts_by_rule_not_by_name():
+    roles = paper.study_roles(SCORES, COHORTS)
+    assert roles["lead"]["cohort"] == "big"  # most complete pairs; 'pooled' is not a cohort
+    assert roles["lead"]["change"] is SCORES["change"]["big"] and roles["lead"]["mixed"]["leadership"]
+    assert roles["lead"]["attrition"]["n_baseline"] == 38
+    assert roles["lead"]["programme_lower"] == "leadership programme for PCN clinical directors"
+    assert roles["then_test"]["cohort"] == "small" and roles["then_test"]["programme_lower"] == "GP federation programme"
+    assert roles["feedback"]["cohort"] == "als"  # most feedback items, not most respondents
+    flat = paper.variables({"roles": roles}, {})
+    assert flat["roles.lead.change.leadership.pct_change_text"] == "25.0%"
+    assert flat["roles.feedback.items.took_action.pct_text"] == "suppressed"
+
+
+def test_study_roles_are_absent_without_data():
+    roles = paper.study_roles({"change": {"pooled": {}}, "feedback": {}}, [])
+    assert roles == {}
+    conditions = paper.paper_conditions({"scores": {}}, roles, [], [])
+    assert not any(conditions.values())
+
+
+def test_feedback_prose_names_shown_and_hidden_items_in_instrument_order():
+    roles = paper.study_roles(SCORES, COHORTS)
+    prose = paper.feedback_prose(roles, INSTRUMENT)
+    assert prose["roles.feedback.sentence"] == (
+        "90.0% answered yes to “the sessions enabled open and honest conversations” and 100.0% answered yes to "
+        "“I would recommend the programme to colleagues”; the share for “I took action on my issue between "
+        "sessions” is hidden by disclosure control")
+    assert prose["roles.feedback.summary"] == "between 90.0% and 100.0% answered yes to each of the 2 feedback items shown"
+    one = paper.feedback_prose({"feedback": {"items": {"would_recommend": {"pct": 1.0}}}}, INSTRUMENT)
+    assert one["roles.feedback.summary"] == "100.0% answered yes to the one feedback item shown"
+    assert paper.feedback_prose({}, INSTRUMENT) == {}
+
+
+def test_lower_first_keeps_acronyms_and_the_first_person():
+    assert paper.lower_first("Action learning sets") == "action learning sets"
+    assert paper.lower_first("PCN leads programme") == "PCN leads programme"
+    assert paper.lower_first("I would recommend it") == "I would recommend it"
+
+
+def test_paper_conditions_follow_the_results_and_cohorts():
+    roles = paper.study_roles(SCORES, COHORTS)
+    meta = {"leadership": {"k": 2}}
+    twin = [dict(c, demo=True) for c in COHORTS]
+    flags = paper.paper_conditions({"scores": {**SCORES, "meta": meta}, "themes": {"themes": {"a": {}}}},
+                                   roles, twin, twin)
+    assert all(flags.values()), flags
+    new = {"cohort": "mine", "programme": "Mine"}
+    flags = paper.paper_conditions({"scores": {"meta": {"leadership": {"k": 1}}}}, {}, twin[:1] + [new], twin + [new])
+    assert not flags["study_all_simulated"] and not flags["study_is_twin"] and not flags["study_has_meta"]
+    part = paper.paper_conditions({"scores": {}}, {}, twin[:2], twin)
+    assert part["study_all_simulated"] and not part["study_is_twin"]
+
+
+def test_select_cohorts_keeps_the_params_list_or_all():
+    cohorts = [{"cohort": "a"}, {"cohort": "b"}, {"cohort": "c"}]
+    assert paper.select_cohorts(cohorts, []) == cohorts
+    assert [c["cohort"] for c in paper.select_cohorts(cohorts, ["c", "a"])] == ["a", "c"]
 
 
 # ------------------------------------------------------------------ build facts and extras
@@ -279,15 +373,11 @@ def test_every_reference_is_cited_and_defined():
 
 @pytest.mark.slow
 def test_every_var_key_exists_in_the_pipeline_results(built_project):
-    from pcnstudy.params import load_params
-
-    results = built_project / "data" / "processed" / "results"
-    flat = paper.variables(paper.load_results(results), load_params(built_project / "params.yaml"))
-    instrument = yaml.safe_load((ROOT / "config" / "instrument.yml").read_text())
-    codebook = yaml.safe_load((ROOT / "config" / "codebook.yml").read_text())
-    flat.update(paper.config_facts(instrument, codebook))
-    flat.update(paper.build_facts(built_project))
-    missing = sorted(paper_keys() - set(flat))
+    """On the whole twin every condition holds, so every shortcode must have its variable."""
+    variables = yaml.safe_load((built_project / "paper" / "_variables.yml").read_text(encoding="utf-8"))
+    conditions = yaml.safe_load((built_project / "paper" / "_study.yml").read_text(encoding="utf-8"))
+    assert all(conditions.values()), conditions
+    missing = sorted(paper_keys() - set(paper.flatten(variables)))
     assert not missing, f"shortcodes without a variable: {missing}"
 
 
@@ -315,5 +405,7 @@ def test_derived_theme_ranking_and_its_suppressed_fallback():
 def test_prose_percentages_use_their_text_twin():
     """'{{< var x.pct >}}%' would print a suppressed value as '<5%'; the paper uses x.pct_text."""
     text = INDEX.read_text(encoding="utf-8")
-    glued = [key for key in re.findall(r"{{<\s*var\s+(\S+)\s*>}}%", text) if key != "params.derived.conf_pct"]
+    # the confidence level and I² (a statistic of cohort-level estimates) are never suppressed
+    glued = [key for key in re.findall(r"{{<\s*var\s+(\S+)\s*>}}%", text)
+             if key != "params.derived.conf_pct" and not key.endswith(".i2")]
     assert not glued, glued

@@ -13,14 +13,21 @@ from paper_helpers import PARAMS, build_fixture_paper
 from pcnstudy import paper, render
 
 
-def pandoc(tmp_path: Path, text: str, to: str = "html5", variables: str = "", files: dict | None = None):
-    """Run the bundled pandoc with the project's filters on ``text``; return the process."""
+def pandoc(tmp_path: Path, text: str, to: str = "html5", variables: str = "", files: dict | None = None,
+           metadata: str | None = None):
+    """Run the bundled pandoc with the project's filters on ``text``; return the process.
+
+    ``metadata`` is written to _study.yml and passed as pandoc's --metadata-file.
+    """
     (tmp_path / "doc.md").write_text(text)
     (tmp_path / "_variables.yml").write_text(variables)
     for name, content in (files or {}).items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content)
     cmd = [render.pandoc_path(), "doc.md", "-f", "markdown", "-t", to]
+    if metadata is not None:
+        (tmp_path / render.STUDY_METADATA).write_text(metadata)
+        cmd += ["--metadata-file", render.STUDY_METADATA]
     for f in render.filter_paths():
         cmd += ["--lua-filter", str(f)]
     return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
@@ -61,6 +68,44 @@ def test_include_expands_nested_files_and_their_vars(tmp_path):
 def test_include_of_a_missing_file_fails(tmp_path):
     done = pandoc(tmp_path, "{{< include tables/none.md >}}\n")
     assert done.returncode != 0 and "tables/none.md" in done.stderr
+
+
+CONDITIONAL = """::: {.content-visible when-meta="has_x"}
+Shown when x: {{< var a.x >}}.
+:::
+
+::: {.content-hidden when-meta="has_x"}
+Shown without x.
+:::
+
+Inline [with x]{.content-visible when-meta="has_x"}[without x]{.content-hidden when-meta="has_x"} and
+[nested key]{.content-visible when-meta="group.flag"}[unless]{.content-visible unless-meta="has_x"} end.
+"""
+
+
+def test_conditional_content_follows_the_metadata_flags(tmp_path):
+    done = pandoc(tmp_path, CONDITIONAL, variables='a:\n  x: "42"\n', metadata="has_x: true\ngroup:\n  flag: true\n")
+    assert done.returncode == 0, done.stderr
+    assert "Shown when x: 42." in done.stdout and "Shown without x" not in done.stdout
+    assert "Inline with x and nested key end." in " ".join(done.stdout.split())
+
+
+def test_hidden_content_never_looks_up_its_variables(tmp_path):
+    """A block about data a run does not have may quote variables that do not exist."""
+    done = pandoc(tmp_path, CONDITIONAL, metadata="has_x: false\n")
+    assert done.returncode == 0, done.stderr
+    assert "Shown when x" not in done.stdout and "Shown without x." in done.stdout
+    assert "Inline without x and unless end." in " ".join(done.stdout.split())
+
+
+def test_conditional_content_with_a_missing_flag_is_false_and_formats_match(tmp_path):
+    text = ("[html only]{.content-visible when-format=\"html\"}[pdf only]{.content-visible when-format=\"pdf\"}"
+            "[flagged]{.content-visible when-meta=\"absent\"} done.\n")
+    html = pandoc(tmp_path, text)
+    typst = pandoc(tmp_path, text, to="typst")
+    assert html.returncode == 0 and typst.returncode == 0, html.stderr + typst.stderr
+    assert "html only done." in html.stdout and "pdf only" not in html.stdout and "flagged" not in html.stdout
+    assert "pdf only done." in typst.stdout and "html only" not in typst.stdout
 
 
 # ------------------------------------------------------------------ crossref.lua

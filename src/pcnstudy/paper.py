@@ -46,6 +46,7 @@ PACKAGES = (
     "pcnstudy", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "nltk",
     "matplotlib", "seaborn", "krippendorff", "dvc", "papermill", "pypandoc-binary", "typst",
 )
+CONDITIONS_FILE = "_study.yml"
 MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$@~^])")
 
 
@@ -73,7 +74,7 @@ def format_number(value: float, decimals: int) -> str:
 def format_value(key: str, value: Any) -> str:
     """Format one results value for the paper by its statistic's name.
 
-    ``n*``/``k*`` counts as integers; ``pct*``/``prop*`` fractions as percentages with
+    ``n*``/``k*`` counts as integers; ``pct*``/``prop*`` (and I², ``i2``) fractions as percentages with
     one decimal (0.243 -> '24.3'); ``p_*`` p-values with three decimals or '<0.001';
     anything else with two decimals. Strings (a suppressed value such as '<5') are
     kept as they are; missing or non-finite numbers become 'NA'.
@@ -92,7 +93,7 @@ def format_value(key: str, value: Any) -> str:
     name = stat_name(key)
     if COUNT_RE.match(name):
         return f"{value:.0f}" if value == round(value) else format_number(value, 1)
-    if PCT_RE.match(name):
+    if PCT_RE.match(name) or name == "i2":  # I² is stored as a fraction, read as a percentage
         return format_number(100 * value, 1)
     if P_RE.match(name):
         return "<0.001" if value < 0.001 else format_number(value, 3)
@@ -210,15 +211,157 @@ def variables(results: Mapping[str, Any], params: Mapping[str, Any], extra: Mapp
     return dict(sorted(flat.items()))
 
 
-def write_variables(results_dir: Path, params: Mapping[str, Any], out: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Write ``_variables.yml`` (nested, every value a quoted string); return the flat dict."""
-    flat = variables(load_results(Path(results_dir)), params, extra)
+def write_variables(results_dir: Path, params: Mapping[str, Any], out: Path, extra: Mapping[str, str] | None = None,
+                    results: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Write ``_variables.yml`` (nested, every value a quoted string); return the flat dict.
+
+    ``results`` (the trees to flatten) defaults to the JSON files of ``results_dir``.
+    """
+    flat = variables(results if results is not None else load_results(Path(results_dir)), params, extra)
     text = yaml.safe_dump(nest(flat), sort_keys=True, allow_unicode=True, default_style='"', width=1000)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("# Written by `pcnstudy paper` from the results JSON and params.yaml: do not edit.\n" + text,
                    encoding="utf-8", newline="\n")
     return flat
+
+
+# --------------------------------------------------------------------------- study roles
+
+
+def select_cohorts(cohorts: list[dict[str, Any]], wanted: Iterable[str] | None) -> list[dict[str, Any]]:
+    """The cohorts a run analyses: those named in params ``cohorts``, or all when it is empty."""
+    wanted = [str(c) for c in (wanted or [])]
+    return [c for c in cohorts if not wanted or str(c.get("cohort")) in wanted]
+
+
+def _largest(tree: Mapping[str, Any] | None, size: Any) -> str | None:
+    """The key of ``tree`` whose subtree ``size`` ranks highest (ties: the first id)."""
+    ranked = sorted(((size(sub), key) for key, sub in (tree or {}).items()
+                     if key != "pooled" and isinstance(sub, Mapping)), key=lambda p: (-p[0][0], -p[0][1], p[1]))
+    return ranked[0][1] if ranked and ranked[0][0] > (0, 0) else None
+
+
+def _max_count(tree: Any, name: str) -> int:
+    """Largest numeric ``name`` anywhere in a results subtree (e.g. n_pairs over domains)."""
+    counts = [v for k, v in flatten(tree).items() if k.rsplit(".", 1)[-1] == name and isinstance(v, (int, float))]
+    return int(max(counts)) if counts else 0
+
+
+def lower_first(text: str) -> str:
+    """'Action learning sets' -> 'action learning sets', for use mid-sentence.
+
+    A first word that is 'I' or an acronym ('PCN leads', 'GP federation') is kept.
+    """
+    first = text.split(" ", 1)[0]
+    if first == "I" or first.startswith("I'") or first[1:2].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def study_roles(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The cohorts the paper's prose speaks of, chosen by rule from the results.
+
+    - ``lead``: the cohort with the most complete baseline-to-end pairs (its change,
+      mixed model and attrition are quoted in the text);
+    - ``then_test``: of the cohorts with a retrospective then-test, the one with most pairs;
+    - ``feedback``: the cohort with the most yes/no feedback items, then the most respondents.
+
+    Each role holds the cohort's id, programme and its results subtrees, so the prose
+    reads ``roles.lead.change.<domain>.pct_change`` whatever cohorts a run includes.
+    A role without a cohort is absent; ``paper_conditions`` hides the prose about it.
+    """
+    programmes = {str(c.get("cohort")): str(c.get("programme") or c.get("cohort")) for c in cohorts}
+    picks = {
+        "lead": _largest(scores.get("change"), lambda t: (_max_count(t, "n_pairs"), 0)),
+        "then_test": _largest(scores.get("then_test"), lambda t: (_max_count(t, "n_pairs"), 0)),
+        "feedback": _largest(scores.get("feedback"), lambda t: (len(t), _max_count(t, "n"))),
+    }
+    roles: dict[str, Any] = {}
+    for role, cohort in picks.items():
+        if cohort is None:
+            continue
+        programme = programmes.get(cohort, cohort)
+        rec: dict[str, Any] = {"cohort": cohort, "programme": programme, "programme_lower": lower_first(programme)}
+        if role == "lead":
+            for part in ("change", "mixed", "attrition"):
+                if cohort in (scores.get(part) or {}):
+                    rec[part] = scores[part][cohort]
+        elif role == "then_test":
+            rec["change"] = scores["then_test"][cohort]
+        else:
+            rec["items"] = scores["feedback"][cohort]
+        roles[role] = rec
+    return roles
+
+
+def write_conditions(out: Path, conditions: Mapping[str, bool]) -> None:
+    """Write the flags as a YAML metadata file (``_study.yml``) read by Quarto and pandoc alike."""
+    text = yaml.safe_dump(dict(sorted(conditions.items())), sort_keys=True)
+    Path(out).write_text("# Written by `pcnstudy paper`: which parts of the prose this run has data for.\n" + text,
+                         encoding="utf-8", newline="\n")
+
+
+def join_and(parts: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def feedback_prose(roles: Mapping[str, Any], instrument: Mapping[str, Any] | None) -> dict[str, str]:
+    """Sentences about the feedback cohort's yes/no items, for whichever items it was asked.
+
+    ``roles.feedback.sentence``: each shown item's share and wording, in the instrument's
+    order, then the items disclosure control hid; ``roles.feedback.summary``: the range
+    of the shown shares, for the abstract.
+    """
+    fb = roles.get("feedback")
+    if not fb:
+        return {}
+    wording = {f["id"]: str(f.get("text") or f["id"]) for f in (instrument or {}).get("feedback") or []}
+    order = [i for i in wording if i in fb["items"]] + sorted(i for i in fb["items"] if i not in wording)
+    shown, hidden = [], []
+    for item in order:
+        pct = (fb["items"][item] or {}).get("pct")
+        quote = "“" + lower_first(wording.get(item, item).rstrip(".")) + "”"
+        (shown if isinstance(pct, (int, float)) else hidden).append((item, pct, quote))
+    parts = []
+    if shown:
+        parts.append(join_and([f"{prose_percent('pct', pct)} answered yes to {quote}" for _, pct, quote in shown]))
+    if hidden:
+        noun = "share" if len(hidden) == 1 else "shares"
+        parts.append(f"the {noun} for {join_and([q for _, _, q in hidden])} "
+                     f"{'is' if len(hidden) == 1 else 'are'} hidden by disclosure control")
+    pcts = sorted(pct for _, pct, _ in shown)
+    if not pcts:
+        summary = f"the shares answering yes to its {len(order)} feedback items are hidden by disclosure control"
+    elif pcts[0] == pcts[-1]:
+        summary = (f"{prose_percent('pct', pcts[0])} answered yes to "
+                   + ("the one feedback item shown" if len(pcts) == 1
+                      else f"each of the {len(pcts)} feedback items shown"))
+    else:
+        summary = (f"between {prose_percent('pct', pcts[0])} and {prose_percent('pct', pcts[-1])} answered yes "
+                   f"to each of the {len(pcts)} feedback items shown")
+    return {"roles.feedback.sentence": "; ".join(parts), "roles.feedback.summary": summary}
+
+
+def paper_conditions(results: Mapping[str, Any], roles: Mapping[str, Any],
+                     cohorts: list[Mapping[str, Any]], all_cohorts: list[Mapping[str, Any]]) -> dict[str, bool]:
+    """Metadata flags for the paper's conditional prose (``.content-visible when-meta=...``)."""
+    scores = results.get("scores") or {}
+    meta = scores.get("meta") or {}
+    lead = roles.get("lead") or {}
+    demo = [c for c in cohorts if c.get("demo")]
+    return {
+        "study_all_simulated": bool(cohorts) and len(demo) == len(cohorts),
+        "study_is_twin": bool(cohorts) and len(demo) == len(cohorts) == len([c for c in all_cohorts if c.get("demo")]),
+        "study_has_lead": "change" in lead,
+        "study_has_mixed": bool((lead.get("mixed") or {})),
+        "study_has_attrition": bool(lead.get("attrition")),
+        "study_has_meta": any(int((rec or {}).get("k") or 0) >= 2 for rec in meta.values()),
+        "study_has_then_test": "then_test" in roles,
+        "study_has_feedback": "feedback" in roles,
+        "study_has_themes": bool((results.get("themes") or {}).get("themes")),
+    }
 
 
 # --------------------------------------------------------------------------- tables
@@ -261,7 +404,7 @@ STAT_HEADERS = {
     "pct_lost": "% lost", "mean_from": "Before", "mean_to": "After", "mean_diff": "Mean change",
     "estimate": "Estimate", "pct_change": "% change", "pct": "% yes", "prop": "%", "p_t": "p (t)",
     "p_holm": "p (Holm)", "p_wilcoxon": "p (Wilcoxon)", "p_mixed": "p", "p_q": "p (Q)", "p_welch": "p (Welch)",
-    "tau2": "tau²", "i2": "I²", "dz": "d~z~", "mean_baseline_completers": "Baseline mean, completers",
+    "tau2": "tau²", "i2": "I² (%)", "dz": "d~z~", "mean_baseline_completers": "Baseline mean, completers",
     "mean_baseline_lost": "Baseline mean, lost",
 }
 CI_PAIRS = (("ci_low", "ci_high"), ("diff_ci_low", "diff_ci_high"), ("pct_ci_low", "pct_ci_high"),
@@ -378,17 +521,27 @@ def read_cohorts(raw_dir: Path) -> list[dict[str, Any]]:
 
 
 def cohorts_table(cohorts: list[Mapping[str, Any]]) -> str:
-    """Table of the cohorts: programme, region, PCNs, dates and waves."""
+    """Table of the cohorts: programme, region, PCNs, dates, waves and where the data came from.
+
+    A field a cohort.yml leaves empty shows as an empty cell, never as 'None'.
+    """
+    def cell(value: Any) -> str:
+        return "" if value is None else md_escape(value)
+
     rows = []
     for c in cohorts:
         waves = list(c.get("waves") or []) + list(c.get("retrospective_waves") or [])
+        start, end = c.get("start"), c.get("end")
+        dates = f"{start} to {end}" if start and end else str(start or end or "")
         rows.append([
-            md_escape(c.get("cohort", "")), md_escape(c.get("programme", "")), md_escape(c.get("region", "")),
-            md_escape(c.get("n_pcns", "")), md_escape(f"{c.get('start', '')} to {c.get('end', '')}"),
-            md_escape(", ".join(str(w) for w in waves)),
+            cell(c.get("cohort")), cell(c.get("programme")), cell(c.get("region")), cell(c.get("n_pcns")),
+            cell(dates), cell(", ".join(str(w) for w in waves)), "simulated" if c.get("demo") else "survey export",
         ])
-    return pipe_table(["Cohort", "Programme", "Region", "PCNs", "Dates", "Waves"], rows,
-                      "The cohorts of the simulated twin and the programmes they mirror", "tbl-cohorts", "lllrll")
+    simulated = bool(cohorts) and all(c.get("demo") for c in cohorts)
+    caption = ("The cohorts of the simulated twin and the programmes they mirror" if simulated
+               else "The cohorts analysed, their programmes and where their data came from")
+    return pipe_table(["Cohort", "Programme", "Region", "PCNs", "Dates", "Waves", "Data"], rows, caption,
+                      "tbl-cohorts", "lllrlll")
 
 
 def find_csv(folder: Path, word: str) -> Path | None:
@@ -435,7 +588,8 @@ def wave_columns(scores: Mapping[str, Any]) -> list[str] | None:
 
 
 def write_tables(results_dir: Path, out_dir: Path, *, raw_dir: Path | None = None, instrument: Mapping | None = None,
-                 codebook: Mapping | None = None, conf_pct: str = "95") -> list[Path]:
+                 codebook: Mapping | None = None, conf_pct: str = "95",
+                 cohorts: list[Mapping[str, Any]] | None = None) -> list[Path]:
     """Write the paper's tables (``paper/tables/*.md``) from the results; return their paths.
 
     Every table is always written (a table without results shows one row 'none'),
@@ -484,8 +638,8 @@ def write_tables(results_dir: Path, out_dir: Path, *, raw_dir: Path | None = Non
                                         wanted=cols["themes_by_cohort"], prefix="themes.by_cohort.x.x", **kw),
         "quotes": quotes_table(find_csv(Path(results_dir), "quote"), names["Theme"]),
     }
-    if raw_dir is not None:
-        tables["cohorts"] = cohorts_table(read_cohorts(raw_dir))
+    if cohorts is not None or raw_dir is not None:
+        tables["cohorts"] = cohorts_table(cohorts if cohorts is not None else read_cohorts(raw_dir))
     written = []
     for name, text in sorted(tables.items()):
         path = out_dir / f"{name}.md"
@@ -647,9 +801,10 @@ def config_facts(instrument: Mapping[str, Any] | None, codebook: Mapping[str, An
     return {k: v for k, v in facts.items() if v != ""}
 
 
-def build_facts(root: Path) -> dict[str, str]:
+def build_facts(root: Path, cohorts: list[Mapping[str, Any]] | None = None) -> dict[str, str]:
     """Variables about this build and the study: render date, commit, cohorts and PCNs.
 
+    ``cohorts`` are the cohorts analysed (default: every ``data/raw/*/cohort.yml``).
     Also returns 'build.epoch' (the render time as Unix seconds), which callers pop.
     """
     root = Path(root)
@@ -657,7 +812,8 @@ def build_facts(root: Path) -> dict[str, str]:
     from pcnstudy.workspace import source_commit
 
     commit = source_commit(root) or "unknown"
-    cohorts = read_cohorts(root / "data" / "raw")
+    if cohorts is None:
+        cohorts = read_cohorts(root / "data" / "raw")
     return {
         "build.epoch": str(epoch), "build.date": build_date(epoch), "build.commit": commit,
         "build.commit_short": commit[:7], "study.n_cohorts": str(len(cohorts)),
@@ -676,17 +832,23 @@ def prepare(root: Path | None = None, params: Mapping[str, Any] | None = None) -
     if not results_dir.is_dir():
         raise PaperInputError(f"{results_dir}:0:: no results folder; run the scores and themes stages first")
     params = dict(params if params is not None else load_params(root / "params.yaml"))
-    extra = build_facts(root)
+    all_cohorts = read_cohorts(root / "data" / "raw")
+    cohorts = select_cohorts(all_cohorts, params.get("cohorts"))
+    extra = build_facts(root, cohorts)
     load = lambda p: yaml.safe_load(p.read_text(encoding="utf-8")) if p.is_file() else None  # noqa: E731
     instrument = load(root / "config" / "instrument.yml")
     codebook = load(root / "config" / "codebook.yml")
     extra.update(config_facts(instrument, codebook))
     epoch, commit = int(extra.pop("build.epoch")), extra["build.commit"]
-    flat = write_variables(results_dir, params, paper / "_variables.yml", extra)
+    results = load_results(results_dir)
+    roles = study_roles(results.get("scores") or {}, cohorts)
+    extra.update(feedback_prose(roles, instrument))
+    flat = write_variables(results_dir, params, paper / "_variables.yml", extra, results={**results, "roles": roles})
+    write_conditions(paper / CONDITIONS_FILE, paper_conditions(results, roles, cohorts, all_cohorts))
     tables = paper / "tables"
     if tables.exists():
         shutil.rmtree(tables)
-    write_tables(results_dir, tables, raw_dir=root / "data" / "raw", instrument=instrument, codebook=codebook,
+    write_tables(results_dir, tables, cohorts=cohorts, instrument=instrument, codebook=codebook,
                  conf_pct=flat.get("params.derived.conf_pct", "95"))
     (tables / "notebooks.md").write_text(notebooks_list(root / "reports"), encoding="utf-8", newline="\n")
     (tables / "colophon.md").write_text(

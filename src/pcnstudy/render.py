@@ -31,6 +31,7 @@ TYPST_HEADER = (
     "#show table: set text(size: 8pt)\n"
     "#show figure: set block(breakable: true)\n"
 )
+STUDY_METADATA = "_study.yml"
 FILTERS = ("shortcodes.lua", "crossref.lua")
 
 
@@ -72,9 +73,15 @@ def _env(epoch: int) -> dict[str, str]:
     return env
 
 
-def pandoc_args(fmt: str, output: Path, date: str | None = None) -> list[str]:
-    """pandoc's arguments (after the binary) to turn index.qmd into ``fmt`` ('html' or 'typst')."""
+def pandoc_args(fmt: str, output: Path, date: str | None = None, metadata_file: str | None = None) -> list[str]:
+    """pandoc's arguments (after the binary) to turn index.qmd into ``fmt`` ('html' or 'typst').
+
+    ``metadata_file`` (relative to the paper folder) is read as document metadata, as
+    _quarto.yml's ``metadata-files`` is by Quarto: the flags of conditional prose.
+    """
     args = ["index.qmd", "--from", "markdown", "--to", "html5" if fmt == "html" else "typst"]
+    if metadata_file:
+        args += ["--metadata-file", metadata_file]
     for path in filter_paths():
         args += ["--lua-filter", str(path)]
     args += ["--citeproc", "--resource-path", ".", "--output", str(output)]
@@ -90,6 +97,11 @@ def pandoc_args(fmt: str, output: Path, date: str | None = None) -> list[str]:
     return args
 
 
+def metadata_file(paper_dir: Path) -> str | None:
+    """The study-flags file (``_study.yml``) when the paper stage wrote one in ``paper_dir``."""
+    return STUDY_METADATA if (Path(paper_dir) / STUDY_METADATA).is_file() else None
+
+
 def pdf_pages(path: Path) -> int:
     """Number of pages of a PDF."""
     from pypdf import PdfReader
@@ -100,7 +112,7 @@ def pdf_pages(path: Path) -> int:
 def render_html_pandoc(paper_dir: Path, out: Path, epoch: int, date: str | None = None) -> Path:
     """index.qmd -> self-contained HTML with pandoc, the Lua filters and citeproc."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    args = pandoc_args("html", out.resolve(), date)
+    args = pandoc_args("html", out.resolve(), date, metadata_file(paper_dir))
     if not (paper_dir / "style.css").is_file():
         i = args.index("--css")
         del args[i:i + 2]
@@ -115,7 +127,7 @@ def render_pdf_pandoc(paper_dir: Path, out: Path, epoch: int, date: str | None =
     out.parent.mkdir(parents=True, exist_ok=True)
     source = paper_dir / ".index.pandoc.typ"  # beside index.qmd, so figure paths resolve
     try:
-        _run([pandoc_path(), *pandoc_args("typst", source.resolve(), date)], paper_dir, _env(epoch))
+        _run([pandoc_path(), *pandoc_args("typst", source.resolve(), date, metadata_file(paper_dir))], paper_dir, _env(epoch))
         try:
             typst.compile(str(source), output=str(out), root=str(paper_dir.resolve()),
                           timestamp=int(epoch), ignore_system_fonts=True)

@@ -7,6 +7,11 @@ var: `{{< var a.b.c >}}` anywhere in running text is replaced by the value at th
 dotted key of _variables.yml, found beside the input file. A key that is missing
 stops the render with an error naming the key, as a hand-typed gap must never reach
 a reader.
+conditional content: divs and spans of class `content-visible` or `content-hidden`
+with `when-meta`/`unless-meta` (a metadata key, dotted for nested keys, that is
+true or a non-empty string other than "false") and `when-format`/`unless-format`
+are kept or dropped as Quarto does; the paper stage writes the flags to _study.yml,
+read as metadata.
 --]]
 
 local stringify = pandoc.utils.stringify
@@ -118,11 +123,64 @@ local function replace_vars(inlines)
   return out
 end
 
+-- conditional content ------------------------------------------------------
+
+local function meta_value(meta, key)
+  local node = meta
+  for part in key:gmatch("[^.]+") do
+    if node == nil or type(node) ~= "table" then return nil end
+    node = node[part]
+  end
+  return node
+end
+
+local function truthy(value)
+  if value == nil then return false end
+  if type(value) == "boolean" then return value end
+  local text = stringify(value)
+  return text ~= "" and text ~= "false"
+end
+
+local FORMAT_ALIASES = { pdf = { "pdf", "latex", "typst" }, html = { "html", "html4", "html5" } }
+
+local function format_matches(name)
+  for _, alias in ipairs(FORMAT_ALIASES[name] or { name }) do
+    if FORMAT == alias or FORMAT:match("^" .. alias) then return true end
+  end
+  return false
+end
+
+-- true when the element's conditions hold (all of the given ones).
+local function conditions_hold(attr, meta)
+  local ok = true
+  local when_meta, unless_meta = attr.attributes["when-meta"], attr.attributes["unless-meta"]
+  local when_format, unless_format = attr.attributes["when-format"], attr.attributes["unless-format"]
+  if when_meta then ok = ok and truthy(meta_value(meta, when_meta)) end
+  if unless_meta then ok = ok and not truthy(meta_value(meta, unless_meta)) end
+  if when_format then ok = ok and format_matches(when_format) end
+  if unless_format then ok = ok and not format_matches(unless_format) end
+  return ok
+end
+
+local function conditional(meta)
+  local function decide(el)
+    local visible = el.classes:includes("content-visible")
+    local hidden = el.classes:includes("content-hidden")
+    if not (visible or hidden) then return nil end
+    local hold = conditions_hold(el.attr, meta)
+    if (visible and hold) or (hidden and not hold) then
+      return el.content
+    end
+    return {}
+  end
+  return { Div = decide, Span = decide }
+end
+
 return {
   {
     Pandoc = function(doc)
       doc.blocks = expand_includes(doc.blocks, input_dir())
-      return doc
+      return doc:walk(conditional(doc.meta))
     end,
   },
   { Inlines = replace_vars },
