@@ -190,6 +190,16 @@ def test_unknown_scenario_is_a_usage_error(tmp_path, capsys):
     assert not (tmp_path / "b.json").exists()
 
 
+def test_cli_bench_passes_its_scenarios_on(tmp_path):
+    from typer.testing import CliRunner
+
+    from pcnstudy.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "--only", "warp", "--out", str(tmp_path / "b.json")])
+    assert result.exit_code == 2 and "unknown scenario(s): warp" in result.output
+    assert not (tmp_path / "b.json").exists()
+
+
 def test_exponents_with_national_use_the_largest_two_sizes():
     growth = [Measurement("growth_x1", "scores", 10.0, 1.0, extra={"size": 100}),
               Measurement("growth_x16", "scores", 20.0, 1.0, extra={"size": 1600})]

@@ -131,11 +131,17 @@ def report(name: str = typer.Argument(..., help="Cohort id.")) -> None:
 
 
 @app.command()
-def bench() -> None:
+def bench(
+    only: str = typer.Option("", help="Comma-separated scenarios (cold, noop, incremental, national, throughput, "
+                                      "growth); default all."),
+    out: Path = typer.Option(None, help="Report path (default reports/bench.json)."),
+    work: Path = typer.Option(None, help="Keep the working files here (default: a temporary folder, removed)."),
+) -> None:
     """Run the benchmarks and write reports/bench.json."""
     from pcnstudy.bench import bench_command
 
-    _exit(bench_command())
+    scenarios = [s.strip() for s in only.split(",") if s.strip()] or None
+    _exit(bench_command(scenarios, out=out, work=work))
 
 
 @app.command()
