@@ -67,3 +67,27 @@ def test_stem_is_snowball_english():
 def test_multiword_seed_phrases_join_as_terms_even_when_rare():
     corpus = prepare_corpus(["a breathing space at last"], seed_phrases=[("breathe", "space")], collocations=False)
     assert "breath_space" in corpus.terms[0]
+
+
+def test_lemma_keeps_suppletive_forms_as_written():
+    from pcnstudy.preprocess import lemma
+
+    assert lemma("appointments") == "appointment" and lemma("waited") == "wait"
+    assert lemma("better") == "better" and lemma("worse") == "worse" and lemma("went") == "went"
+    assert match_seed_terms([lemma(t) for t in tokenize("I feel good")], compile_seed_terms(["feel better"])) == []
+
+
+def test_repeated_texts_share_their_preprocessing_and_collocations_count_every_copy():
+    from nltk.collocations import BigramCollocationFinder
+    from nltk.metrics import BigramAssocMeasures
+
+    texts = ["Protected time to reflect", "protected time helps", "Protected time to reflect", None,
+             "social prescriber joined", "social prescriber joined", "the social prescriber"]
+    corpus = prepare_corpus(texts, collocations=False)
+    assert corpus.terms[0] is corpus.terms[2] and corpus.terms[3] == []
+    assert corpus.stems == prepare_corpus(list(dict.fromkeys(texts)) and texts, collocations=False).stems
+    finder = BigramCollocationFinder.from_documents([list(d) for d in corpus.terms])
+    finder.apply_freq_filter(2)
+    pmi = dict(finder.score_ngrams(BigramAssocMeasures().pmi))
+    ranked = sorted(finder.score_ngrams(BigramAssocMeasures().likelihood_ratio), key=lambda it: (-it[1], it[0]))
+    assert find_collocations(corpus.terms, min_count=2) == [b for b, _ in ranked if pmi.get(b, 0) > 0]

@@ -267,3 +267,12 @@ def test_round_trip_with_awkward_ids_and_text(tmp_path):
     with zipfile.ZipFile(path) as archive:
         stored = {n: archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("Sources/")}
     assert sorted(stored.values()) == sorted(texts["text"])
+
+
+def test_guid_is_the_rfc4122_name_based_uuid():
+    import uuid
+
+    from pcnstudy.qdpx import GUID_NAMESPACE, guid
+
+    for parts in [("code", "relational_working"), ("selection", "r_1", "trust", 0, 42), ("source", "é\u00fc id"), ()]:
+        assert guid(*parts) == str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join(str(p) for p in parts)))

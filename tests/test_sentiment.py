@@ -101,3 +101,14 @@ def test_sentiment_by_theme_scores_text_when_no_compound_given():
     assert table["prop_positive"].iloc[0] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="texts: missing column"):
         sentiment.sentiment_by_theme(doc_themes, texts.drop(columns="text"))
+
+
+def test_repeated_texts_are_scored_once_with_identical_results():
+    texts = pd.Series(["Great session!", None, "Great session!", "I hate the bureaucracy :(", np.nan],
+                      index=[10, 11, 12, 13, 14])
+    scores = sentiment.sentiment_scores(texts)
+    assert list(scores.index) == [10, 11, 12, 13, 14] and list(scores.columns) == sentiment.SCORE_COLUMNS
+    assert scores.loc[10].equals(scores.loc[12]) and scores.loc[[11, 14]].isna().all().all()
+    one = sentiment.analyzer().polarity_scores("I hate the bureaucracy :(")
+    assert scores.loc[13, "compound"] == pytest.approx(one["compound"])
+    assert sentiment.sentiment_scores(pd.Series([], dtype=object)).shape == (0, 4)

@@ -137,3 +137,75 @@ def test_select_free_topics_zero_when_nothing_coherent():
     X = sparse.csr_matrix(np.eye(6))  # every document its own word: no co-occurrence at all
     k, table = select_free_topics(X, X, [1, 2], seeds=[0, 1], n_top=3)
     assert k == 0 and (table["criterion"] == 0).all()
+
+
+# ------------------------------------------------ speed: shared work, same results
+def test_term_ppmi_matches_hand_computation():
+    from pcnstudy.topics import term_ppmi
+
+    ref = REF["ppmi"]
+    vocab = ["a", "b", "c"]
+    M = sparse.csr_matrix([[float(t in d) for t in vocab] for d in ref["docs"]])
+    P = term_ppmi(M).toarray()
+    assert P[0, 1] == pytest.approx(ref["ppmi_ab"], abs=ref["tolerance"]) and P[1, 0] == P[0, 1]
+    assert P[0, 2] == 0 and P[1, 2] == 0 and (np.diag(P) == 0).all()
+
+
+def test_distinct_rows_groups_identical_texts():
+    from pcnstudy.topics import distinct_rows
+
+    texts = ["b", "a", "b", None, "a", ""]
+    first, inverse, counts = distinct_rows(texts)
+    assert first.tolist() == [0, 1, 3] and inverse.tolist() == [0, 1, 0, 2, 1, 2]
+    assert counts.tolist() == [2, 2, 2]  # None and "" are the same empty text
+
+
+def test_near_duplicate_groups_join_copies_with_a_prefix_or_typo_only():
+    from pcnstudy.topics import near_duplicate_groups
+
+    texts = ["we sorted out an old disagreement between two practices by talking",
+             "since the programme, we sorted out an old disagreement between two practices by talking",
+             "we sortred out an old disagreement between two practices by talkinng",
+             "we sorted out the rota",
+             "the demand just keeps rising",
+             "the demand just keeps rising"]
+    groups = near_duplicate_groups(texts)
+    assert groups.tolist() == [0, 0, 0, 3, 4, 4]
+    assert near_duplicate_groups([]).tolist() == []
+
+
+def test_fitted_features_are_reused_and_equal_fresh_ones():
+    texts, _ = make_corpus(80, seed=6)
+    docs = texts["text"].tolist()
+    model = GuidedThemeModel(seed_terms=SEEDS, n_free_topics=0, random_state=0).fit(docs)
+    Xt_cached, S_cached = model._features(list(docs))
+    Xt_fresh, S_fresh = model._features(docs + ["an extra text"])  # not the fitted corpus: recomputed
+    assert Xt_cached is model._fitted_features[1]
+    assert np.allclose(Xt_cached.toarray(), Xt_fresh[:-1].toarray()) and np.array_equal(S_cached, S_fresh[:-1])
+    assert np.allclose(model.transform(docs), model.transform(docs + ["x"])[:-1], atol=1e-12)
+
+
+def test_seed_counts_by_index_equal_matching_each_term():
+    from pcnstudy.preprocess import match_seed_terms
+
+    texts, _ = make_corpus(120, seed=7)
+    docs = texts["text"].tolist() + ["We had protected time and protected time again to reflect"] * 2
+    model = GuidedThemeModel(seed_terms=SEEDS, n_free_topics=0, random_state=0).fit(docs)
+    lemmas = model._corpus(docs, fit=False).lemmas
+    expected = np.array([[len(match_seed_terms(d, model.compiled_[t])) for t in model.themes_] for d in lemmas])
+    assert np.array_equal(model.seed_counts(docs), expected)
+    assert expected[-1, 1] == 2  # "protected time" counted once, "reflect" once
+
+
+def test_expanders_on_distinct_texts_equal_fit_on_every_copy():
+    """Weighting each distinct text by its count gives the same classifier as fitting every copy."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = sparse.csr_matrix(rng.random((30, 6)))
+    y = (rng.random(30) > 0.6).astype(int)
+    reps = rng.integers(1, 4, 30)
+    full = LogisticRegression(class_weight="balanced", solver="liblinear").fit(
+        sparse.csr_matrix(np.repeat(X.toarray(), reps, axis=0)), np.repeat(y, reps))
+    weighted = LogisticRegression(class_weight="balanced", solver="liblinear").fit(X, y, sample_weight=reps)
+    assert np.allclose(full.coef_, weighted.coef_, atol=1e-4)

@@ -34,6 +34,7 @@ from typing import Iterable, Sequence
 import simplemma
 from nltk.collocations import BigramCollocationFinder
 from nltk.metrics import BigramAssocMeasures
+from nltk.probability import FreqDist
 from nltk.stem.snowball import SnowballStemmer
 from nltk.tokenize import RegexpTokenizer
 
@@ -58,8 +59,16 @@ def tokenize(text: str | None) -> list[str]:
 
 @lru_cache(maxsize=200_000)
 def lemma(token: str) -> str:
-    """Return the English lemma of one lower-case token (simplemma's shipped tables)."""
-    return simplemma.lemmatize(token, lang="en").lower()
+    """Return the English lemma of one lower-case token (simplemma's shipped tables).
+
+    Suppletive and vowel-changing forms, whose lemma does not begin with the word's
+    first two letters ("better" -> "good", "worse" -> "wrong", "went" -> "go",
+    "told" -> "tell"), are kept as written: a comparative changes what a seed term
+    means ("feel better" is about improvement, not about something being good), so
+    only regular inflections ("appointments", "waited") join their lemma.
+    """
+    base = simplemma.lemmatize(token, lang="en").lower()
+    return base if base[:2] == token[:2] else token
 
 
 @lru_cache(maxsize=200_000)
@@ -129,7 +138,16 @@ def find_collocations(docs: Sequence[Sequence[str]], min_count: int = 3, top_n: 
     Dunning's likelihood ratio and kept when they occur ``min_count`` times or more
     and their pointwise mutual information is positive.
     """
-    finder = BigramCollocationFinder.from_documents([list(d) for d in docs])
+    # the counts nltk's ``from_documents`` makes, with each distinct document counted once
+    # and weighted by how often it occurs
+    word_fd: Counter = Counter()
+    bigram_fd: Counter = Counter()
+    for doc, times in Counter(tuple(d) for d in docs).items():
+        for w in doc:
+            word_fd[w] += times
+        for pair in zip(doc, doc[1:]):
+            bigram_fd[pair] += times
+    finder = BigramCollocationFinder(FreqDist(word_fd), FreqDist(bigram_fd), window_size=2)
     finder.apply_freq_filter(min_count)
     measures = BigramAssocMeasures()
     pmi = dict(finder.score_ngrams(measures.pmi))
@@ -178,10 +196,22 @@ def prepare_corpus(
     """
     stopwords = load_stopwords() if stopwords is None else stopwords
     stop_stems = {stem(w) for w in stopwords} | set(stopwords)
-    tokens = [tokenize(t) for t in texts]
-    stems = [[stem(t) for t in doc] for doc in tokens]
-    content = [[s for t, s in zip(doc_t, doc_s) if t not in stopwords and s not in stop_stems and len(t) > 1]
-               for doc_t, doc_s in zip(tokens, stems)]
+    # each distinct text is tokenised, stemmed and lemmatised once (stock answers recur);
+    # a repeated text shares its lists with its first occurrence
+    texts = list(texts)
+    position: dict = {}
+    inverse = [position.setdefault(t if isinstance(t, str) else repr(t), len(position)) for t in texts]
+    distinct = [None] * len(position)
+    for t, k in zip(texts, inverse):
+        if distinct[k] is None:
+            distinct[k] = t
+    multiplicity = Counter(inverse)
+    tokens_u = [tokenize(t) for t in distinct]
+    stems_u = [[stem(t) for t in doc] for doc in tokens_u]
+    content_u = [[s for t, s in zip(doc_t, doc_s) if t not in stopwords and s not in stop_stems and len(t) > 1]
+                 for doc_t, doc_s in zip(tokens_u, stems_u)]
+    stems = [stems_u[k] for k in inverse]
+    content = [content_u[k] for k in inverse]
     if collocations is True:
         found = find_collocations(content, min_count=min_count)
     elif collocations is False:
@@ -193,13 +223,16 @@ def prepare_corpus(
         words = [stem(w) for w in phrase if w not in stopwords and stem(w) not in stop_stems]
         for a, b in zip(words, words[1:]):
             pairs.add((a, b))
-    terms = [_join_bigrams(doc, pairs) for doc in content]
+    terms_u = [_join_bigrams(doc, pairs) for doc in content_u]
+    terms = [terms_u[k] for k in inverse]
     counts: dict[str, Counter] = defaultdict(Counter)
-    for doc_t, doc_s in zip(tokens, stems):
-        for i, (tok, st) in enumerate(zip(doc_t, doc_s)):
-            counts[st][tok] += 1
+    for k, (doc_t, doc_s) in enumerate(zip(tokens_u, stems_u)):
+        times = multiplicity[k]
+        for tok, st in zip(doc_t, doc_s):
+            counts[st][tok] += times
     surface = {st: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for st, c in counts.items()}
     for a, b in pairs:
         surface[a + JOINER + b] = f"{surface.get(a, a)} {surface.get(b, b)}"
-    lemmas = [[lemma(t) for t in doc] for doc in tokens]
+    lemmas_u = [[lemma(t) for t in doc] for doc in tokens_u]
+    lemmas = [lemmas_u[k] for k in inverse]
     return Corpus(stems=stems, terms=terms, lemmas=lemmas, surface=surface, collocations=sorted(found))

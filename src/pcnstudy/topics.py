@@ -40,13 +40,29 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
    the zero-shot rule (self-training). Its threshold maximises F1 in stratified
    cross-validation over the coded documents. Themes with fewer than two coded
    examples keep the zero-shot rule.
-4. Free topics: NMF on the sentences that match no seed term (a response often
-   mixes a codebook theme with a new one), with the themes' own terms removed, so that what
-   remains are emergent themes the codebook lacks. K is chosen
-   from 1..``max_free_topics`` (or fixed) by the product of the topics' mean NPMI
-   coherence on the corpus (rescaled to [0, 1]) and their stability over
+4. Free topics, for emergent themes the codebook lacks. The unexplained text is the
+   sentences that match no seed term (a response often mixes a codebook theme with a
+   new one), each stock sentence once: copies repeated across respondents, verbatim,
+   with a prefix or with a typo, are one unit (``near_duplicate_groups``). The
+   candidate terms are those, other than the themes' own terms, that recur in at
+   least two such units. A sentence has too few words for topics to show in it, so,
+   as in the word network topic model for short texts (Zuo, Zhao and Xu 2016), NMF
+   is fitted on the candidate terms' document co-occurrence network over the whole
+   corpus (each term's row of positive PMI with the others, ``term_ppmi``): a free
+   topic is a group of unexplained terms that keep company across many responses.
+   K is chosen from 1..``max_free_topics`` (at most one topic per ``n_top_terms``
+   candidate terms, so that topics do not share their listed terms; or fixed) by
+   the product of the topics' mean NPMI coherence on the corpus (rescaled to [0, 1])
+   and their stability over
    ``n_stability_seeds`` NMF restarts (mean top-term Jaccard of Hungarian-matched
    topics); K = 0 when no K gives a coherent, stable set.
+
+Work is shared, not repeated: each distinct text is tokenised once
+(``preprocess.prepare_corpus``), the masked classifiers train on each distinct text
+once with its count as weight (the same penalised likelihood as training on every
+copy; out-of-fold predictions then never see a copy of the held-out text), and the
+features of the fitted corpus are kept, so ``transform``, ``keyword_predict``,
+``seed_counts`` and ``theme_npmi`` on the same texts reuse them.
 
 Estimators follow scikit-learn's contract: ``__init__`` stores its arguments, ``fit``
 returns self, learned attributes end in ``_``. ``FreeTopicModel`` works on any
@@ -69,7 +85,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from pcnstudy.preprocess import JOINER, stem, compile_seed_terms, load_stopwords, match_seed_terms, prepare_corpus
+from pcnstudy.preprocess import (JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, stem,
+                                 tokenize)
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
 
@@ -86,6 +103,82 @@ def split_sentences(text: Any) -> list[str]:
     if not isinstance(text, str):
         return []
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def distinct_rows(X: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group identical texts: (index of each distinct text's first occurrence, in order of
+    appearance; each text's group; each group's count). ``X[first][inverse]`` gives ``X`` back."""
+    position: dict[str, int] = {}
+    inverse = np.fromiter((position.setdefault("" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t),
+                                               len(position)) for t in X), dtype=np.int64, count=len(X))
+    first = np.full(len(position), -1, dtype=np.int64)
+    for i in range(len(inverse) - 1, -1, -1):
+        first[inverse[i]] = i
+    counts = np.bincount(inverse, minlength=len(position)).astype(float)
+    return first, inverse, counts
+
+
+def near_duplicate_groups(texts: Sequence[str], shingle: int = 3, min_containment: float = 0.5) -> np.ndarray:
+    """Group texts that say the same thing with a few words changed, added or misspelt.
+
+    Each text is reduced to its set of word ``shingle``-grams (texts shorter than that:
+    the whole word sequence); two texts join one group when at least
+    ``min_containment`` of the shorter one's shingles occur in the other (the
+    containment measure of near-duplicate detection, Broder 1997), so "since the
+    programme, we sorted out an old disagreement ..." joins "we sorted out an old
+    disagreement ...". Words are compared by their sets of letters, so that a doubled
+    or swapped letter does not split a copy from its original. Groups are closed
+    transitively. Returns one group number per
+    text (the smallest index in its group).
+    """
+    n = len(texts)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    vocab: dict[tuple[str, ...], int] = {}
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        # each word by its set of letters: a doubled or swapped letter ("talkinng",
+        # "abuot") leaves it unchanged, so a misspelt copy still shares its shingles
+        words = tuple("".join(sorted(set(w))) for w in re.findall(r"[a-z0-9']+", str(text).lower()))
+        grams = {words[k:k + shingle] for k in range(len(words) - shingle + 1)} if len(words) >= shingle else {words}
+        for g in grams:
+            rows.append(i)
+            cols.append(vocab.setdefault(g, len(vocab)))
+    B = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(vocab)))
+    size = np.asarray(B.sum(axis=1)).ravel()
+    co = sparse.triu(B @ B.T, k=1).tocoo()
+    smaller = np.minimum(size[co.row], size[co.col])
+    keep = co.data >= min_containment * np.maximum(smaller, 1)
+    links = sparse.csr_matrix((np.ones(int(keep.sum())), (co.row[keep], co.col[keep])), shape=(n, n))
+    from scipy.sparse.csgraph import connected_components
+
+    _, label = connected_components(links, directed=False)
+    first = np.full(label.max() + 1, n, dtype=np.int64)
+    np.minimum.at(first, label, np.arange(n))
+    return first[label]
+
+
+MAX_FREE_TERMS = 3000  # bound on the free-topic vocabulary (a dense terms x terms matrix)
+
+
+def term_ppmi(doc_term: sparse.spmatrix) -> sparse.csr_matrix:
+    """Terms x terms positive PMI of document co-occurrence (the diagonal set to 0).
+
+    PPMI(a, b) = max(0, log(n_ab n / (n_a n_b))) with n_ab the documents holding both
+    terms, n_a and n_b those holding each, n all documents. Each row is a term's
+    "pseudo-document" of the words it keeps company with: topic models on these rows
+    (the word network topic model, Zuo, Zhao and Xu 2016) find themes in short texts,
+    where a single answer has too few words to show a co-occurrence pattern.
+    """
+    B = sparse.csc_matrix(doc_term > 0, dtype=float)
+    n = B.shape[0]
+    co = (B.T @ B).toarray()
+    df = np.diag(co).copy()
+    np.fill_diagonal(co, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log(co * n / np.outer(df, df))
+    out = np.where((co > 0) & np.isfinite(pmi), np.maximum(pmi, 0.0), 0.0)
+    return sparse.csr_matrix(out)
 
 
 # --------------------------------------------------------------------------- metrics
@@ -294,8 +387,9 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         only above the score at which, out of fold, the masked model recovers
         seed-matched documents with at least this precision.
     n_top_terms : terms listed per topic.
-    residual : the units free topics are fitted on: "sentences" matching no seed term
-        (a response often mixes a codebook theme with an emergent one) or "documents".
+    residual : the unexplained units whose recurring terms make the free topics'
+        vocabulary: "sentences" matching no seed term (a response often mixes a
+        codebook theme with an emergent one) or "documents" no theme is assigned to.
     random_state : seed for folds and NMF.
 
     Fitted attributes: ``themes_``, ``vectorizer_``, ``collocations_``, ``thresholds_``
@@ -340,13 +434,36 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         colloc = True if fit else self.collocations_
         return prepare_corpus(texts, seed_phrases=phrases, stopwords=self.stopwords_, collocations=colloc)
 
-    def _seed_counts(self, lemmas: list[list[str]]) -> np.ndarray:
-        stems = lemmas
-        S = np.zeros((len(stems), len(self.themes_)), dtype=float)
+    def _seed_index(self) -> dict[str, list[tuple[int, tuple[str, ...]]]]:
+        """First lemma of each compiled seed term -> [(theme column, term)], in codebook order."""
+        index: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         for j, theme in enumerate(self.themes_):
-            comp = self.compiled_[theme]
-            for i, doc in enumerate(stems):
-                S[i, j] = len(match_seed_terms(doc, comp))
+            for term in self.compiled_[theme]:
+                index.setdefault(term[0], []).append((j, term))
+        return index
+
+    def _seed_counts(self, lemmas: list[list[str]]) -> np.ndarray:
+        """Documents x themes number of distinct seed terms matched (contiguous lemma sequences).
+
+        One pass over each document's lemmas, looking candidate terms up by their first
+        lemma: the same counts as ``match_seed_terms`` per theme, without trying every term
+        on every document.
+        """
+        index = self._seed_index()
+        S = np.zeros((len(lemmas), len(self.themes_)), dtype=float)
+        done: dict[int, int] = {}  # a repeated text shares its lemma list: match it once
+        for i, doc in enumerate(lemmas):
+            if id(doc) in done:
+                S[i] = S[done[id(doc)]]
+                continue
+            done[id(doc)] = i
+            found: set[tuple[int, tuple[str, ...]]] = set()
+            for pos, word in enumerate(doc):
+                for j, term in index.get(word, ()):
+                    if (j, term) not in found and (len(term) == 1 or tuple(doc[pos:pos + len(term)]) == term):
+                        found.add((j, term))
+            for j, _ in found:
+                S[i, j] += 1
         return S
 
     def _seed_columns(self, theme: str) -> np.ndarray:
@@ -419,6 +536,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         self.feature_names_ = np.array(self.vectorizer_.get_feature_names_out(), dtype=object)
         S = self._seed_counts(corpus.lemmas)
         n, T = S.shape
+        self._fitted_features = (self._corpus_key(list(X)), Xt, S)
 
         # 2. zero-shot corpus expansion, one masked classifier per theme
         self.expanders_: dict[str, LogisticRegression] = {}
@@ -427,17 +545,24 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         self.expansion_f1_: dict[str, float] = {}
         term_rows = []
         self.theme_term_columns_: dict[str, list[int]] = {}
+        # identical texts have identical features: the masked classifiers train on each
+        # distinct text once, weighted by its count (the same penalised likelihood), so the
+        # out-of-fold predictions never see a copy of the held-out text in training
+        first, inverse, counts = distinct_rows(X)
+        Xt_u = Xt[first]
         for j, theme in enumerate(self.themes_):
             pseudo = (S[:, j] > 0).astype(int)
             cols = self.seed_columns_[theme]
             tau, f1 = float("inf"), float("nan")
             if pseudo.sum() >= self.min_seed_docs and (n - pseudo.sum()) >= self.min_seed_docs:
-                Xm = self._mask(Xt, cols)
-                oof = self._oof(Xm, pseudo)
+                Xm = self._mask(Xt_u, cols)
+                pseudo_u = pseudo[first]
+                oof = self._oof(Xm, pseudo_u, w=counts)
                 if oof is not None:
+                    oof = oof[inverse]
                     _, f1 = best_f1_threshold(pseudo, oof)
                     tau = precision_threshold(pseudo, oof, self.expansion_precision)
-                    self.expanders_[theme] = self._lr().fit(Xm, pseudo)
+                    self.expanders_[theme] = self._lr().fit(Xm, pseudo_u, sample_weight=counts)
             self.zero_shot_thresholds_[theme] = tau
             self.expansion_f1_[theme] = f1
         Z0 = self._zero_shot_scores(Xt, S)
@@ -528,14 +653,25 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             return Xt[~(Z >= ASSIGN_AT).any(axis=1)]
         if self.residual != "sentences":
             raise ValueError(f"residual must be 'sentences' or 'documents', got {self.residual!r}")
-        # each distinct sentence once: a stock phrase repeated verbatim is not a theme
+        # each stock sentence once: a sentence repeated across respondents, verbatim or
+        # with a typo, counts as one unit, so it cannot outweigh a theme many people
+        # express in their own words
         sentences = sorted({" ".join(s.lower().split()) for doc in X for s in split_sentences(doc)})
         if not sentences:
             return Xt[:0]
-        Xs, Ss = self._features(sentences)
+        groups = near_duplicate_groups(sentences)
+        _, first = np.unique(groups, return_index=True)
+        sentences = [sentences[i] for i in np.sort(first)]
+        self.n_residual_sentences_ = len(sentences)
         # seed evidence only: the corpus expansion learns from whole responses, so it
-        # credits a theme with the words of any sentence that shares a response with it
-        return Xs[~(Ss > 0).any(axis=1)]
+        # credits a theme with the words of any sentence that shares a response with it.
+        # Seed matching needs only the lemmas; the full features are made for the
+        # sentences that match no seed (each sentence's features depend on it alone)
+        Ss = self._seed_counts([[lemma(t) for t in tokenize(sentence)] for sentence in sentences])
+        unmatched = [sentence for sentence, row in zip(sentences, Ss) if not row.any()]
+        if not unmatched:
+            return Xt[:0]
+        return self._features(unmatched)[0]
 
     def _fit_free_topics(self, Xt, Z, X) -> None:
         Xu = self._residual_units(X, Xt, Z)
@@ -549,17 +685,27 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         keep = np.array(sorted(set(np.where(unigram)[0].tolist()) - theme_cols), dtype=int)
         self.free_columns_ = keep
         Xr = Xu[:, keep] if len(keep) else sparse.csr_matrix((Xu.shape[0], 0))
-        # drop documents left empty after removing theme terms
-        nonempty = np.asarray(Xr.sum(axis=1)).ravel() > 0
-        Xr = Xr[nonempty]
         self.n_unexplained_ = int(Xu.shape[0])
+        # the terms that recur in at least two unexplained units (a stock sentence counts
+        # once, so its words do not recur by repetition alone); free topics are clusters
+        # of these terms in their document co-occurrence network (see term_ppmi)
+        unit_df = np.asarray((Xr > 0).sum(axis=0)).ravel()
+        recur = np.where(unit_df >= 2)[0]
+        if len(recur) > MAX_FREE_TERMS:  # the most widespread ones
+            recur = np.sort(recur[np.lexsort((recur, -unit_df[recur]))[:MAX_FREE_TERMS]])
+        keep = keep[recur] if len(keep) else keep
+        self.free_columns_ = keep
+        Xr = term_ppmi(Xt[:, keep]) if len(keep) >= 2 else sparse.csr_matrix((0, len(keep)))
+        Xr = Xr[np.asarray(Xr.sum(axis=1)).ravel() > 0]
         base = 0 if self.random_state is None else int(self.random_state)
         seeds = [base + i for i in range(max(1, int(self.n_stability_seeds)))]
         doc_term = Xt[:, keep] if len(keep) else Xt
         if isinstance(self.n_free_topics, str):
             if self.n_free_topics != "auto":
                 raise ValueError(f"n_free_topics must be an integer or 'auto', got {self.n_free_topics!r}")
-            candidates = range(1, int(self.max_free_topics) + 1)
+            # K topics need about K x n_top_terms candidate terms to list distinct terms
+            most = max(1, min(int(self.max_free_topics), len(keep) // max(1, int(self.n_top_terms))))
+            candidates = range(1, most + 1)
         else:
             candidates = [int(self.n_free_topics)]
         if Xr.shape[0] == 0 or Xr.shape[1] == 0 or (not isinstance(self.n_free_topics, str) and int(self.n_free_topics) == 0):
@@ -584,8 +730,30 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
                                  for t, top in enumerate(self.free_topics_.top_terms(self.n_top_terms) if k else [])}
 
     # ---------------------------------------------------------------- predict
+    @staticmethod
+    def _corpus_key(X: Sequence[str]) -> tuple[int, str]:
+        """A digest of the texts (and their count), to recognise the corpus the model was fitted on."""
+        import hashlib
+
+        digest = hashlib.blake2b(digest_size=16)
+        for t in X:
+            text = "" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t)
+            digest.update(text.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x1f")
+        return len(X), digest.hexdigest()
+
     def _features(self, X):
+        """(TF-IDF matrix, seed counts) of ``X``: computed once for the fitted corpus and reused.
+
+        ``transform``, ``keyword_predict``, ``seed_counts`` and ``theme_npmi`` on the texts
+        the model was fitted on read the features ``fit`` computed instead of tokenising,
+        stemming and matching seeds again.
+        """
         check_is_fitted(self, "themes_")
+        X = list(X)
+        cache = getattr(self, "_fitted_features", None)
+        if cache is not None and cache[0] == self._corpus_key(X):
+            return cache[1], cache[2]
         corpus = self._corpus(X, fit=False)
         Xt = self.vectorizer_.transform(corpus.terms).tocsr()
         return Xt, self._seed_counts(corpus.lemmas)
