@@ -158,3 +158,25 @@ def test_leak_scan_ignores_binary_files_and_embedded_images(tmp_path):
     (out / "leak.html").write_text("<td>r13x</td>")
     hits = find_raw_ids(tmp_path / "raw", [out])
     assert [(Path(h.file).name, h.raw_id) for h in hits] == [("leak.html", "r13x")]
+
+
+def test_csv_safe_same_for_text_and_object_columns():
+    from pcnstudy.ingest import csv_safe
+
+    values = ["=SUM(A1)", "+cmd", "-2+3", "@x", "\tx", "plain", None, "- bullet", "'already"]
+    as_object = pd.DataFrame({"t": pd.Series(values, dtype=object)})
+    as_text = pd.DataFrame({"t": pd.Series(values, dtype="str")})
+    expected = ["'=SUM(A1)", "'+cmd", "'-2+3", "'@x", "'\tx", "plain", None, "'- bullet", "'already"]
+    for frame in (as_object, as_text):
+        out = csv_safe(frame)["t"].tolist()
+        assert [None if v is None or v != v else v for v in out] == expected
+    assert as_text["t"].iloc[0] == "=SUM(A1)"  # the input is not changed
+
+
+def test_frame_text_columns_keep_missing_and_stringify_others():
+    from pcnstudy.ingest import _as_text
+
+    out = _as_text(pd.Series(["a", None, 3, float("nan"), 2.5], dtype=object))
+    assert str(out.dtype) == "str"
+    assert out.iloc[0] == "a" and out.iloc[2] == "3" and out.iloc[4] == "2.5"
+    assert out.isna().tolist() == [False, True, False, True, False]

@@ -37,6 +37,8 @@ The layouts and what the reader does with their header rows:
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import csv
 import datetime as dt
 import io
@@ -362,7 +364,9 @@ def _xlsx_records(path: Path, data: bytes) -> tuple[list[_Record], dict[str, Any
 # --------------------------------------------------------------------------- layouts
 
 
+@lru_cache(maxsize=1 << 16)
 def _norm(cell: str | None) -> str:
+    """A cell as compared with the header rows (flattened, lower case); cached: answers repeat."""
     return flatten_header(cell).lower()
 
 

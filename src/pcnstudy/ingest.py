@@ -36,10 +36,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from pcnstudy import paths
 from pcnstudy.coerce import (
+    FORMULA_PREFIXES,
     coerce_likert,
     coerce_yes_no,
     has_markup,
@@ -189,6 +191,8 @@ class _CohortIngester:
         self.pending_texts: list[dict] = []
         self.file_headers: dict[str, tuple[list[str], int]] = {}
         self.bounds = _date_bounds(config)
+        self._likert_seen: dict[Any, Any] = {}
+        self._yes_no_seen: dict[Any, Any] = {}
 
     # -- surveys ---------------------------------------------------------------
     def run(self) -> CohortData:
@@ -250,14 +254,15 @@ class _CohortIngester:
         if len(frame):
             for group in ("items", "feedback", "text"):
                 for header in cols.get(group, {}):
-                    if header in present and frame[header].map(is_missing).all():
+                    if header in present and all(is_missing(v) for v in frame[header].unique()):
                         self.data.problems.append(Problem(
                             rel, max(table.header_rows, 1), header, None,
                             "mapped column is empty in every row (wrong column mapped, or the question was not asked?)",
                             scope="column",
                         ))
+        values = frame.to_numpy(dtype=object) if len(frame) else []
         for index, row_number in enumerate(table.rows):
-            record = {str(k): v for k, v in zip(headers, frame.iloc[index].tolist())}
+            record = dict(zip(headers, values[index].tolist()))
             if row_number in bad_rows:
                 self.data.problems.append(Problem(rel, row_number, "", None, "row set aside (see the problem above)", scope="row"))
                 stats.rows_quarantined += 1
@@ -266,6 +271,30 @@ class _CohortIngester:
                 stats.rows_kept += 1
             else:
                 stats.rows_quarantined += 1
+
+    def _likert(self, value: Any):
+        """``coerce_likert`` of a cell, computed once per distinct value."""
+        if value is None or (isinstance(value, float) and value != value):
+            return coerce_likert(value, self.scale)  # missing (NaN is not a usable dict key: NaN != NaN)
+        try:
+            return self._likert_seen[value]
+        except KeyError:
+            result = self._likert_seen[value] = coerce_likert(value, self.scale)
+            return result
+        except TypeError:  # unhashable: not cached
+            return coerce_likert(value, self.scale)
+
+    def _yes_no(self, value: Any):
+        """``coerce_yes_no`` of a cell, computed once per distinct value."""
+        if value is None or (isinstance(value, float) and value != value):
+            return coerce_yes_no(value)  # missing (NaN is not a usable dict key: NaN != NaN)
+        try:
+            return self._yes_no_seen[value]
+        except KeyError:
+            result = self._yes_no_seen[value] = coerce_yes_no(value)
+            return result
+        except TypeError:
+            return coerce_yes_no(value)
 
     def _cell_problem(self, rel: str, row: int, column: str, value: Any, reason: str, stats: FileStats) -> None:
         self.data.problems.append(Problem(rel, row, column, value, reason, scope="cell"))
@@ -340,7 +369,7 @@ class _CohortIngester:
         for header, item in cols.get("items", {}).items():
             if header not in record or item not in self.domains:
                 continue
-            result = coerce_likert(record[header], self.scale)
+            result = self._likert(record[header])
             if not result.ok:
                 self._cell_problem(rel, row, header, record[header], result.reason, stats)
             elif result.value is not None:
@@ -350,7 +379,7 @@ class _CohortIngester:
         for header, item in cols.get("feedback", {}).items():
             if header not in record:
                 continue
-            result = coerce_yes_no(record[header])
+            result = self._yes_no(record[header])
             if not result.ok:
                 self._cell_problem(rel, row, header, record[header], result.reason, stats)
             elif result.value is not None:
@@ -505,6 +534,20 @@ def ingest_cohort(cohort_dir: Path, key: bytes, instrument: dict | None = None,
 _INT_COLUMNS = {("feedback", "value"), ("quarantine", "row")}
 
 
+def _as_text(column: pd.Series) -> pd.Series:
+    """A column as pandas' ``str`` dtype: strings kept, other values as ``str(v)``, None/NaN missing."""
+    if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
+        return column.astype("str")
+    missing = column.isna().to_numpy()
+    values = column.to_numpy(dtype=object, copy=True)
+    is_text = np.fromiter((type(v) is str for v in values), dtype=bool, count=len(values))
+    other = ~is_text & ~missing
+    if other.any():
+        values[other] = [str(v) for v in values[other]]
+    values[missing] = None
+    return pd.Series(values, dtype="str", index=column.index)
+
+
 def _frame(records: list[dict], table: str) -> pd.DataFrame:
     """A table from records: its columns in order, typed (text as str with None), sorted."""
     columns = TABLE_COLUMNS[table]
@@ -515,8 +558,7 @@ def _frame(records: list[dict], table: str) -> pd.DataFrame:
         elif (table, column) in _INT_COLUMNS:
             frame[column] = frame[column].astype("int64")
         else:
-            values = [None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in frame[column]]
-            frame[column] = pd.Series(values, dtype="str", index=frame.index)
+            frame[column] = _as_text(frame[column])
     frame = frame.sort_values(TABLE_SORT[table], kind="mergesort", na_position="first").reset_index(drop=True)
     return frame
 
@@ -526,7 +568,7 @@ def build_tables(cohorts: list[CohortData]) -> dict[str, pd.DataFrame]:
     tables = {}
     for table in TABLES:
         records = [record for data in cohorts for record in data.records[table]]
-        tables[table] = _frame([{c: r.get(c) for c in TABLE_COLUMNS[table]} for r in records], table)
+        tables[table] = _frame(records, table)  # from_records keeps the table's columns only
     problems = [p for data in cohorts for p in data.problems]
     quarantine = [
         {**p.record(), "value": None if p.value is None else str(p.value), "column": p.column or ""}
@@ -574,8 +616,13 @@ def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Neutralise formula-looking text in every text column (a leading apostrophe)."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+        if out[column].dtype == object:
             out[column] = out[column].map(neutralise_formula, na_action="ignore")
+        elif pd.api.types.is_string_dtype(out[column]):
+            text = out[column]
+            hit = text.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+            if hit.any():
+                out[column] = text.mask(hit, "'" + text)
     return out
 
 
@@ -596,9 +643,11 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def write_outputs(result: IngestResult, out: Path) -> None:
     """Write the tables (parquet + CSV), quarantine.csv and ingest_report.json into ``out``."""
+    from tqdm import tqdm
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for table in TABLES:
+    for table in tqdm(TABLES, desc="write tables", disable=not sys.stderr.isatty(), leave=False):
         frame = getattr(result, table)
         write_parquet(frame, out / f"{table}.parquet")
         write_csv(frame, out / f"{table}.csv")

@@ -142,7 +142,7 @@ def load_cohort(cohort_dir: Path) -> dict[str, Any]:
         raise CohortConfigError(f"{path}: missing (every cohort folder needs a cohort.yml)")
     try:
         source = path.read_text(encoding="utf-8")
-        config = yaml.safe_load(source)
+        config = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         where = getattr(exc, "problem_mark", None)
         line = f":{where.line + 1}" if where is not None else ""
