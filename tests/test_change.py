@@ -148,3 +148,15 @@ def test_scores_command(tmp_path, capsys):
     assert len(err) == 1 and "bad.csv:2:wave" in err[0]
     assert scores_command(bad, tmp_path / "o2", None, 1.5) == 2
     assert scores_command(tmp_path / "missing.csv", tmp_path / "o2", None, 0.05) == 1
+
+
+def test_bootstrap_keeps_its_random_stream():
+    # the percentile CI from rng.integers(0, n, size=(reps, n)) (int64) as first written:
+    # the faster int32, blockwise version must give exactly the same numbers
+    rng = np.random.default_rng(5)
+    x0 = rng.normal(3, 0.6, 137)
+    x1 = x0 + rng.normal(0.4, 0.5, 137)
+    idx = np.random.default_rng(99).integers(0, 137, size=(3001, 137))
+    ratios = x1[idx].mean(axis=1) / x0[idx].mean(axis=1) - 1
+    expected = np.quantile(ratios, [0.025, 0.975])
+    assert pct_change_bootstrap(x0, x1, 3001, 99, 0.05) == (float(expected[0]), float(expected[1]))

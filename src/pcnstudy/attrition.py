@@ -61,8 +61,9 @@ def permutation_chi2(labels: np.ndarray, groups: np.ndarray, reps: int, seed: in
 
     def chi2(lab_perm: np.ndarray) -> np.ndarray:
         # lab_perm: (r, n) -> statistics (r,)
-        idx = lab_perm * n_g + grp[None, :]
-        counts = np.stack([np.bincount(row, minlength=n_l * n_g) for row in idx]).reshape(-1, n_l, n_g)
+        cells = n_l * n_g
+        idx = lab_perm * n_g + grp[None, :] + cells * np.arange(lab_perm.shape[0])[:, None]
+        counts = np.bincount(idx.ravel(), minlength=cells * lab_perm.shape[0]).reshape(-1, n_l, n_g)
         expected = counts.sum(2, keepdims=True) * counts.sum(1, keepdims=True) / counts.sum((1, 2), keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.nansum(np.where(expected > 0, (counts - expected) ** 2 / expected, 0), axis=(1, 2))

@@ -8,7 +8,8 @@
   attrition_by_profession (disclosure-controlled), meta, then_test, kirkpatrick;
 * ``results/scores.json`` (plain floats, keyed by cohort then domain/item, see the
   Results JSON conventions; suppressed values are the marker string, e.g. "<5");
-* figures ``fig-slopes``, ``fig-forest``, ``fig-likert``, ``fig-feedback`` (PNG + SVG).
+* figures ``fig-slopes``, ``fig-forest``, ``fig-likert``, ``fig-feedback`` (PNG + SVG;
+  fig-slopes samples respondents' lines with ``scores.seed`` above 200 per panel).
 
 It returns a dict of the tables (pandas DataFrames), the JSON dict and the figure
 paths, for the notebook to display. Params read (params.yaml layout): ``cohorts``,
@@ -124,8 +125,9 @@ def then_test_table(data: pd.DataFrame, retrospective: list[str], wave_order: li
     rows = []
     domains = data[data["level"] == "domain"]
     for cohort, sub in domains.groupby("cohort", sort=True):
-        retro = [w for w in retrospective if w in set(sub["wave"])]
-        prospective = [w for w in wave_order if w in set(sub["wave"]) and w not in retrospective]
+        seen = set(sub["wave"].unique())
+        retro = [w for w in retrospective if w in seen]
+        prospective = [w for w in wave_order if w in seen and w not in retrospective]
         if not retro or len(prospective) < 2:
             continue
         then, pre, post = retro[0], prospective[0], prospective[-1]
@@ -240,7 +242,7 @@ def run_scores_stage(processed: Path, results: Path, figures: Path, params: dict
     results.mkdir(parents=True, exist_ok=True)
     (results / "scores.json").write_text(json.dumps(scores_json, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     figs = scores_figures.make_all(data, change, meta, fb, fb_mask, wave_order, figures, instrument,
-                                   marker=rule.marker)
+                                   marker=rule.marker, seed=cfg["seed"])
     return {"tables": tables, "unsuppressed": {"feedback_proportions": fb, "attrition": attrition},
             "json": scores_json, "figures": figs, "settings": cfg, "waves": wave_order}
 
