@@ -1,7 +1,10 @@
 """Figures of the scores stage, drawn with seaborn's theme and saved by plots.save_figure.
 
-* ``slope_figure(data, waves)`` -> fig-slopes: each respondent's domain score by wave
-  (thin lines) and the cohort mean with its 95% t interval (bold), cohorts x domains;
+* ``slope_figure(data, waves, max_lines=200, seed=0)`` -> fig-slopes: each respondent's
+  domain score by wave (thin lines, one LineCollection per panel; above ``max_lines``
+  respondents a seeded random sample of them, and the panel says how many are shown)
+  and the cohort mean with its 95% t interval (bold, always from every respondent),
+  cohorts x domains;
 * ``forest_figure(change, meta)`` -> fig-forest: mean change (first to last wave) per
   cohort and domain with 95% CIs, and the pooled random-effects (REML) estimate;
 * ``likert_figure(data, waves, labels)`` -> fig-likert: diverging stacked bars of the
@@ -9,7 +12,8 @@
 * ``feedback_figure(fb, mask)`` -> fig-feedback: yes-proportions with Wilson 95% CIs;
   values withheld by disclosure control are not drawn and are labelled as withheld.
 
-``make_all(...)`` draws and saves the four and returns their paths.
+``make_all(..., seed=0)`` draws and saves the four and returns their paths (``seed``:
+params.yaml ``scores.seed``, for the sample of lines in fig-slopes).
 """
 from __future__ import annotations
 
@@ -20,12 +24,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from pcnstudy.plots import save_figure  # noqa: E402
 
+#: Most respondents' lines drawn per panel of fig-slopes; above this, a seeded sample.
+MAX_SLOPE_LINES = 200
 LABELS = {"slopes": "fig-slopes", "forest": "fig-forest", "likert": "fig-likert", "feedback": "fig-feedback"}
 
 
@@ -33,28 +40,55 @@ def _style():
     return sns.axes_style("whitegrid")
 
 
-def slope_figure(data: pd.DataFrame, waves: list[str]):
-    """Spaghetti plot of domain scores by wave, one panel per cohort x domain."""
+def respondent_lines(wide: pd.DataFrame, x: np.ndarray, max_lines: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Polylines (k x 2 arrays of wave position, score) of the rows of ``wide``; NaNs skipped.
+
+    Rows with fewer than two scores draw nothing. Above ``max_lines`` rows, a sample of
+    ``max_lines`` rows drawn with ``rng`` without replacement (kept in row order).
+    """
+    values = wide.to_numpy(dtype=float)
+    if max_lines is not None and len(values) > max_lines:
+        values = values[np.sort(rng.choice(len(values), size=int(max_lines), replace=False))]
+    lines = []
+    for row in values:
+        ok = ~np.isnan(row)
+        if ok.sum() >= 2:
+            lines.append(np.column_stack([x[ok], row[ok]]))
+    return lines
+
+
+def slope_figure(data: pd.DataFrame, waves: list[str], max_lines: int = MAX_SLOPE_LINES, seed: int = 0):
+    """Spaghetti plot of domain scores by wave, one panel per cohort x domain.
+
+    Each panel draws its respondents' lines as one LineCollection (a seeded sample of
+    ``max_lines`` when there are more; the panel notes "n of N lines shown"); the means
+    and 95% t intervals use every respondent.
+    """
     dom = data[data["level"] == "domain"]
     cohorts = [c for c in sorted(dom["cohort"].unique()) if dom.loc[dom.cohort == c, "wave"].nunique() > 1]
     domains = sorted(dom["item"].unique())
+    rng = np.random.default_rng(seed)
     with _style():
         fig, axes = plt.subplots(max(len(cohorts), 1), max(len(domains), 1), figsize=(3 * max(len(domains), 1),
                                  2.4 * max(len(cohorts), 1)), sharey=True, squeeze=False)
         palette = sns.color_palette("deep", max(len(domains), 1))
         for i, cohort in enumerate(cohorts):
             sub = dom[dom.cohort == cohort]
-            present = [w for w in waves if w in set(sub["wave"])]
+            seen = set(sub["wave"].unique())
+            present = [w for w in waves if w in seen]
             for j, domain in enumerate(domains):
                 ax = axes[i, j]
                 d = sub[sub.item == domain]
                 wide = d.pivot_table(index="respondent", columns="wave", values="score", aggfunc="first")
                 wide = wide.reindex(columns=present)
-                x = np.arange(len(present))
-                segs = wide.to_numpy()
-                for row in segs:
-                    ok = ~np.isnan(row)
-                    ax.plot(x[ok], row[ok], color="0.6", lw=0.6, alpha=0.35)
+                x = np.arange(len(present), dtype=float)
+                lines = respondent_lines(wide, x, max_lines, rng)
+                if lines:
+                    ax.add_collection(LineCollection(lines, colors="0.6", linewidths=0.6, alpha=0.35),
+                                      autolim=True)
+                if max_lines is not None and len(wide) > max_lines:
+                    ax.text(0.02, 0.03, f"{min(max_lines, len(wide)):,} of {len(wide):,} lines shown",
+                            transform=ax.transAxes, fontsize=6, color="0.35")
                 mean = wide.mean()
                 n = wide.count()
                 se = wide.std(ddof=1) / np.sqrt(n)
@@ -63,6 +97,7 @@ def slope_figure(data: pd.DataFrame, waves: list[str]):
                             capsize=3)
                 ax.set_xticks(x, present)
                 ax.set_xlim(-0.3, len(present) - 0.7)
+                ax.autoscale_view(scalex=False)
                 if i == 0:
                     ax.set_title(domain)
                 if j == 0:
@@ -159,12 +194,21 @@ def feedback_figure(fb: pd.DataFrame, mask: pd.DataFrame, marker: str = "<5"):
     return fig
 
 
-def make_all(data, change, meta, fb, fb_mask, waves, folder: Path, instrument: dict, marker: str = "<5") -> dict:
-    """Draw and save the four scores figures; return {label: [png, svg]}."""
+def make_all(data, change, meta, fb, fb_mask, waves, folder: Path, instrument: dict, marker: str = "<5",
+             seed: int = 0) -> dict:
+    """Draw and save the four scores figures; return {label: [png, svg]} (``seed``: the slope sample)."""
+    import sys
+
+    from tqdm import tqdm
+
     labels = {int(k): v for k, v in (instrument.get("scale", {}).get("labels", {}) or {}).items()}
+    draw = {"slopes": lambda: slope_figure(data, waves, seed=seed), "forest": lambda: forest_figure(change, meta, waves),
+            "likert": lambda: likert_figure(data, waves, labels), "feedback": lambda: feedback_figure(fb, fb_mask, marker)}
     out = {}
-    for key, fig in (("slopes", slope_figure(data, waves)), ("forest", forest_figure(change, meta, waves)),
-                     ("likert", likert_figure(data, waves, labels)), ("feedback", feedback_figure(fb, fb_mask, marker))):
-        out[LABELS[key]] = save_figure(fig, LABELS[key], folder)
-        plt.close(fig)
+    for key in tqdm(list(draw), desc="scores figures", disable=not sys.stderr.isatty(), leave=False):
+        fig = draw[key]()  # one figure open at a time
+        try:
+            out[LABELS[key]] = save_figure(fig, LABELS[key], folder)
+        finally:
+            plt.close(fig)
     return out
