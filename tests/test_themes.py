@@ -102,8 +102,8 @@ def test_bad_input_gives_one_line_error_and_exit_1(inputs, capsys, case, message
         book.write_text("themes:\n  - id: a\n    name: A\n    seed_terms: []\n")
     elif case == "duplicate_theme":
         book.write_text("themes:\n  - id: a\n    seed_terms: [x]\n  - id: a\n    seed_terms: [y]\n")
-    elif case == "unreadable":
-        csv.write_bytes(b"id,text\n1,\xff\xfe bad bytes\n")
+    elif case == "unreadable":  # not text (bytes outside UTF-8 alone are read as Windows-1252)
+        csv.write_bytes(b"id,text\n1," + bytes(range(32)) * 20 + b"\n")
     elif case == "duplicate_id":
         pd.concat([texts, texts.head(1)]).to_csv(csv, index=False)
     elif case == "missing_file":

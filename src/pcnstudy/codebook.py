@@ -12,7 +12,9 @@ and gives a ``Codebook`` (an ordered tuple of ``Theme`` records). A bad codebook
 raises ``CodebookError`` whose message is one line naming the file, the theme's
 position (1-based, as a reader counts) and the field: an unreadable or empty file,
 no themes, a theme without an id or seed terms, an id that is not ``[a-z0-9_]+`` or
-repeats an earlier one.
+repeats an earlier one, a seed term that is a list/mapping or a bare YAML yes/no
+(read as a boolean). The file may be UTF-8/16 or Windows-1252 (``textfile.decode_bytes``);
+numeric seed terms are kept as text and whitespace inside a term is collapsed.
 """
 from __future__ import annotations
 
@@ -59,6 +61,17 @@ class Codebook:
         return {t.id: t.name for t in self.themes}
 
 
+def _seed_term(value: Any, where: str, k: int) -> str:
+    """One seed term as text: strings and numbers are kept, None is dropped, others are errors."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):  # YAML reads bare yes/no/on/off/true/false as booleans
+        raise CodebookError(f"{where}: term {k} was read as the boolean {value}; put it in quotes")
+    if isinstance(value, (str, int, float)):
+        return " ".join(str(value).split())
+    raise CodebookError(f"{where}: term {k} is a {type(value).__name__}, not a word or phrase")
+
+
 def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
     """Check a codebook already read from YAML; raise ``CodebookError`` on the first problem."""
     if not isinstance(data, dict) or "themes" not in data:
@@ -87,7 +100,8 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
             seeds = [seeds]
         if not isinstance(seeds, list):
             raise CodebookError(f"{where}: seed_terms: missing or not a list")
-        seeds = [str(s).strip() for s in seeds if s is not None and str(s).strip()]
+        seeds = [_seed_term(s, f"{where}: seed_terms", k) for k, s in enumerate(seeds, start=1)]
+        seeds = [s for s in seeds if s]
         if not seeds:
             raise CodebookError(f"{where}: seed_terms: theme has no seed terms")
         name = str(item.get("name") or tid)
@@ -98,11 +112,15 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
 
 def load_codebook(path: Path) -> Codebook:
     """Read and check a codebook YAML file; raise ``CodebookError`` (one line) when unusable."""
+    from pcnstudy.textfile import TableError, decode_bytes
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CodebookError(f"{path}: cannot read codebook ({exc.__class__.__name__})") from None
+        text = decode_bytes(path.read_bytes(), path)
+    except OSError as exc:
+        raise CodebookError(f"{path}: cannot read codebook ({exc.strerror or exc.__class__.__name__})") from None
+    except TableError:
+        raise CodebookError(f"{path}: cannot read codebook (a binary file, not YAML text)") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -66,9 +66,28 @@ def load_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ReportInputError(f"{path}: no such file; run `dvc repro` first")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ReportInputError(f"{path}:{err.lineno}:{err.colno}: not valid JSON ({err.msg})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ReportInputError(f"{path}: cannot read ({err.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise ReportInputError(f"{path}: not a JSON object; run `dvc repro` to rebuild it")
+    return data
+
+
+def load_yaml(path: Path, default: Any = None) -> Any:
+    """Read a YAML file (``default`` when missing); a broken file is an error naming it and the line."""
+    path = Path(path)
+    if not path.is_file():
+        return default
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        raise ReportInputError(f"{path}:{mark.line + 1 if mark else 0}: not valid YAML") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ReportInputError(f"{path}: cannot read ({err.__class__.__name__})") from None
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -333,12 +352,13 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
     if name not in present:
         raise ReportInputError(f"{results_dir}: no results for cohort {name!r}; run `dvc repro` first "
                                "(and check that params.yaml `cohorts` includes it)")
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else {}
-    config = config or {}
+    config = load_yaml(config_path, {}) or {}
+    if not isinstance(config, dict):
+        raise ReportInputError(f"{config_path}: not a mapping of cohort settings")
     params = load_params(root / "params.yaml")
     alpha = float((params.get("scores") or {}).get("alpha", 0.05))
     conf_pct = format_param(round(100 * (1 - alpha), 6))
-    load = lambda p: yaml.safe_load(p.read_text(encoding="utf-8")) if p.is_file() else None  # noqa: E731
+    load = load_yaml
     names = display_names(load(root / "config" / "instrument.yml"), load(root / "config" / "codebook.yml"))
     settings = scores.get("settings") or {}
     marker = str(settings.get("disclosure_marker", "<5"))
@@ -445,7 +465,7 @@ def report_command(name: str, root: Path | None = None, formats: Sequence[str] =
     """``pcnstudy report NAME``: 0 written, 1 unknown cohort / no results / render failed, 2 bad name."""
     from pcnstudy.render import RenderError
 
-    if not COHORT_NAME.match(name or ""):
+    if not COHORT_NAME.fullmatch(name or ""):
         print(f"pcnstudy report: {name!r} is not a cohort id ([a-z0-9_]+)", file=sys.stderr)
         return 2
     root = Path(root or paths.ROOT)
@@ -453,6 +473,12 @@ def report_command(name: str, root: Path | None = None, formats: Sequence[str] =
         written = render_report(name, root, formats)
     except (ReportInputError, RenderError) as err:
         print(f"pcnstudy report: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:  # damaged results: one line naming them, never a traceback
+        first = str(err).splitlines()[0] if str(err) else ""
+        print(f"pcnstudy report: cannot build the report for {name!r} from the results under "
+              f"{root / 'data' / 'processed'} ({err.__class__.__name__}: {first}); run `dvc repro` to rebuild them",
+              file=sys.stderr)
         return 1
     for fmt_name, path in sorted(written.items()):
         try:

@@ -10,7 +10,10 @@ threshold and rule per theme, the model beside the plain seed-term rule) and, wi
 human codes, ``agreement.csv`` (per theme and method: kappa, alpha, precision, recall,
 F1, the model's figures cross-validated over the coded documents) and, when there are
 enough codes, ``learning_curve.csv``. Returns 0, or 1 with a one-line message on
-stderr for bad input, 2 for a usage error.
+stderr for bad input (also an unwritable ``out`` or a model failure: never a traceback),
+2 for a usage error (--free-topics not a count or auto, --seed outside 0..2**32-1).
+``read_texts(path)`` and ``read_codes(path, codebook)`` read the inputs through
+``pcnstudy.textfile`` (any common encoding, delimiter and header case).
 
 ``run_themes_stage(processed, results, figures, params, codebook) -> dict`` runs the
 study's stage on ``processed/texts.parquet`` and writes ``results/themes/``
@@ -25,6 +28,7 @@ import html
 import json
 import math
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -75,30 +79,38 @@ def _progress(iterable, **kwargs):
 
 # ------------------------------------------------------------------ input
 def read_texts(path: Path) -> pd.DataFrame:
-    """Read a CSV of ``id, text`` (other columns ignored); raise ``InputError`` naming file, row, column."""
+    """Read a CSV of ``id, text`` (other columns ignored); raise ``InputError`` naming file, row, column.
+
+    The file is read by ``textfile.read_table``: any common encoding (UTF-8/16 with or
+    without a byte-order mark, Windows-1252), delimiter (, ; tab |) and header case
+    ("ID", " Text "). Without an ``id`` column the texts are numbered 1..n (zero-padded,
+    so they sort in file order). A text column is required; ids must be non-empty and
+    unique; a file with a header and no rows is an error.
+    """
+    from pcnstudy.textfile import TableError, read_table
+
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}:0:: file not found")
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}:0:: empty file (need a header row with id, text)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        raise InputError(f"{path}:0:: cannot read as CSV ({first})") from None
-    table.columns = [str(c).strip() for c in table.columns]
-    for column in ("text", "id"):
-        if column not in table.columns:
-            raise InputError(f"{path}:1:{column}: no '{column}' column (header has {', '.join(table.columns)})")
-    ids = table["id"].str.strip()
-    for k, doc in enumerate(ids):
+        table = read_table(path, ["text"], optional=["id"])
+    except TableError as exc:
+        raise InputError(str(exc)) from None
+    if table.empty:
+        raise InputError(f"{path}:2:text: no texts (the file has a header and no rows)")
+    rows = table.index.to_numpy()
+    if "id" not in table.columns:
+        width = len(str(len(table)))
+        ids = pd.Series([str(k + 1).zfill(width) for k in range(len(table))], index=table.index, dtype=object)
+    else:
+        ids = table["id"].astype(str).str.strip()
+    for row, doc in zip(rows, ids):
         if not doc:
-            raise InputError(f"{path}:{k + 2}:id: empty id")
-    dup = ids.duplicated()
+            raise InputError(f"{path}:{row}:id: empty id")
+    dup = ids.duplicated().to_numpy()
     if dup.any():
-        k = int(np.argmax(dup.to_numpy()))
-        raise InputError(f"{path}:{k + 2}:id: duplicate id {ids.iloc[k]!r}")
-    return pd.DataFrame({"id": ids, "text": table["text"]})
+        k = int(np.argmax(dup))
+        first = rows[int(np.argmax((ids == ids.iloc[k]).to_numpy()))]
+        raise InputError(f"{path}:{rows[k]}:id: duplicate id {ids.iloc[k]!r} (first in row {first})")
+    return pd.DataFrame({"id": ids.to_numpy(dtype=object), "text": table["text"].astype(str).to_numpy(dtype=object)})
 
 
 def parse_free_topics(value: str | int) -> int | str:
@@ -278,35 +290,119 @@ def agreement_with_codes(ids: Sequence[str], themes: Sequence[str], Y: np.ndarra
     return out.sort_values(["method", "theme"], kind="stable").reset_index(drop=True)
 
 
+CODE_COLUMNS = ("theme", "themes", "code", "codes", "label", "labels", "category", "categories")
+SEED_RANGE = (0, 2**32 - 1)
+
+
+def read_codes(path: Path, book: Codebook) -> pd.DataFrame:
+    """Read a researcher's codes as (id, theme) rows, sorted; raise ``InputError`` (one line).
+
+    A .qdpx project is read by ``qdpx.read_human_codes``. A CSV (any encoding/delimiter,
+    header case ignored) needs an ``id`` column and a column of codes, named ``theme``
+    or else one of themes/code/codes/label/labels/category/categories. A code is a
+    theme id or name (case ignored); a cell that is not one is split on ";" (several
+    codes in one cell, as in a labels column). A row with an empty code marks its
+    document as coded with none of the themes (theme ""). Duplicate rows count once.
+    """
+    from pcnstudy.textfile import TableError, read_table
+
+    path = Path(path)
+    if path.suffix.lower() == ".qdpx" or (path.is_file() and zipfile.is_zipfile(path)):
+        from pcnstudy.qdpx import read_human_codes
+
+        try:
+            return read_human_codes(path, book)
+        except ValueError as exc:
+            raise InputError(str(exc).splitlines()[0]) from None
+    try:
+        table = read_table(path, ["id"], optional=CODE_COLUMNS)
+    except TableError as exc:
+        raise InputError(str(exc)) from None
+    column = next((c for c in CODE_COLUMNS if c in table.columns), None)
+    if column is None:
+        raise InputError(f"{path}:1:theme: no 'theme' column (header has {', '.join(map(str, table.columns))})")
+    if table.empty:
+        raise InputError(f"{path}:2:id: no codes (the file has a header and no rows)")
+    lookup: dict[str, str] = {}
+    for theme in book.themes:
+        lookup.setdefault(" ".join(theme.name.split()).casefold(), theme.id)
+    for theme in book.themes:
+        lookup[theme.id.casefold()] = theme.id
+    rows = []
+    for row, doc, cell in zip(table.index, table["id"], table[column]):
+        doc, cell = str(doc).strip(), " ".join(str(cell).split())
+        if not doc:
+            raise InputError(f"{path}:{row}:id: empty id")
+        parts = [cell] if cell.casefold() in lookup or ";" not in cell else [p.strip() for p in cell.split(";")]
+        parts = [p for p in parts if p] or [""]
+        for part in parts:
+            if part and part.casefold() not in lookup:
+                raise InputError(f"{path}:{row}:{column}: {part!r} is neither a theme id nor a theme name "
+                                 f"in the codebook")
+            rows.append((doc, lookup[part.casefold()] if part else ""))
+    return pd.DataFrame(sorted(set(rows)), columns=["id", "theme"])
+
+
+def _usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _input_error(message: str) -> int:
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    return 1
+
+
 def themes_command(texts: Path, codebook: Path, out: Path, free_topics: str = "auto",
                    human_codes: Path | None = None, seed: int = 7) -> int:
     """``pcnstudy themes``: code a CSV of id, text against a codebook; see the module docstring."""
     try:
         k = parse_free_topics(free_topics)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _usage_error(str(exc))
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        return _usage_error(f"--seed must be an integer, got {seed!r}")
+    if not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        return _usage_error(f"--seed must be an integer from {SEED_RANGE[0]} to {SEED_RANGE[1]}, got {seed}")
     try:
         book = load_codebook(Path(codebook))
         table = read_texts(Path(texts))
         codes = None
         if human_codes is not None:
-            from pcnstudy.qdpx import read_human_codes
-
-            codes = read_human_codes(Path(human_codes), book)
+            codes = read_codes(Path(human_codes), book)
             known = set(table["id"])
             matched = codes[codes["id"].isin(known)]
             if len(codes) and matched.empty:
                 raise InputError(f"{human_codes}:2:id: no coded id is an id of {texts}")
+            unknown = sorted(set(codes["id"]) - known)
+            if unknown:
+                print(f"note: {len(unknown)} coded id(s) of {human_codes} are not in {texts} and are ignored "
+                      f"(first: {unknown[0]!r})", file=sys.stderr)
             codes = matched
     except (CodebookError, InputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _input_error(str(exc))
     except ValueError as exc:  # QdpxError and other one-line input errors
-        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
+        return _input_error(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _input_error(f"{out}: cannot create the output folder ({exc.strerror or exc.__class__.__name__})")
+    try:
+        return _run_themes(table, book, out, k, codes, seed)
+    except OSError as exc:
+        where = exc.filename or out
+        return _input_error(f"{where}: cannot write output ({exc.strerror or exc.__class__.__name__})")
+    except Exception as exc:  # never a traceback: name the input and the failure on one line
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return _input_error(f"{texts}: the theme model failed on these texts ({exc.__class__.__name__}: {first})")
+
+
+def _run_themes(table: pd.DataFrame, book: Codebook, out: Path, k: int | str, codes: pd.DataFrame | None,
+                seed: int) -> int:
+    """Fit the model and write the command's outputs into ``out`` (see ``themes_command``)."""
     ids = table["id"].tolist()
     docs = table["text"].tolist()
     themes = book.ids
@@ -328,7 +424,7 @@ def themes_command(texts: Path, codebook: Path, out: Path, free_topics: str = "a
 
         quality["human_codes"] = {
             "n_coded_documents": n_coded,
-            "n_codes": int(len(codes)),
+            "n_codes": int((codes["theme"] != "").sum()),
             "model_evaluation": "3-fold cross-validated over the coded documents" if n_coded >= 6 else "in-sample",
             "model": summarise_agreement(agreement[agreement["method"] == "model"]),
             "keyword": summarise_agreement(agreement[agreement["method"] == "keyword"]),
