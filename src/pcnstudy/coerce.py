@@ -4,11 +4,12 @@ Takes single cell strings as a survey tool wrote them and gives back a ``Coerced
 (the typed value, whether the text had to be translated, and a plain-words reason
 when the cell is unusable). Covers:
 
-- Likert answers as numbers ("4", "4.0") or as the scale's labels, case and
-  whitespace insensitive ("  strongly AGREE ");
+- Likert answers as numbers ("4", "4.0", "4,0") or as the scale's labels, case and
+  whitespace insensitive ("  strongly AGREE "), also wrapped in quotes ("\u201cAgree\u201d");
 - yes/no answers in their common spellings (yes/no, y/n, true/false, 1/0, ticked ...);
-- dates in the common UK forms (dd/mm/yyyy, d/m/yy, dd-Mon-yyyy, dd Month yyyy, ISO)
-  and Excel serial day numbers;
+- dates in the common UK forms (dd/mm/yyyy, d/m/yy, dd-Mon-yyyy, dd Month yyyy, ISO),
+  with an optional leading weekday ("Wednesday, 16 September 2020"), and Excel serial
+  day numbers (a fraction, the time of day, is dropped);
 - formula-looking text (``=HYPERLINK(...)``, ``+cmd``, ``-2+3``, ``@SUM``) and its
   neutralising for CSV (a leading apostrophe), and markup detection / HTML escaping.
 
@@ -57,6 +58,11 @@ _MONTHS = {
 }
 
 _NUMERIC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+#: A number written with a decimal comma (European locales: "4,0").
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+#: Quotes a cell may be wrapped in by copy-and-paste (straight, typographic, guillemets).
+_WRAPPING_QUOTES = "\"'\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a"
+_WEEKDAY = re.compile(r"^(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?,?\s+", re.IGNORECASE)
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
 _D_MON_Y = re.compile(r"^(\d{1,2})[\s\-/]+([A-Za-z]{3,9})\.?[\s\-/,]+(\d{2}|\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$")
@@ -92,6 +98,21 @@ def normalise_label(text: str) -> str:
     return " ".join(str(text).split()).casefold()
 
 
+def unquote(text: str) -> str:
+    """Strip whitespace and any quotes wrapping a cell (``\u201cAgree\u201d`` -> ``Agree``)."""
+    return str(text).strip().strip(_WRAPPING_QUOTES).strip()
+
+
+def _number(raw: str) -> float | None:
+    """The number a cell holds ("4", "4.0", "4,0"), else None; never infinite."""
+    if _DECIMAL_COMMA.match(raw):
+        raw = raw.replace(",", ".")
+    if not _NUMERIC.match(raw):
+        return None
+    number = float(raw)
+    return number if number == number and abs(number) != float("inf") else None
+
+
 def is_missing(text: Any) -> bool:
     """True when a cell means 'no answer' (None, blank, NA, n/a, '-', ...)."""
     if text is None:
@@ -122,13 +143,21 @@ def coerce_likert(text: Any, scale: dict) -> Coerced:
     low, high = int(scale["min"]), int(scale["max"])
     if spreadsheet_error(raw):
         return Coerced(None, reason="spreadsheet error value where a rating was expected")
-    if _NUMERIC.match(raw):
-        number = float(raw)
-        if number != int(number):
-            return Coerced(None, reason=f"rating {raw} is not a whole point of the {low}-{high} scale")
+    unquoted = unquote(raw)
+    if unquoted != raw:
+        if is_missing(unquoted):
+            return Coerced(None)
+        result = coerce_likert(unquoted, scale)
+        return Coerced(result.value, changed=True, reason=result.reason) if result.ok else result
+    number = _number(raw)
+    if number is None and _NUMERIC.match(raw):  # too large to be a float: certainly off the scale
+        return Coerced(None, reason=f"rating {raw[:20]} is outside the scale {low}-{high}")
+    if number is not None:
         if not low <= number <= high:
             return Coerced(None, reason=f"rating {raw} is outside the scale {low}-{high}")
-        return Coerced(float(number), changed=False)
+        if number != int(number):
+            return Coerced(None, reason=f"rating {raw} is not a whole point of the {low}-{high} scale")
+        return Coerced(float(number), changed="," in raw)
     labels = likert_labels(scale)
     key = normalise_label(raw)
     if key in labels:
@@ -150,7 +179,7 @@ def coerce_yes_no(text: Any) -> Coerced:
     if is_missing(text):
         return Coerced(None)
     raw = str(text).strip()
-    key = normalise_label(raw).rstrip(".!")
+    key = normalise_label(unquote(raw)).rstrip(".!")
     if key in YES_SPELLINGS:
         return Coerced(1, changed=raw != "1")
     if key in NO_SPELLINGS:
@@ -183,6 +212,12 @@ def parse_uk_date(text: Any) -> Coerced:
     if is_missing(text):
         return Coerced(None)
     raw = str(text).strip()
+    if spreadsheet_error(raw):
+        return Coerced(None, reason="spreadsheet error value where a date was expected")
+    weekday = _WEEKDAY.match(raw)
+    if weekday:
+        result = parse_uk_date(raw[weekday.end():])
+        return Coerced(result.value, changed=True, reason=result.reason) if result.ok else result
     try:
         if match := _ISO.match(raw):
             year, month, day = (int(part) for part in match.groups())
@@ -201,12 +236,13 @@ def parse_uk_date(text: Any) -> Coerced:
             if month is None:
                 return Coerced(None, reason=f"unknown month name {month_name!r}")
             return Coerced(dt.date(_year(year), month, int(day)), changed=True)
-    except ValueError:
+    except (ValueError, OverflowError):
         return Coerced(None, reason="not a valid date (day/month/year)")
     if _NUMERIC.match(raw):
-        serial = float(raw)
+        serial = _number(raw)
         low, high = EXCEL_SERIAL_RANGE
-        if serial == int(serial) and low <= serial <= high:
+        # a whole serial is a day; a fraction is the time of day (44100.5 = noon), dropped
+        if serial is not None and low <= serial < high + 1:
             return Coerced(excel_serial_to_date(serial), changed=True)
         return Coerced(None, reason="number that is not an Excel serial date")
     return Coerced(None, reason="not a date in a UK format (dd/mm/yyyy, dd-Mon-yyyy or yyyy-mm-dd)")

@@ -198,7 +198,7 @@ def _candidates(header: str, texts: list[tuple[str, str, str]]) -> list[tuple[st
         score = max((_role_score(whole, v) * w for v, w in variants), default=0.0)
         found.append((role, None, score))
     for role, ident, text in texts:
-        found.append((role, ident, max(similarity(p, text) for p in parts)))
+        found.append((role, ident, max((similarity(p, text) for p in parts), default=0.0)))
     found.sort(key=lambda c: -c[2])
     return found
 
@@ -467,7 +467,26 @@ def new_cohort_command(
     raw: Path | None = None,
     instrument_path: Path | None = None,
 ) -> int:
-    """Scaffold ``raw/NAME`` from survey exports; return 0, 1 (edit needed) or 2 (usage)."""
+    """Scaffold ``raw/NAME`` from survey exports; return 0, 1 (edit needed) or 2 (usage).
+
+    An export that breaks the scaffolder in a way not foreseen gives one line of plain
+    words and exit 1, never a traceback.
+    """
+    try:
+        return _new_cohort(name, exports, waves, raw, instrument_path)
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        print(f"new-cohort: cannot scaffold {name!r}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+              file=sys.stderr)
+        return 1
+
+
+def _new_cohort(
+    name: str,
+    exports: Sequence[Path],
+    waves: Sequence[str] | None,
+    raw: Path | None,
+    instrument_path: Path | None,
+) -> int:
     import yaml
 
     raw = Path(raw) if raw else paths.RAW

@@ -123,11 +123,15 @@ def display_name(path: Path) -> str:
     return path.name
 
 
+#: Invisible characters that copy-and-paste leaves in headers (BOM, zero-width, soft hyphen).
+_INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]")
+
+
 def flatten_header(text: Any) -> str:
-    """Return a header cell as one line: BOM dropped, whitespace runs collapsed, ends stripped."""
+    """Return a header cell as one line: BOM and zero-width characters dropped, whitespace runs collapsed, ends stripped."""
     if text is None:
         return ""
-    return re.sub(r"\s+", " ", str(text).replace("\ufeff", "")).strip()
+    return re.sub(r"\s+", " ", _INVISIBLE.sub("", str(text))).strip()
 
 
 def column_letter(index: int) -> str:
@@ -198,11 +202,46 @@ def sniff_format(data: bytes) -> str:
         return "text"
     head = data[:65536]
     if b"\x00" in head:
-        return "binary"
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+        if utf16_without_bom(head):
+            return "text"
+        if head.count(0) > 0.01 * len(head):
+            return "binary"  # a few NUL bytes in text are damage reported per cell; many mean binary
+    controls = sum(1 for b in head if b < 32 and b not in (0, 9, 10, 12, 13))
     if controls > 0.05 * len(head):
         return "binary"
     return "text"
+
+
+def utf16_without_bom(data: bytes) -> str | None:
+    """Return 'utf-16-le' or 'utf-16-be' when BOM-less bytes look like UTF-16 text, else None.
+
+    Text that is mostly Latin script in UTF-16 has a NUL in every other byte: the odd
+    bytes (little-endian) or the even bytes (big-endian).
+    """
+    head = data[:65536]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) <= 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) <= 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+_HTML_START = re.compile(r"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|\?xml[^>]*>\s*<(!doctype\s+)?html)[\s>]",
+                         re.IGNORECASE | re.DOTALL)
+
+
+def looks_like_html(data: bytes) -> bool:
+    """True when text bytes are an HTML page (start with a doctype, <html>, <head> or <body>)."""
+    head = data[:4096]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or (b"\x00" in head and utf16_without_bom(head)):
+        text = head[: len(head) // 2 * 2].decode("utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff")
+                                                 else utf16_without_bom(head), errors="replace")
+    else:
+        text = head.decode("utf-8", errors="replace")
+    return bool(_HTML_START.match(text.lstrip("\ufeff")))
 
 
 def _declared_format(path: Path, fmt: str) -> str | None:
@@ -227,8 +266,11 @@ def decode_lines(data: bytes) -> tuple[list[str], str, list[int], list[int]]:
     UTF-16 files (with a BOM) are decoded whole.
     """
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = data.decode("utf-16")
+        text = data.decode("utf-16", errors="replace")
         return text.splitlines(keepends=True), "utf-16", [], []
+    if b"\x00" in data[:65536] and (codec := utf16_without_bom(data)):
+        text = data[: len(data) // 2 * 2].decode(codec, errors="replace")
+        return text.splitlines(keepends=True), codec, [], []
     bom = data.startswith(b"\xef\xbb\xbf")
     if bom:
         data = data[3:]
@@ -301,19 +343,25 @@ def _csv_records(data: bytes, name: str, problems: list[Problem]) -> tuple[list[
     records: list[_Record] = []
     start = 1
     row = 0
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:  # e.g. NUL in a line
-            raise _FileError(f"cannot parse as CSV near line {reader.line_num + offset}: {exc}") from None
-        end = reader.line_num
-        row += 1
-        fields = [f.replace("\ufeff", "") if i == 0 else f for i, f in enumerate(fields)]
-        records.append(_Record(row, [_cell(f) for f in fields], fields, (start + offset, end + offset)))
-        start = end + 1
-    info["ends_with_newline"] = data.endswith((b"\n", b"\r"))
+    # A very long answer (csv's default limit is 128 kB per field) is read whole;
+    # ingest truncates free text to its documented maximum with a record.
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(data) + 1))
+    try:
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # e.g. NUL in a line
+                raise _FileError(f"cannot parse as CSV near line {reader.line_num + offset}: {exc}") from None
+            end = reader.line_num
+            row += 1
+            fields = [f.replace("\ufeff", "") if i == 0 else f for i, f in enumerate(fields)]
+            records.append(_Record(row, [_cell(f) for f in fields], fields, (start + offset, end + offset)))
+            start = end + 1
+    finally:
+        csv.field_size_limit(limit)
+    info["ends_with_newline"] = not lines or lines[-1].endswith(("\n", "\r"))  # decoded: UTF-16 too
     if records:
         last = records[-1]
         text = "".join(body[last.lines[0] - offset - 1:last.lines[1] - offset])
@@ -350,6 +398,7 @@ def _xlsx_records(path: Path, data: bytes) -> tuple[list[_Record], dict[str, Any
         "sheet": ws.title,
         "other_sheets": [s.title for s in sheets if s is not ws],
         "encoding": None,
+        "merged": [(r.min_row, r.min_col - 1, r.coord) for r in ws.merged_cells.ranges],
     }
     records: list[_Record] = []
     for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
@@ -357,8 +406,39 @@ def _xlsx_records(path: Path, data: bytes) -> tuple[list[_Record], dict[str, Any
         while cells and cells[-1] is None:
             cells.pop()
         records.append(_Record(number, cells, ["" if c is None else c for c in cells], (number, number)))
+    info["uncached_formulas"] = _uncached_formulas(data, wb.worksheets.index(ws), records)
     wb.close()
     return records, info
+
+
+def _uncached_formulas(data: bytes, sheet_index: int, records: list[_Record]) -> list[tuple[int, int, str]]:
+    """Formula cells with no saved result (a workbook written by a program, never opened in Excel).
+
+    openpyxl reads such a cell's value as empty; gives (row, 0-based column, formula)
+    for each, so the reader can report them instead of losing them silently.
+    """
+    import warnings
+
+    import openpyxl
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        if not any(b"<f" in zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+            return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=False, data_only=False)
+    ws = wb.worksheets[sheet_index]
+    found = []
+    for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+        cells = records[number - 1].cells if number <= len(records) else []
+        for j, value in enumerate(values):
+            if isinstance(value, str) and value.startswith("=") and (j >= len(cells) or cells[j] is None):
+                found.append((number, j, value))
+            elif value is not None and not isinstance(value, (str, int, float, bool, dt.date, dt.time, dt.timedelta)):
+                if j >= len(cells) or cells[j] is None:  # array formulas and data-table formulas
+                    found.append((number, j, str(getattr(value, "text", value))))
+    wb.close()
+    return found
 
 
 # --------------------------------------------------------------------------- layouts
@@ -538,6 +618,20 @@ def _assemble(
 
     header_sets = [strip_trailing(h) for h in header_sets]
 
+    for row, j, coord in sorted(info.get("merged", [])):
+        column = headers[j] if j < len(headers) and headers[j] else f"(column {column_letter(j)})"
+        where = "header" if row <= header_row else "data"
+        problems.append(Problem(name, row, column, coord,
+                                f"merged {where} cells {coord}: only the first cell holds the value, the others read "
+                                "as empty (unmerge them and give each column its own header or value)",
+                                scope="column" if where == "header" else "cell", fatal=True))
+    for row, j, formula in info.get("uncached_formulas", []):
+        column = headers[j] if j < len(headers) and headers[j] else f"(column {column_letter(j)})"
+        if row <= header_row:
+            column = f"(header, column {column_letter(j)})"
+        problems.append(Problem(name, row, column, formula,
+                                "a formula with no saved result (open and save the workbook in Excel, or "
+                                "paste values); the cell is read as empty", scope="cell", fatal=True))
     frame_rows: list[list[str | None]] = []
     row_numbers: list[int] = []
     rows_read = 0
@@ -582,6 +676,12 @@ def _assemble(
                     problems.append(Problem(name, rec.row, col, v,
                                             "this row is not UTF-8 like the rest of the file; read as cp1252",
                                             scope="cell", fatal=False))
+        for j, (col, v) in enumerate(zip(names, values)):
+            if v is not None and "\x00" in v:
+                problems.append(Problem(name, rec.row, col, v.replace("\x00", "\ufffd"),
+                                        "the cell holds NUL bytes (a damaged file?); value set aside",
+                                        scope="cell", fatal=True))
+                values[j] = None
         if broken_rows.get(rec.row):
             for col, v in zip(names, values):
                 if v is not None and "\ufffd" in v:
@@ -590,6 +690,11 @@ def _assemble(
                                             scope="cell", fatal=True))
         frame_rows.append(values)
         row_numbers.append(rec.row)
+    if data and fmt != "xlsx" and not info.get("ends_with_newline", True) and data[-1].row in row_numbers:
+        problems.append(Problem(name, data[-1].row, "", None,
+                                "warning: the file does not end with a line break; if the export was cut short, "
+                                "this last row is incomplete (check it against the survey tool)",
+                                scope="row", fatal=False))
     if not data:
         problems.append(Problem(name, 0, "", None, "the file has a header but no data rows", scope="file", fatal=True))
     elif not frame_rows:
@@ -644,6 +749,10 @@ def read_export(path: str | Path, format: str = "auto", layout: str = "auto", na
     if actual in unreadable:
         problems.append(Problem(name, 0, "", None, f"the file is {unreadable[actual]}", scope="file"))
         return _empty_table(path, declared or actual, layout, problems)
+    if actual == "text" and looks_like_html(data):
+        problems.append(Problem(name, 0, "", None, "the file is an HTML web page, not a survey export (a sign-in "
+                                "or error page saved in its place? download the export again)", scope="file"))
+        return _empty_table(path, declared or "csv", layout, problems)
     real = "xlsx" if actual == "xlsx" else "csv"
     if declared and declared != real:
         shown = {"csv": "CSV text", "xlsx": "an XLSX workbook"}

@@ -49,7 +49,9 @@ from pcnstudy.coerce import (
     is_missing,
     neutralise_formula,
     parse_uk_date,
+    spreadsheet_error,
 )
+from pcnstudy.exports import utf16_without_bom
 from pcnstudy.params import load_params, load_yaml
 from pcnstudy.problems import QUARANTINE_COLUMNS, Problem
 from pcnstudy.pseudonym import PseudonymKey, check_demo_key_use, normalise_id, pseudonymise, resolve_key
@@ -60,6 +62,7 @@ from pcnstudy.validate import (
     CohortConfigError,
     header_problems,
     load_cohort,
+    mapped_headers,
     mapping_problems,
     validate_tables,
 )
@@ -143,6 +146,43 @@ def _clean(value: Any) -> str | None:
     return None if is_missing(text) else text
 
 
+#: Control characters no answer needs (C0 and C1, bar tab and line ends), and the bidi
+#: overrides/isolates that make text display in an order other than it is stored.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def header_key(header: Any) -> str:
+    """A header as compared with cohort.yml's mapping when it does not match exactly.
+
+    Case, whitespace runs (non-breaking spaces included), zero-width characters and
+    typographic quotes are ignored: "Q1.  I am CONFIDENT\u00a0leading" matches "Q1. I am confident leading".
+    """
+    from pcnstudy.exports import flatten_header
+
+    text = flatten_header(header).casefold()
+    return text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}))
+
+
+def match_headers(headers: list[str], mapped: Iterable[str]) -> dict[str, str]:
+    """Export header -> cohort.yml header for mapped headers found only up to case/spacing (see ``header_key``).
+
+    A mapped header that is in the export exactly, or that two export headers match,
+    is left alone (the mapping problems then say so).
+    """
+    present = set(headers)
+    by_key: dict[str, list[str]] = {}
+    for header in headers:
+        by_key.setdefault(header_key(header), []).append(header)
+    renames = {}
+    for want in mapped:
+        if want in present:
+            continue
+        found = [h for h in by_key.get(header_key(want), []) if h not in renames]
+        if len(found) == 1 and found[0] not in set(mapped):
+            renames[found[0]] = want
+    return renames
+
+
 def _cohort_dirs(raw: Path, cohorts: list[str] | None) -> list[Path]:
     raw = Path(raw)
     if cohorts:
@@ -152,6 +192,21 @@ def _cohort_dirs(raw: Path, cohorts: list[str] | None) -> list[Path]:
             raise CohortConfigError(f"no cohort.yml in: {', '.join(missing)}")
         return dirs
     return sorted(d for d in raw.iterdir() if d.is_dir() and (d / "cohort.yml").is_file()) if raw.is_dir() else []
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` (symlinks resolved) lies inside ``folder``."""
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def _yml_line(config: dict, needle: str, last: bool = False) -> int:
+    """1-based line of cohort.yml holding ``needle`` (the last such line with ``last``), else 0."""
+    lines = [n for n, line in enumerate(config.get("_source", "").splitlines(), start=1) if needle in line]
+    return (lines[-1] if last else lines[0]) if lines else 0
 
 
 def _date_bounds(config: dict) -> tuple[Any, Any] | None:
@@ -189,6 +244,7 @@ class _CohortIngester:
         # respondent -> attributes and the waves they answered
         self.people: dict[str, dict[str, Any]] = {}
         self.pending_texts: list[dict] = []
+        self.response_ids: set[str] = set()
         self.file_headers: dict[str, tuple[list[str], int]] = {}
         self.bounds = _date_bounds(config)
         self._likert_seen: dict[Any, Any] = {}
@@ -201,9 +257,23 @@ class _CohortIngester:
         mapping = mapping_problems(self.config, self.instrument)
         undeclared = {p.value for p in mapping if p.column == "files.wave"}
         self.data.problems += [replace(p, file=f"{self.cohort}/cohort.yml") for p in mapping]
+        listed: set[str] = set()
         for entry in self.config["files"]:
             rel = f"{self.cohort}/{str(entry['path']).rstrip('/')}"
             path = self.dir / entry["path"]
+            if not _inside(path, self.dir):
+                self.data.problems.append(Problem(
+                    f"{self.cohort}/cohort.yml", _yml_line(self.config, str(entry["path"])), "files.path",
+                    str(entry["path"]), "the file path leads outside the cohort folder (copy the export into it); "
+                    "file not read", scope="file"))
+                continue
+            if rel in listed:
+                self.data.problems.append(Problem(
+                    f"{self.cohort}/cohort.yml", _yml_line(self.config, str(entry["path"]), last=True), "files.path",
+                    str(entry["path"]), "the file is listed twice in cohort.yml; the second entry is ignored",
+                    scope="file"))
+                continue
+            listed.add(rel)
             if entry.get("format") == "text" or path.is_dir():
                 self._read_transcripts(entry, rel, undeclared)
                 continue
@@ -231,6 +301,9 @@ class _CohortIngester:
         stats.rows_quarantined += len(set_aside)
         bad_rows = {p.row for p in problems if p.scope == "row" and p.fatal and p.row in frame_rows}
         file_fatal = [p for p in problems if p.scope == "file" and p.fatal]
+        renames = match_headers([str(c) for c in table.frame.columns], mapped_headers(self.config))
+        if renames:
+            table.frame = table.frame.rename(columns=renames)
         headers = [str(c) for c in table.frame.columns]
         if headers:
             self.file_headers[rel] = (headers, max(table.header_rows, 1))
@@ -308,6 +381,11 @@ class _CohortIngester:
             self.data.problems.append(Problem(rel, row, id_header, record.get(id_header),
                                               "empty respondent id: row set aside", scope="row"))
             return False
+        if spreadsheet_error(raw_id) or _CONTROL.search(raw_id):
+            why = "a spreadsheet error value" if spreadsheet_error(raw_id) else "control characters"
+            self.data.problems.append(Problem(rel, row, id_header, raw_id.encode("unicode_escape").decode("ascii"),
+                                              f"respondent id holds {why}: row set aside", scope="row"))
+            return False
         self.data.raw_ids.add(raw_id)
         respondent = pseudonymise(raw_id, self.key)
         wave = entry["wave"]
@@ -347,6 +425,11 @@ class _CohortIngester:
         for role in ("group", "pcn", "profession", "role"):
             header = cols.get(role)
             value = _clean(record.get(header)) if header else None
+            if value is not None and spreadsheet_error(value):
+                self._cell_problem(rel, row, header, value, "spreadsheet error value where text was expected", stats)
+                value = None
+            if value is not None and _CONTROL.search(value):
+                value = self._strip_controls(value, rel, row, header, stats)
             if value is not None and is_formula_like(value):
                 self.data.problems.append(Problem(rel, row, header, value,
                                                   "looks like a spreadsheet formula (kept as text, neutralised in CSV)",
@@ -389,12 +472,30 @@ class _CohortIngester:
             value = record.get(header)
             if value is None or not str(value).strip() or is_missing(value):
                 continue
+            if spreadsheet_error(str(value)):
+                self._cell_problem(rel, row, header, value, "spreadsheet error value where an answer was expected", stats)
+                continue
             text = self._check_text(str(value), rel, row, header, stats)
+            if not text.strip():
+                continue
             response_id = f"{self.cohort}-{wave}-{row}-{question}"
+            if response_id in self.response_ids:  # a second export of the same wave: name the file too
+                response_id = f"{self.cohort}-{wave}-{Path(rel).stem}-{row}-{question}"
+            self.response_ids.add(response_id)
             self.pending_texts.append({**base, "response_id": response_id, "question": question, "text": text})
         return True
 
+    def _strip_controls(self, text: str, rel: str, row: int, column: str, stats: FileStats) -> str | None:
+        """Remove control characters (and bidi overrides) from a text cell, with a non-fatal record."""
+        cleaned = _CONTROL.sub("", text)
+        self.data.problems.append(Problem(rel, row, column, text.encode("unicode_escape").decode("ascii")[:200],
+                                          "control characters removed from the text", scope="flag", fatal=False))
+        stats.values_coerced += 1
+        return cleaned if cleaned.strip() else None
+
     def _check_text(self, text: str, rel: str, row: int, column: str, stats: FileStats) -> str:
+        if _CONTROL.search(text):
+            text = self._strip_controls(text, rel, row, column, stats) or ""
         if is_formula_like(text):
             self.data.problems.append(Problem(rel, row, column, text,
                                               "looks like a spreadsheet formula (kept as text, neutralised in CSV)",
@@ -427,7 +528,16 @@ class _CohortIngester:
             stats = self.data.files.setdefault(rel, FileStats())
             data = path.read_bytes()
             try:
-                content = data.decode("utf-8-sig")
+                if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+                    content = data.decode("utf-16")
+                elif b"\x00" in data[:4096] and (codec := utf16_without_bom(data)):
+                    content = data[: len(data) // 2 * 2].decode(codec)
+                elif b"\x00" in data:
+                    self.data.problems.append(Problem(rel, 0, "", None, "binary data, not a text transcript",
+                                                      scope="file"))
+                    continue
+                else:
+                    content = data.decode("utf-8-sig")
             except UnicodeDecodeError:
                 content = data.decode("cp1252", errors="replace")
                 self.data.problems.append(Problem(rel, 0, "", None, "not UTF-8; read as cp1252", scope="file", fatal=False))
@@ -699,6 +809,17 @@ def ingest_study(raw: Path | None = None, out: Path | None = None, cohorts: list
     return result
 
 
+def _one_line(exc: Exception) -> str:
+    """An exception as one line of plain words (a table schema failure names its first failed check)."""
+    failures = getattr(exc, "failure_cases", None)
+    if failures is not None and len(failures):
+        first = failures.iloc[0]
+        return (f"a processed table failed its schema check {first.get('check')!r} in column "
+                f"{first.get('column')!r} (value {first.get('failure_case')!r}); please report this with the cohort.yml")
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() not in ("", "{", "}", "[", "]")]
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
+
+
 def ingest_command(raw: Path, out: Path) -> int:
     """``pcnstudy ingest``: run the stage; 0 ok, 1 bad input (one line per reason), 2 usage."""
     try:
@@ -710,7 +831,7 @@ def ingest_command(raw: Path, out: Path) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # bad data must not show a traceback
-        print(f"error: ingest failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        print(f"error: ingest failed: {_one_line(exc)}", file=sys.stderr)
         return 1
     totals = result.report["totals"]
     print(

@@ -37,6 +37,27 @@ MAPPING_GROUPS = ("items", "feedback", "text")
 PRIVATE_ROLES = ("name", "email")
 
 
+#: Keys cohort.yml may hold (anything else is reported: a typo would otherwise be ignored).
+TOP_KEYS = ("cohort", "programme", "region", "n_pcns", "start", "end", "waves", "retrospective_waves",
+            "instrument", "demo", "files", "columns", "names")
+FILE_KEYS = ("path", "wave", "format", "layout")
+COLUMN_KEYS = (*ROLE_COLUMNS, *MAPPING_GROUPS)
+EXPORT_LAYOUTS = ("auto", "plain", "qualtrics", "surveymonkey", "msforms", "googleforms")
+
+
+class _CohortLoader(getattr(yaml, "SafeLoader")):
+    """YAML's safe loader, noting keys given twice in one mapping (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _value in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is not None and key in seen:
+                self.duplicates.append((str(key), key_node.start_mark.line + 1))
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 class CohortConfigError(Exception):
     """cohort.yml is missing, unreadable or incomplete: a usage error (exit code 2)."""
 
@@ -128,6 +149,17 @@ def _line_of(text: str, needle: str) -> int:
     return 0
 
 
+def _is_date(text: str) -> bool:
+    import datetime as dt
+
+    try:
+        year, month, day = (int(part) for part in text.split("-"))
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
 def load_cohort(cohort_dir: Path) -> dict[str, Any]:
     """Read and check ``cohort_dir/cohort.yml``; raise ``CohortConfigError`` on a usage error.
 
@@ -142,11 +174,22 @@ def load_cohort(cohort_dir: Path) -> dict[str, Any]:
         raise CohortConfigError(f"{path}: missing (every cohort folder needs a cohort.yml)")
     try:
         source = path.read_text(encoding="utf-8")
-        config = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        loader = _CohortLoader(source)
+        loader.duplicates = []
+        try:
+            config = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except UnicodeDecodeError as exc:
+        raise CohortConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f":{where.line + 1}" if where is not None else ""
         raise CohortConfigError(f"{path}{line}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. start: 2020-13-45 read as an impossible date
+        line = next((f":{n}" for n, text in enumerate(source.splitlines(), start=1)
+                     if (m := re.match(r"^[^#]*:\s*(\d{4}-\d{1,2}-\d{1,2})\s*(#.*)?$", text)) and not _is_date(m.group(1))), "")
+        raise CohortConfigError(f"{path}{line}: a value cannot be read ({exc}); quote it or correct it") from None
     if not isinstance(config, dict):
         raise CohortConfigError(f"{path}: expected a mapping of keys (cohort, waves, files, columns)")
     missing = [key for key in REQUIRED_KEYS if not config.get(key)]
@@ -176,22 +219,80 @@ def load_cohort(cohort_dir: Path) -> dict[str, Any]:
         if not isinstance(mapping, dict):
             raise CohortConfigError(f"{path}:{_line_of(source, group + ':')}: columns.{group} must map header -> id")
         columns[group] = {str(k): str(v) for k, v in mapping.items()}
-    config["retrospective_waves"] = list(config.get("retrospective_waves") or [])
-    config["names"] = [str(n) for n in (config.get("names") or [])]
-    config["demo"] = bool(config.get("demo", False))
+    for index, entry in enumerate(config["files"], start=1):
+        layout = entry["layout"]
+        if layout not in EXPORT_LAYOUTS:
+            raise CohortConfigError(
+                f"{path}:{_line_of(source, 'layout: ' + str(layout))}: layout {layout!r} must be one of "
+                f"{', '.join(EXPORT_LAYOUTS)}"
+            )
+        if not isinstance(entry["path"], str):
+            raise CohortConfigError(f"{path}: files entry {index}: path must be text, not {entry['path']!r}")
+    retro = config.get("retrospective_waves") or []
+    if not isinstance(retro, list) or not all(isinstance(w, str) for w in retro):
+        raise CohortConfigError(
+            f"{path}:{_line_of(source, 'retrospective_waves:')}: retrospective_waves must be a list of labels")
+    config["retrospective_waves"] = list(retro)
+    names = config.get("names") or []
+    if not isinstance(names, list) or not all(isinstance(n, (str, type(None))) for n in names):
+        raise CohortConfigError(f"{path}:{_line_of(source, 'names:')}: names must be a list of names")
+    config["names"] = [n for n in names if n and n.strip()]
+    demo = config.get("demo", False)
+    if not isinstance(demo, bool):
+        raise CohortConfigError(f"{path}:{_line_of(source, 'demo:')}: demo must be true or false, not {demo!r}")
+    config["demo"] = demo
     config["_source"] = source
+    config["_folder"] = cohort_dir.name
+    config["_duplicates"] = list(loader.duplicates)
     return config
 
 
+def _unknown_keys(found: Any, known: tuple[str, ...], where: str) -> list[tuple[str, str]]:
+    """(key, message) for each key of ``found`` not in ``known``, with the nearest known key."""
+    import difflib
+
+    if not isinstance(found, dict):
+        return []
+    out = []
+    for key in found:
+        if str(key).startswith("_") or key in known:
+            continue
+        near = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        out.append((str(key), f"unknown key {key!r} in {where}{hint}; it is ignored"))
+    return out
+
+
+def config_problems(config: dict[str, Any]) -> list[Problem]:
+    """Problems in cohort.yml itself: unknown (typo'd) keys, keys given twice, an id that is not the folder's name."""
+    source = config.get("_source", "")
+    problems = []
+    found = _unknown_keys(config, TOP_KEYS, "cohort.yml")
+    found += _unknown_keys(config.get("columns"), COLUMN_KEYS, "columns")
+    for entry in config.get("files", []):
+        found += _unknown_keys(entry, FILE_KEYS, "a files entry")
+    for key, message in found:
+        problems.append(Problem("cohort.yml", _line_of(source, f"{key}:"), key, None, message, scope="file"))
+    for key, line in config.get("_duplicates", []):
+        problems.append(Problem("cohort.yml", line, key, None,
+                                f"key {key!r} is given twice in one mapping; only the last is used", scope="file"))
+    folder = config.get("_folder")
+    if folder and folder != config["cohort"]:
+        problems.append(Problem("cohort.yml", _line_of(source, "cohort:"), "cohort", config["cohort"],
+                                f"warning: the cohort id differs from its folder's name {folder!r} "
+                                "(params.yaml `cohorts` selects folders by name)", scope="file", fatal=False))
+    return problems
+
+
 def mapping_problems(config: dict[str, Any], instrument: dict[str, Any]) -> list[Problem]:
-    """Problems in cohort.yml's mapping: unknown item/feedback/question ids, undeclared waves."""
+    """Problems in cohort.yml: its keys (``config_problems``), unknown item/feedback/question ids, undeclared waves."""
     source = config.get("_source", "")
     known = {
         "items": {item["id"] for item in instrument.get("items", [])},
         "feedback": {item["id"] for item in instrument.get("feedback", [])},
         "text": {item["id"] for item in instrument.get("questions", [])},
     }
-    problems = []
+    problems = config_problems(config)
     for group in MAPPING_GROUPS:
         for header, item_id in config["columns"].get(group, {}).items():
             if item_id not in known[group]:

@@ -333,6 +333,118 @@ def _(f):
     write(f, "baseline.csv", csv_text(HEADERS, with_cell(2, TX, "The sessions were useful. " * 4000)))
 
 
+# --- hardening round: corruptions found by fuzzing the readers ----------------------
+def xlsx_bytes(rows: list[list], merge: str | None = None) -> bytes:
+    """A workbook whose bytes depend only on ``rows`` (fixed properties and zip times)."""
+    import datetime as dt
+    import io
+    import re
+
+    import openpyxl
+
+    fixed = dt.datetime(2021, 1, 1)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    for row in rows:
+        ws.append(row)
+    if merge:
+        ws.merge_cells(merge)
+    wb.properties.creator = "pcnstudy fixtures"
+    wb.properties.created = fixed
+    raw = io.BytesIO()
+    wb.save(raw)
+    stamp = fixed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in sorted(src.infolist(), key=lambda i: i.filename):
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                text = data.decode("utf-8")
+                text = re.sub(r"(<dcterms:(?:modified|created)[^>]*>)[^<]*(<)", rf"\g<1>{stamp}\g<2>", text)
+                data = text.encode("utf-8")
+            entry = zipfile.ZipInfo(info.filename, date_time=fixed.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, data)
+    return out.getvalue()
+
+
+@kind("nul_byte_in_cell", "a NUL byte inside a free-text answer (a damaged file)", 3, TX, "NUL bytes")
+def _(f):
+    write(f, "baseline.csv", csv_text(HEADERS, ROWS).replace("Protected time", "Protected\x00 time"))
+
+
+@kind("spreadsheet_error_in_id", "#REF! where the respondent id should be", 3, ID, "spreadsheet error")
+def _(f):
+    write(f, "baseline.csv", csv_text(HEADERS, with_cell(3, ID, "#REF!")))
+
+
+@kind("control_chars_in_id", "a respondent id holding a control character (P00\\x073)", 4, ID, "control characters")
+def _(f):
+    write(f, "baseline.csv", csv_text(HEADERS, with_cell(4, ID, "P00\x073")))
+
+
+@kind("spreadsheet_error_in_text", "#NAME? as a free-text answer", 4, TX, "spreadsheet error")
+def _(f):
+    write(f, "baseline.csv", csv_text(HEADERS, with_cell(4, TX, "#NAME?")))
+
+
+@kind("likert_huge_number", "a 400-digit number as a rating (overflows a float)", 3, Q1, "outside the scale")
+def _(f):
+    write(f, "baseline.csv", csv_text(HEADERS, with_cell(3, Q1, "1" + "0" * 400)))
+
+
+@kind("answer_over_csv_field_limit", "a 150 kB answer, over the csv module's default 128 kB field limit", 2, TX,
+      "truncated")
+def _(f):
+    write(f, "baseline.csv", csv_text(HEADERS, with_cell(2, TX, "We met with partners. " * 7000)))
+
+
+@kind("xlsx_formula_without_result", "an XLSX formula cell with no saved result (written by a program)", 3, Q1,
+      "no saved result", file="baseline.xlsx")
+def _(f):
+    rows = [list(r) for r in ROWS]
+    rows[1][HEADERS.index(Q1)] = "=2+2"
+    write(f, "baseline.xlsx", xlsx_bytes([HEADERS, *rows]))
+
+
+@kind("xlsx_merged_header", "two XLSX header cells merged (F1:G1), so column G has no header", 1, Q1,
+      "merged header cells", file="baseline.xlsx")
+def _(f):
+    write(f, "baseline.xlsx", xlsx_bytes([HEADERS, *ROWS], merge="F1:G1"))
+
+
+@kind("yml_typo_key", "cohort.yml says retrospective_wave (a typo) instead of retrospective_waves", 6,
+      "retrospective_wave", "unknown key", file="cohort.yml")
+def _(f):
+    write(f, "baseline.csv", csv_text(HEADERS, ROWS))
+
+
+@kind("yml_duplicate_key", "cohort.yml gives demo twice (YAML keeps the last silently)", 7, "demo", "twice",
+      file="cohort.yml")
+def _(f):
+    write(f, "baseline.csv", csv_text(HEADERS, ROWS))
+
+
+@kind("yml_path_outside_folder", "a file path in cohort.yml leading out of the cohort folder (../)", 8,
+      "files.path", "outside the cohort folder", rows_read=0, file="cohort.yml")
+def _(f):
+    pass
+
+
+@kind("yml_file_listed_twice", "cohort.yml lists the same export twice", 12, "files.path", "listed twice",
+      file="cohort.yml")
+def _(f):
+    write(f, "baseline.csv", csv_text(HEADERS, ROWS))
+
+
+@kind("html_page_as_csv", "a web sign-in page saved as baseline.csv", 0, "", "HTML web page", rows_read=0)
+def _(f):
+    write(f, "baseline.csv", "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n"
+                             "<body><form action='/login'><input name='user'></form></body></html>\n")
+
+
 def build_all() -> list[dict]:
     for spec in KINDS:
         folder = HERE / spec["kind"]
@@ -348,6 +460,16 @@ def build_all() -> list[dict]:
             text = cohort_yml(name, items={Q1: "lead_1", Q2: "lead_2", Q3: "lead_9"})
         elif name == "undeclared_wave_value":
             text = cohort_yml(name, extra_columns=f"  wave: {WAVE}")
+        elif name.startswith("xlsx_"):
+            text = cohort_yml(name, path="baseline.xlsx", fmt="xlsx")
+        elif name == "yml_typo_key":
+            text = cohort_yml(name).replace("demo: true", "retrospective_wave: [then]\ndemo: true")
+        elif name == "yml_duplicate_key":
+            text = cohort_yml(name).replace("demo: true", "demo: true\ndemo: false")
+        elif name == "yml_path_outside_folder":
+            text = cohort_yml(name, path="../likert_zero/baseline.csv")
+        elif name == "yml_file_listed_twice":
+            text = cohort_yml(name).replace("columns:", "  - path: baseline.csv\n    wave: baseline\ncolumns:")
         else:
             text = cohort_yml(name)
         write(folder, "cohort.yml", text)
