@@ -47,10 +47,8 @@ import copy
 import datetime as dt
 import io
 import json
-import re
 import shutil
 import sys
-import zipfile
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -63,6 +61,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from pcnstudy import paths
+from pcnstudy.xlsx import stable_xlsx
 from pcnstudy.params import load_params, load_yaml
 from pcnstudy.simulate_text import (  # noqa: F401  (re-exported)
     REGISTER,
@@ -616,35 +615,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str | None]], enco
 
 def _write_xlsx(path: Path, header: list[str], rows: list[list[str | None]], stamp: dt.datetime) -> None:
     """Write an XLSX whose bytes depend only on its content (fixed metadata and zip times)."""
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Form1"
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
-    wb.properties.creator = "pcnstudy simulate"
-    wb.properties.lastModifiedBy = "pcnstudy simulate"
-    raw = io.BytesIO()
-    wb.save(raw)
-    stable = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src, zipfile.ZipFile(stable, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time here
-                text = data.decode("utf-8")
-                iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-                text = re.sub(r"(<dcterms:modified[^>]*>)[^<]*", lambda m: m.group(1) + iso, text)
-                text = re.sub(r"(<dcterms:created[^>]*>)[^<]*", lambda m: m.group(1) + iso, text)
-                data = text.encode("utf-8")
-            fixed = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
-            dst.writestr(fixed, data)
-    path.write_bytes(stable.getvalue())
+    path.write_bytes(stable_xlsx([header, *rows], stamp, sheet="Form1", creator="pcnstudy simulate"))
 
 
 def _interviews(spec, rng, phrases, faker, names, folder: Path, recorder: _Recorder) -> list[str]:

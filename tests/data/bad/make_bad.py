@@ -337,37 +337,10 @@ def _(f):
 def xlsx_bytes(rows: list[list], merge: str | None = None) -> bytes:
     """A workbook whose bytes depend only on ``rows`` (fixed properties and zip times)."""
     import datetime as dt
-    import io
-    import re
 
-    import openpyxl
+    from pcnstudy.xlsx import stable_xlsx
 
-    fixed = dt.datetime(2021, 1, 1)
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Sheet1"
-    for row in rows:
-        ws.append(row)
-    if merge:
-        ws.merge_cells(merge)
-    wb.properties.creator = "pcnstudy fixtures"
-    wb.properties.created = fixed
-    raw = io.BytesIO()
-    wb.save(raw)
-    stamp = fixed.strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in sorted(src.infolist(), key=lambda i: i.filename):
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                text = data.decode("utf-8")
-                text = re.sub(r"(<dcterms:(?:modified|created)[^>]*>)[^<]*(<)", rf"\g<1>{stamp}\g<2>", text)
-                data = text.encode("utf-8")
-            entry = zipfile.ZipInfo(info.filename, date_time=fixed.timetuple()[:6])
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, data)
-    return out.getvalue()
+    return stable_xlsx(rows, dt.datetime(2021, 1, 1), creator="pcnstudy fixtures", merge=merge)
 
 
 @kind("nul_byte_in_cell", "a NUL byte inside a free-text answer (a damaged file)", 3, TX, "NUL bytes")

@@ -25,12 +25,11 @@ import datetime as dt
 import io
 import json
 import random
-import re
-import zipfile
 from pathlib import Path
 
-import openpyxl
 import yaml
+
+from pcnstudy.xlsx import stable_xlsx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -115,30 +114,7 @@ def write_csv(path: Path, rows: list[list], delimiter: str = ",", encoding: str 
 
 def write_xlsx(path: Path, rows: list[list], sheet: str = "Sheet1") -> None:
     """Write a workbook whose bytes depend only on ``rows`` (fixed properties and zip times)."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = sheet
-    for row in rows:
-        ws.append(row)
-    wb.properties.creator = "pcnstudy fixtures"
-    wb.properties.created = FIXED_TIME
-    raw = io.BytesIO()
-    wb.save(raw)
-    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in sorted(src.infolist(), key=lambda i: i.filename):
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                text = data.decode("utf-8")
-                text = re.sub(r"(<dcterms:modified[^>]*>)[^<]*(<)", rf"\g<1>{stamp}\g<2>", text)
-                text = re.sub(r"(<dcterms:created[^>]*>)[^<]*(<)", rf"\g<1>{stamp}\g<2>", text)
-                data = text.encode("utf-8")
-            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, data)
-    path.write_bytes(out.getvalue())
+    path.write_bytes(stable_xlsx(rows, FIXED_TIME, sheet=sheet, creator="pcnstudy fixtures"))
 
 
 # --------------------------------------------------------------------------- plain
