@@ -160,6 +160,28 @@ def test_leak_scan_ignores_binary_files_and_embedded_images(tmp_path):
     assert [(Path(h.file).name, h.raw_id) for h in hits] == [("leak.html", "r13x")]
 
 
+def test_leak_scan_reads_a_pdf_as_its_page_text(tmp_path):
+    """A PDF's compressed streams hold short ids by chance; what a reader sees is scanned."""
+    import typst
+
+    from pcnstudy.ingest import find_raw_ids
+
+    raw = tmp_path / "raw" / "c1"
+    raw.mkdir(parents=True)
+    (raw / "cohort.yml").write_text("cohort: c1\nwaves: [end]\nfiles: [{path: end.csv, wave: end}]\n"
+                                    "columns: {respondent_id: ID}\n")
+    (raw / "end.csv").write_text("ID\nr13x\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name, body in (("clean", "A clean page."), ("leak", "Respondent r13x said so.")):
+        (tmp_path / f"{name}.typ").write_text(body)
+        typst.compile(str(tmp_path / f"{name}.typ"), output=str(out / f"{name}.pdf"))
+    clean = out / "clean.pdf"
+    clean.write_bytes(clean.read_bytes() + b"\n%r13x\n")  # the id's bytes, but not on any page
+    hits = find_raw_ids(tmp_path / "raw", [out])
+    assert [(Path(h.file).name, h.raw_id) for h in hits] == [("leak.pdf", "r13x")]
+
+
 def test_csv_safe_same_for_text_and_object_columns():
     from pcnstudy.ingest import csv_safe
 

@@ -909,6 +909,22 @@ def collect_raw_ids(raw: Path) -> set[str]:
 _DATA_URI = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+|[A-Za-z0-9+/]{100,}={0,2}")
 
 
+# file signatures of binary outputs: PNG, JPEG, GIF, zip (xlsx, qdpx), parquet
+_BINARY_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"PAR1")
+
+
+def _pdf_text(data: bytes) -> str:
+    """The text of a PDF's pages, one page per line block (empty when it cannot be read)."""
+    import io
+
+    from pypdf import PdfReader
+
+    try:
+        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+    except Exception:  # a damaged PDF: nothing a reader would see either
+        return ""
+
+
 def find_raw_ids(raw: Path, folders: Iterable[Path], min_length: int = 3, short_numeric: int = 6,
                  include_short_numeric: bool = True) -> list[RawIdHit]:
     """Scan every file under ``folders`` for raw participant ids (and name/email values) from ``raw``.
@@ -921,9 +937,11 @@ def find_raw_ids(raw: Path, folders: Iterable[Path], min_length: int = 3, short_
     (CSS, counts). In tables of results a count can equal such an id;
     ``include_short_numeric=False`` leaves them out, for callers that check the id
     columns themselves. Files are read as bytes decoded leniently. Gives one
-    ``RawIdHit`` per file, line and id. Binary files (a NUL byte near the start:
-    images, PDF, parquet) and embedded base64 images (HTML data URIs, notebook outputs) are not scanned, as
-    short ids occur in them by chance; the tables behind them are scanned as CSV.
+    ``RawIdHit`` per file, line and id. A PDF is scanned as the text of its pages
+    (its compressed streams hold short ids by chance). Binary files (a known image,
+    zip or parquet signature, or a NUL byte near the start) and embedded base64
+    images (HTML data URIs, notebook outputs) are not scanned, as short ids occur in
+    them by chance; the tables behind them are scanned as CSV.
     """
     ids = sorted({i.strip() for i in collect_raw_ids(raw) if len(i.strip()) >= min_length}, key=len, reverse=True)
     if not ids:
@@ -947,9 +965,12 @@ def find_raw_ids(raw: Path, folders: Iterable[Path], min_length: int = 3, short_
                 data = path.read_bytes()
             except OSError:
                 continue
-            if b"\x00" in data[:8192]:
-                continue  # binary (images, PDF, parquet): their tables are scanned as CSV
-            text = _DATA_URI.sub("data:", data.decode("utf-8", errors="replace"))
+            if data.startswith(b"%PDF-"):
+                text = _pdf_text(data)  # compressed streams hold any bytes: scan what a reader sees
+            elif data.startswith(_BINARY_MAGIC) or b"\x00" in data[:8192]:
+                continue  # binary (images, zips, parquet): their tables are scanned as CSV
+            else:
+                text = _DATA_URI.sub("data:", data.decode("utf-8", errors="replace"))
             for number, line in enumerate(text.splitlines(), start=1):
                 for pattern in patterns:
                     for match in pattern.finditer(line):
