@@ -41,3 +41,25 @@ def test_strip_volatile_fixes_the_injected_cells_random_id():
     strip_volatile(nb)
     assert nb.cells[0]["id"] == "injected-parameters"
     assert nb.cells[1]["id"] == original_id
+
+
+def test_a_failing_notebook_is_one_line_naming_cell_and_error(tmp_path, capsys):
+    import nbformat
+
+    from pcnstudy.notebooks import notebook_command
+
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell("path = 'x'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("raise ValueError(f'{path}:3:Q1: not on the scale')")]
+    nbformat.write(nb, tmp_path / "notebooks" / "fails.ipynb")
+    assert notebook_command("fails", {"path": "data/raw/c/end.csv"}, root=tmp_path) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    # [3]: the parameters cell, papermill's injected cell, then the failing one, as In [3] in the notebook
+    assert "cell [3] raised ValueError: data/raw/c/end.csv:3:Q1: not on the scale" in err[0]
+    assert "reports/fails.ipynb" in err[0] and (tmp_path / "reports" / "fails.ipynb").is_file()
+    assert notebook_command("absent", {}, root=tmp_path) == 2

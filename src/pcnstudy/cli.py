@@ -105,9 +105,9 @@ def notebook(
     param: List[str] = typer.Option([], "-p", "--param", help="key=value (value read as YAML)."),
 ) -> None:
     """Run one stage notebook with papermill and write its HTML report."""
-    from pcnstudy.notebooks import parse_param_pairs, run_notebook
+    from pcnstudy.notebooks import notebook_command, parse_param_pairs
 
-    run_notebook(name, parse_param_pairs(param))
+    _exit(notebook_command(name, parse_param_pairs(param)))
 
 
 @app.command("new-cohort")

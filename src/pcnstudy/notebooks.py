@@ -97,3 +97,31 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, root: Path
     html = reports / f"{name}.html"
     html.write_text(body, encoding="utf-8")
     return html
+
+
+def failure_summary(err: Exception, name: str) -> str:
+    """One line for a notebook that raised: the cell, the exception and its message.
+
+    ``err`` is papermill's ``PapermillExecutionError`` (cell index, exception name and
+    value); the full traceback stays in the executed notebook under reports/.
+    """
+    cell = getattr(err, "exec_count", None) or getattr(err, "cell_index", "?")
+    ename = getattr(err, "ename", type(err).__name__)
+    evalue = " ".join(str(getattr(err, "evalue", err)).split())
+    return (f"pcnstudy notebook {name}: cell [{cell}] raised {ename}: {evalue} "
+            f"(full traceback in reports/{name}.ipynb)")
+
+
+def notebook_command(name: str, parameters: dict[str, Any] | None = None, root: Path | None = None) -> int:
+    """``pcnstudy notebook NAME``: run it; on failure print one line and return 1 (2: no such notebook)."""
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        run_notebook(name, parameters, root)
+    except FileNotFoundError as err:
+        print(f"pcnstudy notebook {name}: {err}", file=sys.stderr)
+        return 2
+    except PapermillExecutionError as err:
+        print(failure_summary(err, name), file=sys.stderr)
+        return 1
+    return 0
