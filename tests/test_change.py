@@ -150,6 +150,18 @@ def test_scores_command(tmp_path, capsys):
     assert scores_command(tmp_path / "missing.csv", tmp_path / "o2", None, 0.05) == 1
 
 
+def test_scores_command_reads_the_table_as_a_spreadsheet_tool_wrote_it(tmp_path):
+    """Upper-case or padded headers, ';' delimiter and cp1252 give the same results as a plain CSV."""
+    table = _long(cohorts=("a",)).drop(columns=["cohort"])
+    table.to_csv(tmp_path / "plain.csv", index=False)
+    odd = table.rename(columns={"respondent": "Respondent", "wave": " WAVE ", "item": "Item", "score": "Score"})
+    odd.to_csv(tmp_path / "excel.csv", index=False, sep=";", encoding="cp1252")
+    for name in ("plain", "excel"):
+        assert scores_command(tmp_path / f"{name}.csv", tmp_path / name, "baseline,mid,end", 0.05) == 0
+    for out in ("change_scores.csv", "mixed_models.csv"):
+        assert (tmp_path / "plain" / out).read_bytes() == (tmp_path / "excel" / out).read_bytes()
+
+
 def test_bootstrap_keeps_its_random_stream():
     # the percentile CI from rng.integers(0, n, size=(reps, n)) (int64) as first written:
     # the faster int32, blockwise version must give exactly the same numbers

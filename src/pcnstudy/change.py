@@ -61,14 +61,24 @@ class InputError(ValueError):
 # ----------------------------------------------------------------------------- input
 
 def read_long(path: Path) -> pd.DataFrame:
-    """Read a long CSV or parquet table of ratings (no validation); InputError if unreadable."""
+    """Read a long CSV or parquet table of ratings (no validation); InputError if unreadable.
+
+    A CSV is read as its tool wrote it (``textfile.read_table``): any common encoding
+    and delimiter, header names matched ignoring case and surrounding spaces; empty
+    cells are missing values.
+    """
+    from pcnstudy.textfile import TableError, read_table
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}:0:: no such file")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frame = read_table(path, [], optional=REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+        return frame.mask(frame == "")
+    except TableError as exc:
+        raise InputError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
         raise InputError(f"{path}:0:: cannot read the table ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
 

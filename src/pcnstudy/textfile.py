@@ -1,6 +1,6 @@
 """Read a user's small delimited text file whatever its encoding and delimiter.
 
-The themes command is run on CSVs written by many tools (Excel, survey platforms,
+The themes and scores commands are run on CSVs written by many tools (Excel, survey platforms,
 pandas, text editors). This module takes a path and gives its rows as strings:
 
 - ``decode_bytes(data, path) -> str``: UTF-8 (with or without a byte-order mark),
