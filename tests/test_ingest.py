@@ -141,9 +141,8 @@ def test_find_raw_ids_finds_a_planted_id(tmp_path):
     assert [(h.line, h.raw_id) for h in hits] == [(2, "P003")]
 
 
-def test_leak_scan_ignores_binary_files_and_embedded_images(tmp_path):
-    from pcnstudy.ingest import find_raw_ids
-
+def one_id_cohort(tmp_path: Path) -> Path:
+    """tmp_path/raw/c1 with one participant id, r13x; returns an empty tmp_path/out to scan."""
     raw = tmp_path / "raw" / "c1"
     raw.mkdir(parents=True)
     (raw / "cohort.yml").write_text("cohort: c1\nwaves: [end]\nfiles: [{path: end.csv, wave: end}]\n"
@@ -151,6 +150,13 @@ def test_leak_scan_ignores_binary_files_and_embedded_images(tmp_path):
     (raw / "end.csv").write_text("ID\nr13x\n")
     out = tmp_path / "out"
     out.mkdir()
+    return out
+
+
+def test_leak_scan_ignores_binary_files_and_embedded_images(tmp_path):
+    from pcnstudy.ingest import find_raw_ids
+
+    out = one_id_cohort(tmp_path)
     (out / "figure.png").write_bytes(b"\x89PNG\x00\x00r13x\x00")
     (out / "page.html").write_text('<img src="data:image/png;base64,AAr13xBB=="><p>clean</p>')
     (out / "run.ipynb").write_text('{"image/png": "' + "A" * 120 + "/r13x/" + "B" * 120 + '"}')
@@ -166,13 +172,7 @@ def test_leak_scan_reads_a_pdf_as_its_page_text(tmp_path):
 
     from pcnstudy.ingest import find_raw_ids
 
-    raw = tmp_path / "raw" / "c1"
-    raw.mkdir(parents=True)
-    (raw / "cohort.yml").write_text("cohort: c1\nwaves: [end]\nfiles: [{path: end.csv, wave: end}]\n"
-                                    "columns: {respondent_id: ID}\n")
-    (raw / "end.csv").write_text("ID\nr13x\n")
-    out = tmp_path / "out"
-    out.mkdir()
+    out = one_id_cohort(tmp_path)
     for name, body in (("clean", "A clean page."), ("leak", "Respondent r13x said so.")):
         (tmp_path / f"{name}.typ").write_text(body)
         typst.compile(str(tmp_path / f"{name}.typ"), output=str(out / f"{name}.pdf"))
