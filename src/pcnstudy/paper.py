@@ -236,10 +236,15 @@ def select_cohorts(cohorts: list[dict[str, Any]], wanted: Iterable[str] | None) 
 
 
 def _largest(tree: Mapping[str, Any] | None, size: Any) -> str | None:
-    """The key of ``tree`` whose subtree ``size`` ranks highest (ties: the first id)."""
-    ranked = sorted(((size(sub), key) for key, sub in (tree or {}).items()
-                     if key != "pooled" and isinstance(sub, Mapping)), key=lambda p: (-p[0][0], -p[0][1], p[1]))
-    return ranked[0][1] if ranked and ranked[0][0] > (0, 0) else None
+    """The key of ``tree`` whose subtree has the largest ``size`` (a tuple of counts, compared
+    in order; ties go to the first id); None when every size is zero."""
+    sized = [(size(sub), key) for key, sub in (tree or {}).items()
+             if key != "pooled" and isinstance(sub, Mapping)]
+    sized = [(s, key) for s, key in sized if any(s)]
+    if not sized:
+        return None
+    best = max(s for s, _ in sized)
+    return min(key for s, key in sized if s == best)
 
 
 def _max_count(tree: Any, name: str) -> int:
@@ -273,8 +278,8 @@ def study_roles(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]]) -> 
     """
     programmes = {str(c.get("cohort")): str(c.get("programme") or c.get("cohort")) for c in cohorts}
     picks = {
-        "lead": _largest(scores.get("change"), lambda t: (_max_count(t, "n_pairs"), 0)),
-        "then_test": _largest(scores.get("then_test"), lambda t: (_max_count(t, "n_pairs"), 0)),
+        "lead": _largest(scores.get("change"), lambda t: (_max_count(t, "n_pairs"),)),
+        "then_test": _largest(scores.get("then_test"), lambda t: (_max_count(t, "n_pairs"),)),
         "feedback": _largest(scores.get("feedback"), lambda t: (len(t), _max_count(t, "n"))),
     }
     roles: dict[str, Any] = {}

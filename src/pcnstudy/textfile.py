@@ -32,7 +32,9 @@ from typing import Sequence
 
 import pandas as pd
 
-DELIMITERS = (",", ";", "\t", "|")
+from pcnstudy.exports import sniff_delimiter as sniff_header_delimiter
+from pcnstudy.exports import utf16_without_bom
+
 _BOMS = (
     (b"\xef\xbb\xbf", "utf-8-sig"),
     (b"\xff\xfe\x00\x00", "utf-32-le"),
@@ -76,11 +78,8 @@ def decode_bytes(data: bytes, path: Path | str = "<bytes>") -> str:
             except UnicodeDecodeError:
                 raise _fail(path, 0, "", f"cannot read as CSV: invalid {codec} text") from None
             break
-    if text is None and len(data) >= 4 and b"\x00" in data[:4]:
-        head = data[:256]
-        odd, even = head[1::2].count(0), head[0::2].count(0)
-        codec = "utf-16-le" if odd > len(head) // 4 and even == 0 else (
-            "utf-16-be" if even > len(head) // 4 and odd == 0 else None)
+    if text is None and b"\x00" in data[:4]:
+        codec = utf16_without_bom(data)
         if codec is not None:
             try:
                 text = data.decode(codec)
@@ -100,11 +99,9 @@ def decode_bytes(data: bytes, path: Path | str = "<bytes>") -> str:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter of the first non-blank line: the most frequent of , ; tab | (comma on ties)."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {d: header.count(d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
-    return best if counts[best] else ","
+    """The delimiter of the first non-blank line (``exports.sniff_delimiter``: the most frequent
+    of , ; tab | outside quotes, comma on ties or when none is present)."""
+    return sniff_header_delimiter(next((line for line in text.splitlines() if line.strip()), ""))
 
 
 def _match_columns(path: Path, header: list[str], columns: Sequence[str], optional: Sequence[str]) -> list[str]:
