@@ -32,10 +32,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from tqdm import tqdm
 
-from pcnstudy import paths
-from pcnstudy.agreement import cohen_kappa
-from pcnstudy.codebook import load_codebook
-from pcnstudy.topics import GuidedThemeModel
+from pcnstudy.core import paths
+from pcnstudy.themes.agreement import cohen_kappa
+from pcnstudy.themes.codebook import load_codebook
+from pcnstudy.themes.topics import GuidedThemeModel
 
 HERE = Path(__file__).resolve().parent
 DATA = paths.ROOT.parent / "shared" / "data" / "nhs-feedback" / "dev.csv"

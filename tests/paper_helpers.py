@@ -6,7 +6,7 @@ import struct
 import zlib
 from pathlib import Path
 
-from pcnstudy import paper
+from pcnstudy.paper import manuscript as paper
 
 FIXTURE = Path(__file__).parent / "data" / "paper"
 PROJECT_PAPER = Path(__file__).resolve().parents[1] / "paper"

@@ -22,7 +22,7 @@ import yaml
 from lxml import html as lxml_html
 
 from conftest import BIN, ROOT, copy_repository, pipeline_env
-from pcnstudy.paper import display_names, format_value
+from pcnstudy.paper.manuscript import display_names, format_value
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import pytest
 from nltk.metrics.agreement import AnnotationTask
 from sklearn.metrics import cohen_kappa_score, f1_score, precision_score, recall_score
 
-from pcnstudy.agreement import (
+from pcnstudy.themes.agreement import (
     TABLE_COLUMNS,
     agreement_table,
     codes_to_matrix,

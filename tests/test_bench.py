@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pcnstudy import bench
-from pcnstudy.bench import (
+from pcnstudy.bench import scenarios as bench
+from pcnstudy.bench.scenarios import (
     Measurement,
     budgets_status,
     fit_exponent,

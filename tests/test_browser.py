@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from paper_helpers import build_fixture_paper
-from pcnstudy import render
+from pcnstudy.paper import render
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from pcnstudy.change import (CHANGE_COLUMNS, adjust_pvalues, add_domain_scores, change_table, paired_t,
+from pcnstudy.scores.change import (CHANGE_COLUMNS, adjust_pvalues, add_domain_scores, change_table, paired_t,
                              pct_change_bootstrap, pct_change_delta, psignrank, rank_biserial, scores_command,
                              validate_long, wilcoxon_signed_rank, InputError)
 from reference import RESULTS, assert_matches

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pcnstudy.cohort import (
+from pcnstudy.ingest.cohort import (
     LOW,
     MAPPED,
     build_cohort_yml,
@@ -17,7 +17,7 @@ from pcnstudy.cohort import (
     normalise,
     similarity,
 )
-from pcnstudy.exports import read_export
+from pcnstudy.ingest.exports import read_export
 
 HERE = Path(__file__).parent
 EXPORTS = HERE / "data" / "exports"
@@ -212,7 +212,7 @@ def test_new_cohort_scaffolds_each_export_shape(tmp_path, capsys, exports, waves
 
 
 def test_new_cohort_output_is_read_by_validate(tmp_path):
-    validate = pytest.importorskip("pcnstudy.validate")
+    validate = pytest.importorskip("pcnstudy.ingest.validate")
     assert run(tmp_path, "demo", [EXPORTS / "qualtrics.csv"]) == 0
     config = validate.load_cohort(tmp_path / "raw" / "demo")
     assert config["columns"]["respondent_id"] == "Please enter your participant ID"
@@ -307,6 +307,6 @@ def test_month_first_dates_are_not_mapped(tmp_path):
                 ["surveymonkey.csv"], ["msforms.xlsx"], ["googleforms.csv"]],
 )
 def test_scaffolded_cohorts_validate_cleanly(tmp_path, capsys, exports):
-    ingest = pytest.importorskip("pcnstudy.ingest")
+    ingest = pytest.importorskip("pcnstudy.ingest.stage")
     assert run(tmp_path, "demo", [EXPORTS / e for e in exports]) == 0
     assert ingest.validate_command(tmp_path / "raw" / "demo") == 0, capsys.readouterr()

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcnstudy.disclosure import get_rule, round_to_base, suppress, suppression_mask
-from pcnstudy.plots import save_figure
+from pcnstudy.core.disclosure import get_rule, round_to_base, suppress, suppression_mask
+from pcnstudy.core.plots import save_figure
 
 
 def test_primary_and_derived_suppression():
@@ -108,7 +108,7 @@ def test_remainder_protection_can_be_switched_off():
 def test_an_empty_table_hides_nothing_and_does_not_fail():
     import pandas as pd
 
-    from pcnstudy.disclosure import suppress, suppression_mask
+    from pcnstudy.core.disclosure import suppress, suppression_mask
 
     empty = pd.DataFrame({"group": [], "k": [], "n": []})
     mask = suppression_mask(empty, ["k"], total_col="n", by=["group"])

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 import yaml
 
-from pcnstudy.exports import (
+from pcnstudy.ingest.exports import (
     column_letter,
     detect_layout,
     excel_text,

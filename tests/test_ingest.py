@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pcnstudy import paths
-from pcnstudy.coerce import (coerce_likert, coerce_yes_no, escape_html, has_markup, is_formula_like,
+from pcnstudy.core import paths
+from pcnstudy.ingest.coerce import (coerce_likert, coerce_yes_no, escape_html, has_markup, is_formula_like,
                              neutralise_formula, parse_uk_date)
-from pcnstudy.ingest import find_raw_ids, ingest_study
-from pcnstudy.pseudonym import DEMO_KEY, DemoKeyWarning, PseudonymKey, check_demo_key_use, pseudonymise, resolve_key
+from pcnstudy.ingest.stage import find_raw_ids, ingest_study
+from pcnstudy.ingest.pseudonym import DEMO_KEY, DemoKeyWarning, PseudonymKey, check_demo_key_use, pseudonymise, resolve_key
 
 REFERENCE = json.loads((Path(__file__).parent / "results" / "pseudonym_reference.json").read_text())
 SCALE = {"min": 1, "max": 5, "labels": {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree",
@@ -154,7 +154,7 @@ def one_id_cohort(tmp_path: Path) -> Path:
 
 
 def test_leak_scan_ignores_binary_files_and_embedded_images(tmp_path):
-    from pcnstudy.ingest import find_raw_ids
+    from pcnstudy.ingest.stage import find_raw_ids
 
     out = one_id_cohort(tmp_path)
     (out / "figure.png").write_bytes(b"\x89PNG\x00\x00r13x\x00")
@@ -170,7 +170,7 @@ def test_leak_scan_reads_a_pdf_as_its_page_text(tmp_path):
     """A PDF's compressed streams hold short ids by chance; what a reader sees is scanned."""
     import typst
 
-    from pcnstudy.ingest import find_raw_ids
+    from pcnstudy.ingest.stage import find_raw_ids
 
     out = one_id_cohort(tmp_path)
     for name, body in (("clean", "A clean page."), ("leak", "Respondent r13x said so.")):
@@ -183,7 +183,7 @@ def test_leak_scan_reads_a_pdf_as_its_page_text(tmp_path):
 
 
 def test_csv_safe_same_for_text_and_object_columns():
-    from pcnstudy.ingest import csv_safe
+    from pcnstudy.ingest.stage import csv_safe
 
     values = ["=SUM(A1)", "+cmd", "-2+3", "@x", "\tx", "plain", None, "- bullet", "'already"]
     as_object = pd.DataFrame({"t": pd.Series(values, dtype=object)})
@@ -196,7 +196,7 @@ def test_csv_safe_same_for_text_and_object_columns():
 
 
 def test_frame_text_columns_keep_missing_and_stringify_others():
-    from pcnstudy.ingest import _as_text
+    from pcnstudy.ingest.stage import _as_text
 
     out = _as_text(pd.Series(["a", None, 3, float("nan"), 2.5], dtype=object))
     assert str(out.dtype) == "str"

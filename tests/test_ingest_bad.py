@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pcnstudy.ingest import ingest_cohort, ingest_study, validate_command
-from pcnstudy.pseudonym import DEMO_KEY
+from pcnstudy.ingest.stage import ingest_cohort, ingest_study, validate_command
+from pcnstudy.ingest.pseudonym import DEMO_KEY
 
 BAD = Path(__file__).parent / "data" / "bad"
 SPECS = json.loads((BAD / "expected.json").read_text(encoding="utf-8"))
@@ -62,7 +62,7 @@ def test_whole_corpus_ingests_with_every_row_accounted(tmp_path):
     assert "'+cmd" in texts and "'@SUM" in texts and "'-2+3" in texts
     assert "\r\n" not in texts
     # the long answer is truncated to the documented maximum
-    from pcnstudy.ingest import MAX_TEXT_CHARS
+    from pcnstudy.ingest.stage import MAX_TEXT_CHARS
 
     assert result.texts["text"].str.len().max() <= MAX_TEXT_CHARS
     # set-aside raw lines (which hold ids) never reach quarantine.csv

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from pcnstudy.coerce import coerce_likert, coerce_yes_no, parse_uk_date
-from pcnstudy.exports import read_export, sniff_format, utf16_without_bom
-from pcnstudy.ingest import ingest_cohort, ingest_study, match_headers, validate_command
-from pcnstudy.pseudonym import DEMO_KEY
-from pcnstudy.validate import CohortConfigError, load_cohort, mapping_problems
+from pcnstudy.ingest.coerce import coerce_likert, coerce_yes_no, parse_uk_date
+from pcnstudy.ingest.exports import read_export, sniff_format, utf16_without_bom
+from pcnstudy.ingest.stage import ingest_cohort, ingest_study, match_headers, validate_command
+from pcnstudy.ingest.pseudonym import DEMO_KEY
+from pcnstudy.ingest.validate import CohortConfigError, load_cohort, mapping_problems
 
 SCALE = {"min": 1, "max": 5, "labels": {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree",
                                         4: "Agree", 5: "Strongly agree"}}
@@ -216,15 +216,15 @@ def test_cohort_id_other_than_folder_name_warns(tmp_path):
 
 
 def test_scaffolder_survives_headers_that_normalise_to_nothing():
-    from pcnstudy import paths
-    from pcnstudy.cohort import infer_mapping
-    from pcnstudy.params import load_yaml
+    from pcnstudy.core import paths
+    from pcnstudy.ingest.cohort import infer_mapping
+    from pcnstudy.core.params import load_yaml
 
     matches = infer_mapping(["Q3.", "...", "Participant ID"], load_yaml(paths.INSTRUMENT))
     assert [m.status for m in matches[:2]] == ["unmapped", "unmapped"] and matches[2].role == "respondent_id"
 
 
 def test_ingest_errors_are_one_line():
-    from pcnstudy.ingest import _one_line
+    from pcnstudy.ingest.stage import _one_line
 
     assert _one_line(ValueError("{\n  'a': 1\n}")) == "ValueError: 'a': 1"

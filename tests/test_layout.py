@@ -90,7 +90,9 @@ def test_dvc_stages_declare_params_that_exist():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert list(dvc["stages"]) == ["ingest", "scores", "themes", "paper"]
     for name, stage in dvc["stages"].items():
-        assert "src/pcnstudy" in stage["deps"], name
+        assert "src/pcnstudy" not in stage["deps"], f"{name} depends on the whole package"
+        for own in ("src/pcnstudy/__init__.py", "src/pcnstudy/cli.py", "src/pcnstudy/core", f"src/pcnstudy/{name}"):
+            assert own in stage["deps"], f"{name} does not depend on {own}"
         for key in stage["params"]:
             node = params
             for part in str(key).split("."):

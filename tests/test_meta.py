@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcnstudy.meta import pool_change, random_effects
+from pcnstudy.scores.meta import pool_change, random_effects
 from reference import RESULTS, assert_matches
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcnstudy.mixed import MIXED_COLUMNS, fit_lmm, fit_wave_model, mixed_table
+from pcnstudy.scores.mixed import MIXED_COLUMNS, fit_lmm, fit_wave_model, mixed_table
 from reference import RESULTS, assert_matches
 
 
@@ -69,7 +69,7 @@ def test_failures_are_never_silent():
 
 
 def test_sleepstudy_from_arrays_matches_lme4():
-    from pcnstudy.mixed import lmm_from_arrays
+    from pcnstudy.scores.mixed import lmm_from_arrays
 
     data = pd.read_csv(RESULTS / "sleepstudy.csv")
     exog = pd.DataFrame({"Intercept": 1.0, "Days": data["Days"].astype(float)})
@@ -83,7 +83,7 @@ def test_sleepstudy_from_arrays_matches_lme4():
 
 
 def test_nested_model_from_arrays_equals_formula_model():
-    from pcnstudy.mixed import lmm_from_arrays, wave_design
+    from pcnstudy.scores.mixed import lmm_from_arrays, wave_design
 
     data = _balanced(seed=4, n=36).sample(frac=1.0, random_state=2).reset_index(drop=True)  # rows out of order
     data["wave"] = pd.Categorical(data["wave"], categories=["baseline", "end"])
@@ -101,7 +101,7 @@ def test_nested_model_from_arrays_equals_formula_model():
 
 
 def test_nested_reml_matches_lme4_sleepstudy():
-    from pcnstudy.mixed import fit_nested_reml
+    from pcnstudy.scores.mixed import fit_nested_reml
 
     data = pd.read_csv(RESULTS / "sleepstudy.csv")
     X = np.column_stack([np.ones(len(data)), data["Days"].to_numpy(float)])
@@ -119,7 +119,7 @@ ANOVA_REL = 1e-6
 
 
 def test_nested_reml_equals_anova_estimators_on_balanced_data():
-    from pcnstudy.mixed import fit_nested_reml
+    from pcnstudy.scores.mixed import fit_nested_reml
 
     rng = np.random.default_rng(8)
     P, R, J = 14, 6, 3
@@ -148,7 +148,7 @@ def test_nested_reml_equals_anova_estimators_on_balanced_data():
 
 
 def test_nested_reml_agrees_with_statsmodels_on_unbalanced_data():
-    from pcnstudy.mixed import fit_nested_reml, lmm_from_arrays, wave_design
+    from pcnstudy.scores.mixed import fit_nested_reml, lmm_from_arrays, wave_design
 
     rng = np.random.default_rng(3)
     rows = []

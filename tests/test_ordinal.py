@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcnstudy.ordinal import cluster_robust_cov, fit_cumulative_logit, fit_ordinal
+from pcnstudy.scores.ordinal import cluster_robust_cov, fit_cumulative_logit, fit_ordinal
 
 EST_TOL = 1e-6
 SE_REL = 1e-4

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from pcnstudy.attrition import attrition_by_profession, attrition_table, permutation_chi2
-from pcnstudy.ordinal import ORDINAL_COLUMNS, ordinal_table
+from pcnstudy.scores.attrition import attrition_by_profession, attrition_table, permutation_chi2
+from pcnstudy.scores.ordinal import ORDINAL_COLUMNS, ordinal_table
 
 
 def _ratings(seed=5, n=40):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from paper_helpers import FIXTURE, PARAMS
-from pcnstudy import paper
+from pcnstudy.paper import manuscript as paper
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX = ROOT / "paper" / "index.qmd"

@@ -11,7 +11,8 @@ import pytest
 from pypdf import PdfReader
 
 from paper_helpers import FIXTURE, build_fixture_paper
-from pcnstudy import paper, render
+from pcnstudy.paper import manuscript as paper
+from pcnstudy.paper import render
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_PAGES = (1, 2)

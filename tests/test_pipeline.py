@@ -41,7 +41,7 @@ def test_second_repro_reruns_nothing(built):
 
 
 def test_no_participant_id_leaves_ingest(built):
-    from pcnstudy.ingest import find_raw_ids
+    from pcnstudy.ingest.stage import find_raw_ids
 
     import pandas as pd
 
@@ -70,7 +70,7 @@ def test_touching_the_package_reruns_its_dependants(built):
 
 def test_a_second_clean_run_reproduces_every_hash(built, tmp_path_factory):
     """The CI-sized version of `pcnstudy verify`: two clean copies, identical outputs."""
-    from pcnstudy.verify import compare_runs
+    from pcnstudy.verify.rerun import compare_runs
 
     other = copy_repository(tmp_path_factory.mktemp("pipeline2") / "repo")
     run_dvc(other, "repro")
@@ -103,7 +103,7 @@ def test_a_parameter_change_reaches_the_rendered_paper(built):
 
 
 def test_verify_names_a_corrupted_processed_file(built):
-    from pcnstudy.verify import check_workspace
+    from pcnstudy.verify.rerun import check_workspace
 
     target = built / "data/processed/ratings.csv"
     original = target.read_bytes()

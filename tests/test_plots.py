@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from pcnstudy.plots import DPI, save_figure, tight_bbox  # noqa: E402
+from pcnstudy.core.plots import DPI, save_figure, tight_bbox  # noqa: E402
 
 
 def _png_size(path):

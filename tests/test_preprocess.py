@@ -1,7 +1,7 @@
-"""Tests of pcnstudy.preprocess: tokens, stop words, lemmas, seed matching, collocations."""
+"""Tests of pcnstudy.themes.preprocess: tokens, stop words, lemmas, seed matching, collocations."""
 from __future__ import annotations
 
-from pcnstudy.preprocess import (
+from pcnstudy.themes.preprocess import (
     compile_seed_terms,
     find_collocations,
     load_stopwords,
@@ -70,7 +70,7 @@ def test_multiword_seed_phrases_join_as_terms_even_when_rare():
 
 
 def test_lemma_keeps_suppletive_forms_as_written():
-    from pcnstudy.preprocess import lemma
+    from pcnstudy.themes.preprocess import lemma
 
     assert lemma("appointments") == "appointment" and lemma("waited") == "wait"
     assert lemma("better") == "better" and lemma("worse") == "worse" and lemma("went") == "went"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from lxml import etree
 
-from pcnstudy import qdpx
+from pcnstudy.themes import qdpx
 
 CODEBOOK = {
     "themes": [
@@ -243,7 +243,7 @@ def test_doc_themes_table_exports_assigned_rows_only(tmp_path):
 
 
 def test_accepts_codebook_object(tmp_path):
-    from pcnstudy.codebook import parse_codebook
+    from pcnstudy.themes.codebook import parse_codebook
 
     data = {"themes": [dict(t, seed_terms=["x"]) for t in CODEBOOK["themes"]]}
     path = qdpx.export_qdpx(_texts(), _codes(), parse_codebook(data), tmp_path / "c.qdpx", "p")
@@ -272,7 +272,7 @@ def test_round_trip_with_awkward_ids_and_text(tmp_path):
 def test_guid_is_the_rfc4122_name_based_uuid():
     import uuid
 
-    from pcnstudy.qdpx import GUID_NAMESPACE, guid
+    from pcnstudy.themes.qdpx import GUID_NAMESPACE, guid
 
     for parts in [("code", "relational_working"), ("selection", "r_1", "trust", 0, 42), ("source", "é\u00fc id"), ()]:
         assert guid(*parts) == str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join(str(p) for p in parts)))

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pcnstudy import paths
-from pcnstudy.redact import Redactor, count_kinds, redaction_scores
+from pcnstudy.core import paths
+from pcnstudy.ingest.redact import Redactor, count_kinds, redaction_scores
 
 TARGETS = json.loads((Path(__file__).parent / "results" / "redaction_targets.json").read_text())
 
@@ -65,8 +65,8 @@ def test_scores_count_partial_redaction_as_miss():
 @pytest.mark.skipif(not (paths.TRUTH / "pii.csv").is_file() or not paths.RAW.is_dir(),
                     reason="data/raw or data/simulation_truth/pii.csv is absent: run `pcnstudy simulate`")
 def test_redaction_on_the_simulated_twin():
-    from pcnstudy.ingest import _cohort_dirs, ingest_cohort
-    from pcnstudy.pseudonym import DEMO_KEY
+    from pcnstudy.ingest.stage import _cohort_dirs, ingest_cohort
+    from pcnstudy.ingest.pseudonym import DEMO_KEY
 
     texts, names, literals = [], {}, {}
     for folder in _cohort_dirs(paths.RAW, None):

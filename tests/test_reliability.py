@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcnstudy.proportions import feedback_table, wilson_ci
-from pcnstudy.reliability import cronbach_alpha, reliability_table
+from pcnstudy.core.proportions import feedback_table, wilson_ci
+from pcnstudy.scores.reliability import cronbach_alpha, reliability_table
 from reference import RESULTS, assert_matches
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from paper_helpers import PARAMS, build_fixture_paper
-from pcnstudy import paper, render
+from pcnstudy.paper import manuscript as paper
+from pcnstudy.paper import render
 
 
 def pandoc(tmp_path: Path, text: str, to: str = "html5", variables: str = "", files: dict | None = None,

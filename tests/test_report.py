@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from lxml import html as lxml_html
 
-from pcnstudy.paper import format_value
-from pcnstudy.report import (
+from pcnstudy.paper.manuscript import format_value
+from pcnstudy.paper.report import (
     build_report,
     pooled_change_others,
     pooled_counts_others,

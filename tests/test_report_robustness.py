@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pcnstudy.report import report_command
+from pcnstudy.paper.report import report_command
 
 
 def make_root(tmp_path, scores, themes="{}", cohort_yml=None):

@@ -10,7 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 
-from pcnstudy.scores_figures import MAX_SLOPE_LINES, respondent_lines, slope_figure  # noqa: E402
+from pcnstudy.scores.figures import MAX_SLOPE_LINES, respondent_lines, slope_figure  # noqa: E402
 
 
 def _domain_rows(n, seed=0, cohorts=("c1",), domains=("d1", "d2")):

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcnstudy.change import CHANGE_COLUMNS
-from pcnstudy.mixed import MIXED_COLUMNS
-from pcnstudy.scores_stage import run_scores_stage
-from pcnstudy.simulate import simulate_ratings
+from pcnstudy.scores.change import CHANGE_COLUMNS
+from pcnstudy.scores.mixed import MIXED_COLUMNS
+from pcnstudy.scores.stage import run_scores_stage
+from pcnstudy.simulate.twin import simulate_ratings
 
 
 def _spec(name, waves, n, pct):
@@ -95,8 +95,8 @@ def test_recovers_simulated_percent_change(stage):
 
 
 def test_then_test_sits_beside_pre_post():
-    from pcnstudy.change import add_domain_scores
-    from pcnstudy.scores_stage import then_test_table
+    from pcnstudy.scores.change import add_domain_scores
+    from pcnstudy.scores.stage import then_test_table
 
     rng = np.random.default_rng(2)
     rows = []
@@ -114,7 +114,7 @@ def test_then_test_sits_beside_pre_post():
 def test_small_n_suppression_covers_the_count_column_itself():
     import pandas as pd
 
-    from pcnstudy.scores_stage import _suppress_small_n
+    from pcnstudy.scores.stage import _suppress_small_n
 
     frame = pd.DataFrame({"item": ["a", "b"], "n_pairs": [3, 30], "mean_diff": [0.5, 0.2]})
     out = _suppress_small_n(frame, "n_pairs", ["n_pairs", "mean_diff"], "<20", 20)

@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer as ReferenceAnalyzer
 
-from pcnstudy import sentiment
+from pcnstudy.themes import sentiment
 
 REF = json.loads((Path(__file__).parent / "results" / "sentiment.json").read_text())
 

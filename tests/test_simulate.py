@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from pcnstudy import paths, simulate
-from pcnstudy.params import load_params
+from pcnstudy.core import paths
+from pcnstudy.simulate import twin as simulate
+from pcnstudy.core.params import load_params
 
 ROOT = paths.ROOT
 RAW = ROOT / "data" / "raw"

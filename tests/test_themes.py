@@ -1,4 +1,4 @@
-"""Tests of pcnstudy.themes: the themes command's contract, its bad-input handling, the stage's
+"""Tests of pcnstudy.themes.stage: the themes command's contract, its bad-input handling, the stage's
 outputs, and recovery of the planted themes on the simulated twin."""
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcnstudy import paths
-from pcnstudy.themes import (
+from pcnstudy.core import paths
+from pcnstudy.themes.stage import (
     cooccurrence_table,
     prevalence_table,
     run_themes_stage,
@@ -195,7 +195,7 @@ def test_stage_writes_results(tmp_path):
     assert ((numeric == 0) | (numeric >= 5)).all()
     quotes = pd.read_csv(res / "themes" / "quotes.csv")
     assert quotes.groupby("theme").size().max() <= 2 and quotes["text"].is_unique
-    from pcnstudy.qdpx import read_human_codes
+    from pcnstudy.themes.qdpx import read_human_codes
 
     back = read_human_codes(res / "themes.qdpx")
     doc = pd.read_csv(res / "themes" / "doc_themes.csv")
@@ -205,9 +205,9 @@ def test_stage_writes_results(tmp_path):
 
 @pytest.mark.slow
 def test_planted_themes_recovered_on_simulated_twin(built_project, tmp_path):
-    from pcnstudy.agreement import agreement_table
-    from pcnstudy.codebook import load_codebook
-    from pcnstudy.params import load_params
+    from pcnstudy.themes.agreement import agreement_table
+    from pcnstudy.themes.codebook import load_codebook
+    from pcnstudy.core.params import load_params
 
     truth_file = built_project / "data" / "simulation_truth" / "text_themes.csv"
     texts_file = built_project / "data" / "processed" / "texts.parquet"

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcnstudy import themes_figures as tf
-from pcnstudy.plots import save_figure
+from pcnstudy.themes import figures as tf
+from pcnstudy.core.plots import save_figure
 
 
 def _prevalence():

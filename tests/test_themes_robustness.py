@@ -1,6 +1,6 @@
 """Tests that the themes command reads CSVs and codebooks as people really write them (any
 encoding, delimiter and header case; odd texts) and answers bad input with one line and
-exit 1 (usage errors exit 2), never a traceback; and of pcnstudy.textfile's readers."""
+exit 1 (usage errors exit 2), never a traceback; and of pcnstudy.core.textfile's readers."""
 from __future__ import annotations
 
 import json
@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pcnstudy import themes as themes_module
-from pcnstudy.codebook import CodebookError, load_codebook
-from pcnstudy.textfile import TableError, decode_bytes, read_table, sniff_delimiter
-from pcnstudy.themes import read_codes, read_texts, themes_command
+from pcnstudy.themes import stage as themes_module
+from pcnstudy.themes.codebook import CodebookError, load_codebook
+from pcnstudy.core.textfile import TableError, decode_bytes, read_table, sniff_delimiter
+from pcnstudy.themes.stage import read_codes, read_texts, themes_command
 
 CODEBOOK = """themes:
   - id: access

@@ -1,4 +1,4 @@
-"""Tests of pcnstudy.topics: metrics against hand-computed values, the estimators' contract,
+"""Tests of pcnstudy.themes.topics: metrics against hand-computed values, the estimators' contract,
 and the guided model's behaviour on a small synthetic corpus."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from scipy import sparse
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from pcnstudy.topics import (
+from pcnstudy.themes.topics import (
     FreeTopicModel,
     GuidedThemeModel,
     best_f1_threshold,
@@ -141,7 +141,7 @@ def test_select_free_topics_zero_when_nothing_coherent():
 
 # ------------------------------------------------ speed: shared work, same results
 def test_term_ppmi_matches_hand_computation():
-    from pcnstudy.topics import term_ppmi
+    from pcnstudy.themes.topics import term_ppmi
 
     ref = REF["ppmi"]
     vocab = ["a", "b", "c"]
@@ -152,7 +152,7 @@ def test_term_ppmi_matches_hand_computation():
 
 
 def test_distinct_rows_groups_identical_texts():
-    from pcnstudy.topics import distinct_rows
+    from pcnstudy.themes.topics import distinct_rows
 
     texts = ["b", "a", "b", None, "a", ""]
     first, inverse, counts = distinct_rows(texts)
@@ -161,7 +161,7 @@ def test_distinct_rows_groups_identical_texts():
 
 
 def test_near_duplicate_groups_join_copies_with_a_prefix_or_typo_only():
-    from pcnstudy.topics import near_duplicate_groups
+    from pcnstudy.themes.topics import near_duplicate_groups
 
     texts = ["we sorted out an old disagreement between two practices by talking",
              "since the programme, we sorted out an old disagreement between two practices by talking",
@@ -186,7 +186,7 @@ def test_fitted_features_are_reused_and_equal_fresh_ones():
 
 
 def test_seed_counts_by_index_equal_matching_each_term():
-    from pcnstudy.preprocess import match_seed_terms
+    from pcnstudy.themes.preprocess import match_seed_terms
 
     texts, _ = make_corpus(120, seed=7)
     docs = texts["text"].tolist() + ["We had protected time and protected time again to reflect"] * 2

@@ -8,7 +8,7 @@ import pandas as pd
 import pandera.errors
 import pytest
 
-from pcnstudy.validate import TABLE_COLUMNS, CohortConfigError, build_schemas, load_cohort, validate_tables
+from pcnstudy.ingest.validate import TABLE_COLUMNS, CohortConfigError, build_schemas, load_cohort, validate_tables
 
 DICTIONARY = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
 

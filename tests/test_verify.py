@@ -8,7 +8,7 @@ import pandas as pd
 import yaml
 from matplotlib import image
 
-from pcnstudy.verify import compare_runs, first_differing_rows, images_close, lock_outputs, tables_close
+from pcnstudy.verify.rerun import compare_runs, first_differing_rows, images_close, lock_outputs, tables_close
 
 
 def write_lock(root, outs):

@@ -1,4 +1,4 @@
-"""pcnstudy.xlsx: workbooks whose bytes depend only on their content."""
+"""pcnstudy.simulate.xlsx: workbooks whose bytes depend only on their content."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +8,7 @@ import zipfile
 
 import openpyxl
 
-from pcnstudy.xlsx import stable_xlsx
+from pcnstudy.simulate.xlsx import stable_xlsx
 
 STAMP = dt.datetime(2021, 6, 30, 12, 0, 0)
 ROWS = [["Id", "Score", "Comment"], [1, 4, "Useful, mostly"], [2, 5, "é and “quotes”"]]

@@ -11,7 +11,7 @@ from typing import List, Optional
 
 import typer
 
-from pcnstudy import paths
+from pcnstudy.core import paths
 
 app = typer.Typer(
     add_completion=False,
@@ -33,7 +33,7 @@ def simulate(
     seed: Optional[int] = typer.Option(None, help="Override the seed in params.yaml."),
 ) -> None:
     """Write the simulated twin's raw exports and its generating truth."""
-    from pcnstudy.simulate import simulate_command
+    from pcnstudy.simulate.twin import simulate_command
 
     _exit(simulate_command(config=config, out=out, truth=truth, seed=seed))
 
@@ -41,7 +41,7 @@ def simulate(
 @app.command()
 def validate(cohort_dir: Path = typer.Argument(..., help="A cohort folder, e.g. data/raw/<cohort>.")) -> None:
     """Check a cohort's exports; print every problem as file:row:column: message."""
-    from pcnstudy.ingest import validate_command
+    from pcnstudy.ingest.stage import validate_command
 
     _exit(validate_command(cohort_dir))
 
@@ -52,7 +52,7 @@ def ingest(
     out: Path = typer.Option(paths.PROCESSED, help="Folder for the processed tables."),
 ) -> None:
     """Run the ingest stage outside DVC: raw exports to tidy, pseudonymised tables."""
-    from pcnstudy.ingest import ingest_command
+    from pcnstudy.ingest.stage import ingest_command
 
     _exit(ingest_command(raw=raw, out=out))
 
@@ -65,7 +65,7 @@ def scores(
     alpha: float = typer.Option(0.05, help="1 - confidence level."),
 ) -> None:
     """Change scores and mixed models for any long table of ratings."""
-    from pcnstudy.change import scores_command
+    from pcnstudy.scores.change import scores_command
 
     _exit(scores_command(ratings=ratings, out=out, waves=waves, alpha=alpha))
 
@@ -80,7 +80,7 @@ def themes(
     seed: int = typer.Option(7, help="Random seed."),
 ) -> None:
     """Code free text against a codebook with the guided topic model."""
-    from pcnstudy.themes import themes_command
+    from pcnstudy.themes.stage import themes_command
 
     _exit(
         themes_command(
@@ -94,7 +94,7 @@ def paper(
     formats: str = typer.Option("html,pdf", help="Comma-separated output formats."),
 ) -> None:
     """Assemble the results into the paper and render it (Quarto, or its engines directly)."""
-    from pcnstudy.paper import paper_command
+    from pcnstudy.paper.manuscript import paper_command
 
     _exit(paper_command(formats=[f.strip() for f in formats.split(",") if f.strip()]))
 
@@ -105,7 +105,7 @@ def notebook(
     param: List[str] = typer.Option([], "-p", "--param", help="key=value (value read as YAML)."),
 ) -> None:
     """Run one stage notebook with papermill and write its HTML report."""
-    from pcnstudy.notebooks import notebook_command, parse_param_pairs
+    from pcnstudy.core.notebooks import notebook_command, parse_param_pairs
 
     _exit(notebook_command(name, parse_param_pairs(param)))
 
@@ -117,7 +117,7 @@ def new_cohort(
     wave: List[str] = typer.Option([], "--wave", help="Wave label of each export, in order."),
 ) -> None:
     """Scaffold data/raw/NAME from survey exports and infer its column mapping."""
-    from pcnstudy.cohort import new_cohort_command
+    from pcnstudy.ingest.cohort import new_cohort_command
 
     _exit(new_cohort_command(name=name, exports=export, waves=wave))
 
@@ -125,7 +125,7 @@ def new_cohort(
 @app.command()
 def report(name: str = typer.Argument(..., help="Cohort id.")) -> None:
     """Render a short report for one cohort beside the pooled results of the others."""
-    from pcnstudy.report import report_command
+    from pcnstudy.paper.report import report_command
 
     _exit(report_command(name))
 
@@ -138,7 +138,7 @@ def bench(
     work: Path = typer.Option(None, help="Keep the working files here (default: a temporary folder, removed)."),
 ) -> None:
     """Run the benchmarks and write reports/bench.json."""
-    from pcnstudy.bench import bench_command
+    from pcnstudy.bench.scenarios import bench_command
 
     scenarios = [s.strip() for s in only.split(",") if s.strip()] or None
     _exit(bench_command(scenarios, out=out, work=work))
@@ -147,7 +147,7 @@ def bench(
 @app.command()
 def verify(tolerant: bool = typer.Option(False, help="Compare tables to 1e-9 relative, images perceptually.")) -> None:
     """Re-run the pipeline in a temporary copy and compare every output with dvc.lock."""
-    from pcnstudy.verify import verify_command
+    from pcnstudy.verify.rerun import verify_command
 
     _exit(verify_command(tolerant=tolerant))
 

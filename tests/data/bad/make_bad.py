@@ -338,7 +338,7 @@ def xlsx_bytes(rows: list[list], merge: str | None = None) -> bytes:
     """A workbook whose bytes depend only on ``rows`` (fixed properties and zip times)."""
     import datetime as dt
 
-    from pcnstudy.xlsx import stable_xlsx
+    from pcnstudy.simulate.xlsx import stable_xlsx
 
     return stable_xlsx(rows, dt.datetime(2021, 1, 1), creator="pcnstudy fixtures", merge=merge)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from pcnstudy.xlsx import stable_xlsx
+from pcnstudy.simulate.xlsx import stable_xlsx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]

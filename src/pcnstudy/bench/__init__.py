@@ -1,0 +1,1 @@
+"""The performance benchmark (``pcnstudy bench``). Not part of the pipeline."""

@@ -1,0 +1,185 @@
+"""Render the Quarto paper to HTML and PDF, with Quarto or with its engines directly.
+
+``render(paper_dir, formats, epoch)`` takes a Quarto project folder holding
+``index.qmd`` (and the ``_variables.yml``, ``tables/`` and ``figures/`` the paper
+stage wrote) and gives ``<paper_dir>/_output/index.html`` and/or ``index.pdf``, with
+a dict per format: path, engine, seconds and (PDF) page count.
+
+- Where ``quarto`` is on PATH: ``quarto render <paper_dir> --to html|typst``.
+- Otherwise: pandoc from the pypandoc-binary wheel with this package's Lua filters
+  (shortcodes, then cross-references) BEFORE ``--citeproc``; HTML self-contained
+  (``--embed-resources --standalone``); PDF through pandoc's Typst writer and the
+  ``typst`` package, stamped with ``epoch`` instead of the clock.
+
+The bibliography and CSL come from index.qmd's front matter, read by both paths.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("html", "pdf")
+# Typst set-up shared with _quarto.yml's typst include-in-header: table captions above
+# their tables, tables in a smaller size, figures kept with their captions.
+TYPST_HEADER = (
+    "#show figure.where(kind: table): set figure.caption(position: top)\n"
+    "#show table: set text(size: 8pt)\n"
+    "#show figure: set block(breakable: true)\n"
+)
+STUDY_METADATA = "_study.yml"
+FILTERS = ("shortcodes.lua", "crossref.lua")
+
+
+class RenderError(Exception):
+    """Rendering failed; the message says which step and why (pandoc's or typst's own words)."""
+
+
+def filter_paths() -> list[Path]:
+    """The Lua filters shipped in pcnstudy/filters, in the order they must run."""
+    folder = resources.files("pcnstudy.paper") / "filters"
+    return [Path(str(folder / name)) for name in FILTERS]
+
+
+def pandoc_path() -> str:
+    """Path of the pandoc binary bundled with pypandoc-binary."""
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+def quarto_path() -> str | None:
+    """Path of quarto when it is on PATH (and PCNSTUDY_NO_QUARTO is unset), else None."""
+    if os.environ.get("PCNSTUDY_NO_QUARTO"):
+        return None
+    return shutil.which("quarto")
+
+
+def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(cmd, cwd=str(cwd), capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        message = " ".join((done.stderr or done.stdout).strip().split())
+        raise RenderError(f"{Path(cmd[0]).name} failed in {cwd}: {message[:500]}")
+    return done.stderr
+
+
+def _env(epoch: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["SOURCE_DATE_EPOCH"] = str(int(epoch))
+    return env
+
+
+def pandoc_args(fmt: str, output: Path, date: str | None = None, metadata_file: str | None = None) -> list[str]:
+    """pandoc's arguments (after the binary) to turn index.qmd into ``fmt`` ('html' or 'typst').
+
+    ``metadata_file`` (relative to the paper folder) is read as document metadata, as
+    _quarto.yml's ``metadata-files`` is by Quarto: the flags of conditional prose.
+    """
+    args = ["index.qmd", "--from", "markdown", "--to", "html5" if fmt == "html" else "typst"]
+    if metadata_file:
+        args += ["--metadata-file", metadata_file]
+    for path in filter_paths():
+        args += ["--lua-filter", str(path)]
+    args += ["--citeproc", "--resource-path", ".", "--output", str(output)]
+    if date:
+        args += ["--metadata", f"date={date}"]
+    if fmt == "html":
+        args += ["--embed-resources", "--standalone", "--toc", "--toc-depth=2", "--section-divs",
+                 "--css", "style.css"]
+    else:
+        args += ["--standalone", "--variable", f"header-includes={TYPST_HEADER}",
+                 "--variable", "papersize=a4", "--variable", "fontsize=10pt",
+                 "--variable", "margin.x=2.2cm", "--variable", "margin.y=2.5cm"]
+    return args
+
+
+def metadata_file(paper_dir: Path) -> str | None:
+    """The study-flags file (``_study.yml``) when the paper stage wrote one in ``paper_dir``."""
+    return STUDY_METADATA if (Path(paper_dir) / STUDY_METADATA).is_file() else None
+
+
+def pdf_pages(path: Path) -> int:
+    """Number of pages of a PDF."""
+    from pypdf import PdfReader
+
+    return len(PdfReader(str(path)).pages)
+
+
+def render_html_pandoc(paper_dir: Path, out: Path, epoch: int, date: str | None = None) -> Path:
+    """index.qmd -> self-contained HTML with pandoc, the Lua filters and citeproc."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args = pandoc_args("html", out.resolve(), date, metadata_file(paper_dir))
+    if not (paper_dir / "style.css").is_file():
+        i = args.index("--css")
+        del args[i:i + 2]
+    _run([pandoc_path(), *args], paper_dir, _env(epoch))
+    return out
+
+
+def render_pdf_pandoc(paper_dir: Path, out: Path, epoch: int, date: str | None = None) -> Path:
+    """index.qmd -> Typst source with pandoc (filters, citeproc) -> PDF with the typst package."""
+    import typst
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    source = paper_dir / ".index.pandoc.typ"  # beside index.qmd, so figure paths resolve
+    try:
+        _run([pandoc_path(), *pandoc_args("typst", source.resolve(), date, metadata_file(paper_dir))], paper_dir, _env(epoch))
+        try:
+            typst.compile(str(source), output=str(out), root=str(paper_dir.resolve()),
+                          timestamp=int(epoch), ignore_system_fonts=True)
+        except Exception as err:  # typst raises its own error types with the compiler's message
+            message = " ".join(str(err).split())
+            raise RenderError(f"typst failed on {source.name}: {message[:500]}") from None
+    finally:
+        if source.exists():
+            source.unlink()
+    return out
+
+
+def render_quarto(paper_dir: Path, fmt: str, epoch: int, date: str | None = None) -> Path:
+    """``quarto render <paper_dir> --to html|typst``; return the output file."""
+    quarto = quarto_path()
+    if quarto is None:
+        raise RenderError("quarto is not on PATH")
+    cmd = [quarto, "render", str(paper_dir), "--to", "html" if fmt == "html" else "typst"]
+    if date:
+        cmd += ["-M", f"date:{date}"]
+    _run(cmd, paper_dir.parent, _env(epoch))
+    return paper_dir / "_output" / ("index.html" if fmt == "html" else "index.pdf")
+
+
+def render(paper_dir: Path, formats: list[str] | tuple[str, ...] = FORMATS, epoch: int = 0,
+           engine: str = "auto") -> dict[str, dict[str, Any]]:
+    """Render ``paper_dir/index.qmd`` to each format in ``paper_dir/_output``.
+
+    ``engine`` is 'quarto', 'pandoc' or 'auto' (quarto where it is on PATH).
+    Returns {format: {path, engine, seconds, pages (PDF)}}.
+    """
+    from datetime import datetime, timezone
+
+    paper_dir = Path(paper_dir)
+    if not (paper_dir / "index.qmd").is_file():
+        raise RenderError(f"{paper_dir / 'index.qmd'}: no such file")
+    use = engine if engine != "auto" else ("quarto" if quarto_path() else "pandoc")
+    date = datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%d")
+    out_dir = paper_dir / "_output"
+    results: dict[str, dict[str, Any]] = {}
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise RenderError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+        start = time.perf_counter()
+        if use == "quarto":
+            path = render_quarto(paper_dir, fmt, epoch, date)
+        elif fmt == "html":
+            path = render_html_pandoc(paper_dir, out_dir / "index.html", epoch, date)
+        else:
+            path = render_pdf_pandoc(paper_dir, out_dir / "index.pdf", epoch, date)
+        info: dict[str, Any] = {"path": path, "engine": use, "seconds": time.perf_counter() - start}
+        if fmt == "pdf":
+            info["pages"] = pdf_pages(path)
+        results[fmt] = info
+    return results

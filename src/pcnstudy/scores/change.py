@@ -1,0 +1,490 @@
+"""Paired change scores, and the ``pcnstudy scores`` command.
+
+Takes a long table of ratings (``respondent, wave, item, score``; optionally
+``cohort, domain, pcn``) and gives one row per cohort x item (or domain) x later
+wave, comparing each later wave with the first (the baseline) on complete pairs:
+
+* n pairs, the two means, the mean difference with its t-based CI;
+* percent change of the mean, ``mean_to / mean_from - 1``, with a CI by the delta
+  method on the log of the ratio of the paired means (variances and covariance of the
+  pairs, t quantile with n - 1 df), back-transformed; optionally also a seeded
+  percentile bootstrap over respondents (``bootstrap_reps``, ``seed``);
+* the paired t-test (as R's ``t.test(paired = TRUE)``);
+* the Wilcoxon signed-rank test as R's ``wilcox.test(paired = TRUE)`` with its
+  defaults: zero differences dropped (Wilcoxon's method), ``V`` = sum of the ranks of
+  the positive differences; the exact null distribution when fewer than 50 non-zero
+  differences remain and there are neither ties nor zeros, otherwise the normal
+  approximation with tie-corrected variance and continuity correction
+  (``correct = TRUE``). Differences are rounded to 10 significant digits before
+  ranking so that floating-point noise in domain means does not break real ties;
+* Cohen's dz (mean difference / SD of differences) and the matched-pairs
+  rank-biserial correlation ``(T+ - T-) / (T+ + T-)`` on the non-zero differences;
+* Holm and Benjamini-Hochberg adjusted p-values of the t-test within each family:
+  one cohort x later wave x level (the items; separately the domains).
+
+A domain score is the mean of the respondent's answered items of that domain in that
+wave; domain rows carry the domain id in ``item`` and ``level == "domain"``.
+When the input has several cohorts, ``pooled`` rows combine them (first wave of the
+global order against each later wave). ``cohort`` is ``all`` when the input has none.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from tqdm import tqdm
+
+REQUIRED_COLUMNS = ["respondent", "wave", "item", "score"]
+OPTIONAL_COLUMNS = ["cohort", "domain", "pcn"]
+CHANGE_COLUMNS = [
+    "cohort", "item", "wave_from", "wave_to", "n_pairs", "mean_from", "mean_to", "mean_diff",
+    "diff_ci_low", "diff_ci_high", "pct_change", "pct_ci_low", "pct_ci_high", "t", "df", "p_t",
+    "wilcoxon_v", "p_wilcoxon", "dz", "rank_biserial", "p_holm", "p_bh",
+]
+CHANGE_EXTRA_COLUMNS = ["level", "sd_diff", "wilcoxon_method", "n_nonzero"]
+KNOWN_WAVE_ORDER = ["baseline", "pre", "then", "mid", "post", "end", "follow_up", "followup"]
+NO_COHORT = "all"
+POOLED = "pooled"
+RANK_DIGITS = 10
+
+
+class InputError(ValueError):
+    """Bad input to a scores computation; the message is one line naming file, row and column."""
+
+
+# ----------------------------------------------------------------------------- input
+
+def read_long(path: Path) -> pd.DataFrame:
+    """Read a long CSV or parquet table of ratings (no validation); InputError if unreadable.
+
+    A CSV is read as its tool wrote it (``textfile.read_table``): any common encoding
+    and delimiter, header names matched ignoring case and surrounding spaces; empty
+    cells are missing values.
+    """
+    from pcnstudy.core.textfile import TableError, read_table
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}:0:: no such file")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        frame = read_table(path, [], optional=REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+        return frame.mask(frame == "")
+    except TableError as exc:
+        raise InputError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
+        raise InputError(f"{path}:0:: cannot read the table ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+
+
+def order_waves(observed, waves: list[str] | None = None) -> list[str]:
+    """Time order of the waves: ``waves`` when given, else known names first, then as seen."""
+    seen = list(dict.fromkeys(str(w) for w in pd.unique(pd.Series(observed, dtype=object))))
+    if waves:
+        return [w for w in waves if w in seen]
+    known = [w for w in KNOWN_WAVE_ORDER if w in seen]
+    return known + [w for w in seen if w not in known]
+
+
+def validate_long(frame: pd.DataFrame, waves: list[str] | None = None, source: str = "ratings") -> pd.DataFrame:
+    """Check and tidy a long ratings table; raise InputError naming file, row and column.
+
+    Rows count as a spreadsheet user counts them (header = row 1). Returns a copy with
+    ``score`` as float, ``cohort`` filled with ``all`` when absent, and string ids.
+    Missing scores are dropped; a repeated respondent x wave x item is an error.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"{source}:1:{missing[0]}: missing column {missing[0]!r} (need {', '.join(REQUIRED_COLUMNS)})")
+    out = frame.copy()
+    out.index = pd.RangeIndex(len(out))
+    raw = out["score"]
+    numeric = pd.to_numeric(raw, errors="coerce")
+    bad = numeric.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"{source}:{i + 2}:score: not a number (value {str(raw.iloc[i])!r})")
+    if np.isinf(numeric.to_numpy(dtype=float)).any():
+        i = int(np.flatnonzero(np.isinf(numeric.to_numpy(dtype=float)))[0])
+        raise InputError(f"{source}:{i + 2}:score: not a finite number (value {str(raw.iloc[i])!r})")
+    out["score"] = numeric.astype(float)
+    for col in ("respondent", "wave", "item"):
+        empty = out[col].isna() | (out[col].astype(str).str.strip() == "")
+        if empty.any():
+            i = int(np.flatnonzero(empty.to_numpy())[0])
+            raise InputError(f"{source}:{i + 2}:{col}: empty value")
+        out[col] = out[col].astype(str).str.strip()
+    if waves:
+        unknown = ~out["wave"].isin(waves)
+        if unknown.any():
+            i = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise InputError(f"{source}:{i + 2}:wave: wave {out['wave'].iloc[i]!r} is not in --waves ({','.join(waves)})")
+    if "cohort" not in out.columns:
+        out["cohort"] = NO_COHORT
+    out["cohort"] = out["cohort"].fillna(NO_COHORT).astype(str)
+    for col in ("domain", "pcn"):
+        if col in out.columns:
+            out[col] = out[col].astype("string").fillna("").astype(str)
+    out = out[out["score"].notna()]
+    dup = out.duplicated(["cohort", "respondent", "wave", "item"], keep="first")
+    if dup.any():
+        i = int(dup.to_numpy().nonzero()[0][0])
+        row = out.index[i]
+        raise InputError(f"{source}:{row + 2}:item: respondent {out['respondent'].iloc[i]!r} rated item "
+                         f"{out['item'].iloc[i]!r} twice in wave {out['wave'].iloc[i]!r}")
+    return out.reset_index(drop=True)
+
+
+def add_domain_scores(long: pd.DataFrame) -> pd.DataFrame:
+    """Return item rows (``level='item'``) plus domain rows: the mean of each respondent's items.
+
+    Domain rows have ``item`` = the domain id and ``level='domain'``. Without a
+    ``domain`` column only item rows are returned.
+    """
+    items = long.copy()
+    items["level"] = "item"
+    if "domain" not in long.columns:
+        return items
+    has = long[long["domain"].astype(str) != ""]
+    keys = ["cohort", "respondent", "wave", "domain"]
+    extra = [c for c in ("pcn",) if c in long.columns]
+    dom = has.groupby(keys, sort=True, observed=True).agg(score=("score", "mean"), **{c: (c, "first") for c in extra})
+    dom = dom.reset_index()
+    dom["item"] = dom["domain"]
+    dom["level"] = "domain"
+    return pd.concat([items, dom[items.columns.intersection(dom.columns)]], ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- tests
+
+@lru_cache(maxsize=64)
+def signrank_counts(n: int) -> np.ndarray:
+    """Number of subsets of {1..n} with each sum 0..n(n+1)/2 (the exact null of V, times 2**n)."""
+    counts = np.zeros(n * (n + 1) // 2 + 1, dtype=float)
+    counts[0] = 1.0
+    for k in range(1, n + 1):
+        counts[k:] = counts[k:] + counts[:-k].copy()
+    return counts
+
+
+def psignrank(v: float, n: int) -> float:
+    """P(V <= v) under the null for n non-zero, untied differences (as R's psignrank)."""
+    counts = signrank_counts(n)
+    v = int(math.floor(v + 1e-7))
+    if v < 0:
+        return 0.0
+    return float(counts[: v + 1].sum() / 2.0**n)
+
+
+def _rank_ready(d: np.ndarray) -> np.ndarray:
+    d = np.asarray(d, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(d == 0, 0.0, np.floor(np.log10(np.abs(d))))
+    scale = 10.0 ** (RANK_DIGITS - 1 - mag)
+    return np.round(d * scale) / scale
+
+
+def wilcoxon_signed_rank(diff, correct: bool = True) -> tuple[float, float, str, int]:
+    """Wilcoxon signed-rank test of paired differences, as R's wilcox.test(paired=TRUE).
+
+    Returns (V, two-sided p, method, n non-zero). method is 'exact' or 'normal'.
+    """
+    d = _rank_ready(np.asarray(diff, dtype=float))
+    d = d[~np.isnan(d)]
+    zeros = bool((d == 0).any())
+    d = d[d != 0]
+    n = d.size
+    if n == 0:
+        return math.nan, math.nan, "none", 0
+    ranks = stats.rankdata(np.abs(d))
+    v = float(ranks[d > 0].sum())
+    _, tie_counts = np.unique(ranks, return_counts=True)
+    ties = bool((tie_counts > 1).any())
+    if n < 50 and not ties and not zeros:
+        if v > n * (n + 1) / 4:
+            p = 1.0 - psignrank(v - 1, n)
+        else:
+            p = psignrank(v, n)
+        return v, min(2.0 * p, 1.0), "exact", n
+    z = v - n * (n + 1) / 4
+    sigma = math.sqrt(n * (n + 1) * (2 * n + 1) / 24 - float((tie_counts**3 - tie_counts).sum()) / 48)
+    if sigma == 0:
+        return v, math.nan, "normal", n
+    correction = math.copysign(0.5, z) if (correct and z != 0) else 0.0
+    z = (z - correction) / sigma
+    p = 2.0 * min(stats.norm.cdf(z), stats.norm.sf(z))
+    return v, float(min(p, 1.0)), "normal", n
+
+
+def rank_biserial(diff) -> float:
+    """Matched-pairs rank-biserial correlation (T+ - T-) / (T+ + T-), zeros dropped."""
+    d = _rank_ready(np.asarray(diff, dtype=float))
+    d = d[~np.isnan(d) & (d != 0)]
+    if d.size == 0:
+        return math.nan
+    ranks = stats.rankdata(np.abs(d))
+    pos, neg = ranks[d > 0].sum(), ranks[d < 0].sum()
+    return float((pos - neg) / (pos + neg))
+
+
+def paired_t(x_from, x_to, alpha: float = 0.05) -> dict[str, float]:
+    """Paired t-test of x_to - x_from (as R's t.test(x_to, x_from, paired=TRUE))."""
+    x_from = np.asarray(x_from, dtype=float)
+    x_to = np.asarray(x_to, dtype=float)
+    d = x_to - x_from
+    n = d.size
+    md = float(d.mean()) if n else math.nan
+    sd = float(d.std(ddof=1)) if n > 1 else math.nan
+    se = sd / math.sqrt(n) if n > 1 else math.nan
+    df = n - 1
+    t = md / se if se and se > 0 else math.nan
+    p = float(2 * stats.t.sf(abs(t), df)) if not math.isnan(t) else math.nan
+    q = float(stats.t.ppf(1 - alpha / 2, df)) if df > 0 else math.nan
+    return {"mean_diff": md, "sd_diff": sd, "t": t, "df": float(df), "p_t": p,
+            "diff_ci_low": md - q * se, "diff_ci_high": md + q * se,
+            "dz": md / sd if sd and sd > 0 else math.nan}
+
+
+def pct_change_delta(mean_from, mean_to, var_from, var_to, cov, n, alpha: float = 0.05):
+    """Percent change mean_to/mean_from - 1 and its delta-method CI on the log ratio.
+
+    Vectorised over arrays. Var(log R) ~ var_to/(n mt^2) + var_from/(n mf^2)
+    - 2 cov/(n mt mf); the interval is exp(log R -/+ t_{n-1} se) - 1. NaN when a mean
+    is not positive or n < 2.
+    """
+    mf, mt = np.asarray(mean_from, float), np.asarray(mean_to, float)
+    vf, vt, cv = np.asarray(var_from, float), np.asarray(var_to, float), np.asarray(cov, float)
+    n = np.asarray(n, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (mf > 0) & (mt > 0) & (n > 1)
+        var_log = (vt / (n * mt**2) + vf / (n * mf**2) - 2 * cv / (n * mt * mf))
+        se = np.sqrt(np.clip(var_log, 0, None))
+        q = stats.t.ppf(1 - alpha / 2, np.where(n > 1, n - 1, 1))
+        log_r = np.log(np.where(ok, mt / mf, np.nan))
+        pct = np.where(mf != 0, mt / mf - 1, np.nan)
+        low = np.where(ok, np.exp(log_r - q * se) - 1, np.nan)
+        high = np.where(ok, np.exp(log_r + q * se) - 1, np.nan)
+    return pct, low, high
+
+
+#: Bootstrap replicates whose means are taken at once (bounds the float temporaries).
+BOOT_CHUNK_ELEMENTS = 4_000_000
+
+
+def pct_change_bootstrap(x_from, x_to, reps: int, seed: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Percentile bootstrap CI (resampling respondents) for mean(x_to)/mean(x_from) - 1.
+
+    One (reps x n) matrix of resampled indices from ``default_rng(seed)`` (the stream
+    of ``rng.integers(0, n, size=(reps, n))``); the means are taken a block of
+    replicates at a time (the same numbers as all at once, with at most
+    ``BOOT_CHUNK_ELEMENTS`` resampled values in memory per array).
+    """
+    x_from = np.asarray(x_from, float)
+    x_to = np.asarray(x_to, float)
+    n = x_from.size
+    if n < 2 or reps < 1:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    # int32 indices: the same draws as int64 below 2**32 (numpy's bounded integers use
+    # 32-bit draws for such ranges either way), half the memory, faster gathers
+    dtype = np.int32 if n < 2**31 else np.int64
+    idx = rng.integers(0, n, size=(int(reps), n), dtype=dtype)
+    ratios = np.empty(int(reps))
+    step = max(1, BOOT_CHUNK_ELEMENTS // n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for start in range(0, int(reps), step):
+            block = idx[start:start + step]
+            ratios[start:start + step] = np.take(x_to, block).mean(axis=1) / np.take(x_from, block).mean(axis=1) - 1
+    ratios = ratios[np.isfinite(ratios)]
+    if ratios.size == 0:
+        return math.nan, math.nan
+    low, high = np.quantile(ratios, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def adjust_pvalues(p, method: str) -> np.ndarray:
+    """Holm ('holm') or Benjamini-Hochberg ('bh') adjustment; NaNs are left out and kept."""
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    q = p[ok]
+    order = np.argsort(q, kind="mergesort")
+    ranked = q[order]
+    if method == "holm":
+        adj = np.maximum.accumulate((m - np.arange(m)) * ranked)
+    elif method == "bh":
+        adj = np.minimum.accumulate((m / np.arange(m, 0, -1)[::-1] * ranked)[::-1])[::-1]
+    else:
+        raise ValueError(f"unknown adjustment {method!r}")
+    res = np.empty(m)
+    res[order] = np.minimum(adj, 1.0)
+    out[ok] = res
+    return out
+
+
+# ----------------------------------------------------------------------------- change table
+
+def _pairs(data: pd.DataFrame, wave_order: list[str], keys: list[str]) -> pd.DataFrame:
+    """Wide table: one row per keys x respondent, one column per wave."""
+    wide = data.pivot_table(index=keys + ["respondent"], columns="wave", values="score",
+                            aggfunc="first", observed=True, sort=True)
+    return wide.reindex(columns=[w for w in wave_order if w in wide.columns])
+
+
+def _change_for(data: pd.DataFrame, wave_order: list[str], cohort_label: str | None, alpha: float,
+                bootstrap_reps: int, seed: int | None) -> list[pd.DataFrame]:
+    keys = ["cohort", "level", "item"]
+    frame = data.copy()
+    if cohort_label is not None:
+        frame["cohort"] = cohort_label
+    # each cohort's own baseline: its first wave in the global order
+    parts = []
+    for cohort, sub in frame.groupby("cohort", sort=True):
+        seen = set(sub["wave"].unique())
+        waves_here = [w for w in wave_order if w in seen]
+        if len(waves_here) < 2:
+            continue
+        wide = _pairs(sub, waves_here, keys)
+        first = waves_here[0]
+        for later in waves_here[1:]:
+            pair = wide[[first, later]].dropna().sort_index()
+            if pair.empty:
+                continue
+            x0, x1 = pair[first], pair[later]
+            g = pair.groupby(level=keys, sort=True)
+            d = (x1 - x0)
+            agg = pd.DataFrame({
+                "n_pairs": g.size(),
+                "mean_from": x0.groupby(level=keys).mean(),
+                "mean_to": x1.groupby(level=keys).mean(),
+                "var_from": x0.groupby(level=keys).var(ddof=1),
+                "var_to": x1.groupby(level=keys).var(ddof=1),
+                "mean_diff": d.groupby(level=keys).mean(),
+                "sd_diff": d.groupby(level=keys).std(ddof=1),
+            })
+            # cov(x0, x1) = (var0 + var1 - var_d) / 2
+            agg["cov"] = (agg["var_from"] + agg["var_to"] - agg["sd_diff"] ** 2) / 2
+            n = agg["n_pairs"].to_numpy(float)
+            se = agg["sd_diff"].to_numpy() / np.sqrt(n)
+            df = n - 1
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tval = np.where(se > 0, agg["mean_diff"].to_numpy() / se, np.nan)
+                q = stats.t.ppf(1 - alpha / 2, np.where(df > 0, df, np.nan))
+                agg["t"] = tval
+                agg["df"] = df
+                agg["p_t"] = 2 * stats.t.sf(np.abs(tval), np.where(df > 0, df, np.nan))
+                agg["diff_ci_low"] = agg["mean_diff"] - q * se
+                agg["diff_ci_high"] = agg["mean_diff"] + q * se
+                agg["dz"] = np.where(agg["sd_diff"] > 0, agg["mean_diff"] / agg["sd_diff"], np.nan)
+            pct, low, high = pct_change_delta(agg["mean_from"], agg["mean_to"], agg["var_from"],
+                                              agg["var_to"], agg["cov"], n, alpha)
+            agg["pct_change"], agg["pct_ci_low"], agg["pct_ci_high"] = pct, low, high
+            wil = d.groupby(level=keys, sort=True).apply(lambda s: wilcoxon_signed_rank(s.to_numpy()))
+            agg["wilcoxon_v"] = [w[0] for w in wil]
+            agg["p_wilcoxon"] = [w[1] for w in wil]
+            agg["wilcoxon_method"] = [w[2] for w in wil]
+            agg["n_nonzero"] = [w[3] for w in wil]
+            agg["rank_biserial"] = d.groupby(level=keys, sort=True).apply(lambda s: rank_biserial(s.to_numpy()))
+            if bootstrap_reps and seed is not None:
+                # pair is sorted by keys: each key's pairs are one contiguous block, in agg's order
+                ends = np.cumsum(agg["n_pairs"].to_numpy())
+                starts = ends - agg["n_pairs"].to_numpy()
+                v0, v1 = x0.to_numpy(float), x1.to_numpy(float)
+                boots = [pct_change_bootstrap(v0[a:b], v1[a:b], bootstrap_reps, seed + i, alpha)
+                         for i, (a, b) in enumerate(tqdm(list(zip(starts, ends)), desc=f"bootstrap {cohort} {later}",
+                                                         disable=not sys.stderr.isatty(), leave=False))]
+                agg["pct_boot_ci_low"] = [b[0] for b in boots]
+                agg["pct_boot_ci_high"] = [b[1] for b in boots]
+            agg = agg.reset_index()
+            agg["wave_from"], agg["wave_to"] = first, later
+            parts.append(agg)
+    return parts
+
+
+def change_table(long: pd.DataFrame, waves: list[str] | None = None, alpha: float = 0.05,
+                 pooled: bool = True, bootstrap_reps: int = 0, seed: int | None = None) -> pd.DataFrame:
+    """Paired change per cohort x item/domain x later wave; columns CHANGE_COLUMNS then extras.
+
+    ``long`` is a validated long table (see ``validate_long``); domain rows are added
+    when it has a ``domain`` column. With ``bootstrap_reps`` > 0 and a ``seed``, the
+    columns ``pct_boot_ci_low/high`` hold a percentile bootstrap CI beside the delta CI.
+    """
+    data = long if "level" in long.columns else add_domain_scores(long)
+    wave_order = order_waves(data["wave"], waves)
+    parts = _change_for(data, wave_order, None, alpha, bootstrap_reps, seed)
+    if pooled and data["cohort"].nunique() > 1:
+        pooled_data = data.copy()
+        pooled_data["respondent"] = pooled_data["cohort"] + "/" + pooled_data["respondent"]
+        parts += _change_for(pooled_data, wave_order, POOLED, alpha, bootstrap_reps, seed)
+    extras = CHANGE_EXTRA_COLUMNS + (["pct_boot_ci_low", "pct_boot_ci_high"] if bootstrap_reps and seed is not None else [])
+    if not parts:
+        return pd.DataFrame(columns=CHANGE_COLUMNS + extras)
+    table = pd.concat(parts, ignore_index=True)
+    fam = ["cohort", "wave_to", "level"]
+    table["p_holm"] = np.nan
+    table["p_bh"] = np.nan
+    for _, idx in table.groupby(fam, sort=True).groups.items():
+        p = table.loc[idx, "p_t"].to_numpy(float)
+        table.loc[idx, "p_holm"] = adjust_pvalues(p, "holm")
+        table.loc[idx, "p_bh"] = adjust_pvalues(p, "bh")
+    rank = {w: i for i, w in enumerate(wave_order)}
+    table["_w"] = table["wave_to"].map(rank)
+    table["_l"] = (table["level"] == "domain").astype(int)
+    table["_p"] = (table["cohort"] == POOLED).astype(int)
+    table = table.sort_values(["_p", "cohort", "_w", "_l", "item"], kind="mergesort")
+    table["n_pairs"] = table["n_pairs"].astype(int)
+    table["n_nonzero"] = table["n_nonzero"].astype(int)
+    return table[CHANGE_COLUMNS + extras].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- command
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a CSV with '\\n' line endings and full float precision."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def scores_command(ratings: Path, out: Path, waves: str | None = None, alpha: float = 0.05) -> int:
+    """``pcnstudy scores``: change_scores.csv and mixed_models.csv for a long table.
+
+    Returns 0 on success, 1 on bad input (one line on stderr), 2 on a usage error.
+    """
+    from pcnstudy.scores.mixed import mixed_table
+
+    if not (0 < alpha < 1):
+        print(f"error: --alpha must be between 0 and 1, got {alpha}", file=sys.stderr)
+        return 2
+    wave_list = [w.strip() for w in waves.split(",") if w.strip()] if waves else None
+    if waves is not None and not wave_list:
+        print("error: --waves is empty", file=sys.stderr)
+        return 2
+    try:
+        frame = read_long(Path(ratings))
+        long = validate_long(frame, wave_list, source=str(ratings))
+        if long.empty:
+            raise InputError(f"{ratings}:0:score: no scores to analyse")
+        data = add_domain_scores(long)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            change = change_table(data, wave_list, alpha=alpha)
+            mixed = mixed_table(data, wave_list, alpha=alpha)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    out = Path(out)
+    write_csv(change, out / "change_scores.csv")
+    write_csv(mixed, out / "mixed_models.csv")
+    print(f"wrote {out / 'change_scores.csv'} ({len(change)} rows) and {out / 'mixed_models.csv'} ({len(mixed)} rows)")
+    return 0

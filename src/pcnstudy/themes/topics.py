@@ -1,0 +1,792 @@
+"""The guided topic model: codebook themes scored from seed terms, the corpus and human codes.
+
+Takes a sequence of texts and a codebook's seed terms ({theme id: [terms]}), gives
+per-document theme scores (``transform``: documents x themes, in [0, 1], a theme is
+assigned when its score is at least 0.5), multi-label assignments (``predict``), the
+plain seed-term rule beside it (``keyword_predict``), each theme's learned vocabulary
+(``theme_terms_``) and K free topics for emergent themes (``free_topics_``).
+
+Why this model
+--------------
+Guided topic models put the analyst's themes into an unsupervised model through seed
+words: seeded LDA (Jagarlamudi, Daume and Udupa 2012; Watanabe and Zhou 2022) and
+keyATM (Eshima, Imai and Sasaki 2024) give seed words of a topic extra prior weight;
+CorEx with anchor words (Gallagher et al. 2017) anchors topics on words by raising
+their mutual information; BERTopic's guided mode (Grootendorst 2022) nudges document
+embeddings towards seed-word embeddings. All of them let the corpus decide how far a
+theme reaches beyond its seeds, and keyATM shows that keyword topics plus a few
+free topics beat both pure keyword counting and unseeded models for measuring
+pre-specified concepts. On short answers (a median of 9 words on the NHS benchmark)
+generative models get too few co-occurrences per document to move far from the
+seeds, and a naive seeded NMF did worse than plain seed matching; sentence
+embeddings cannot be loaded offline. So the model keeps the seed-term match as its
+first piece of evidence (as keyATM's keyword topics do) and learns each theme's wider
+vocabulary discriminatively, in the manner of weakly supervised "dataless"
+classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
+
+1. Seed evidence: each document's matches of the theme's seed terms after the same
+   tokenising and Snowball stemming (multi-word terms match as stem sequences).
+2. Corpus expansion (zero-shot): for each theme, a logistic regression on TF-IDF
+   features learns to recognise the seed-matched documents *with the theme's own seed
+   terms masked out*, so it can only succeed through the words that co-occur with the
+   seeds (the anchor idea of CorEx). Its out-of-fold predictions fix the threshold:
+   the probability that maximises F1 in recovering held-out seed matches from the
+   other words. A document is assigned when it matches a seed term, or when its
+   masked-model probability reaches that threshold.
+3. Human codes (semi-supervised): when some documents carry human codes (``y`` rows
+   of 0/1; uncoded rows -1), each theme gets a logistic regression on TF-IDF plus the
+   seed-evidence counts and the zero-shot score, trained on the coded documents and,
+   with a total weight equal to theirs, on the uncoded documents pseudo-labelled by
+   the zero-shot rule (self-training). Its threshold maximises F1 in stratified
+   cross-validation over the coded documents. Themes with fewer than two coded
+   examples keep the zero-shot rule.
+4. Free topics, for emergent themes the codebook lacks. The unexplained text is the
+   sentences that match no seed term (a response often mixes a codebook theme with a
+   new one), each stock sentence once: copies repeated across respondents, verbatim,
+   with a prefix or with a typo, are one unit (``near_duplicate_groups``). The
+   candidate terms are those, other than the themes' own terms, that recur in at
+   least two such units. A sentence has too few words for topics to show in it, so,
+   as in the word network topic model for short texts (Zuo, Zhao and Xu 2016), NMF
+   is fitted on the candidate terms' document co-occurrence network over the whole
+   corpus (each term's row of positive PMI with the others, ``term_ppmi``): a free
+   topic is a group of unexplained terms that keep company across many responses.
+   K is chosen from 1..``max_free_topics`` (at most one topic per ``n_top_terms``
+   candidate terms, so that topics do not share their listed terms; or fixed) by
+   the product of the topics' mean NPMI coherence on the corpus (rescaled to [0, 1])
+   and their stability over
+   ``n_stability_seeds`` NMF restarts (mean top-term Jaccard of Hungarian-matched
+   topics); K = 0 when no K gives a coherent, stable set.
+
+Work is shared, not repeated: each distinct text is tokenised once
+(``preprocess.prepare_corpus``), the masked classifiers train on each distinct text
+once with its count as weight (the same penalised likelihood as training on every
+copy; out-of-fold predictions then never see a copy of the held-out text), and the
+features of the fitted corpus are kept, so ``transform``, ``keyword_predict``,
+``seed_counts`` and ``theme_npmi`` on the same texts reuse them.
+
+Estimators follow scikit-learn's contract: ``__init__`` stores its arguments, ``fit``
+returns self, learned attributes end in ``_``. ``FreeTopicModel`` works on any
+non-negative matrix and passes ``sklearn.utils.estimator_checks``.
+"""
+from __future__ import annotations
+
+import re
+from itertools import combinations
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.optimize import linear_sum_assignment
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import NMF
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from pcnstudy.themes.preprocess import (JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, stem,
+                                 tokenize)
+
+ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
+
+
+def _identity(doc: Any) -> Any:
+    return doc
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def split_sentences(text: Any) -> list[str]:
+    """Split a response into sentences at ., ! or ? followed by space, and at line breaks."""
+    if not isinstance(text, str):
+        return []
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def distinct_rows(X: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group identical texts: (index of each distinct text's first occurrence, in order of
+    appearance; each text's group; each group's count). ``X[first][inverse]`` gives ``X`` back."""
+    position: dict[str, int] = {}
+    inverse = np.fromiter((position.setdefault("" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t),
+                                               len(position)) for t in X), dtype=np.int64, count=len(X))
+    first = np.full(len(position), -1, dtype=np.int64)
+    for i in range(len(inverse) - 1, -1, -1):
+        first[inverse[i]] = i
+    counts = np.bincount(inverse, minlength=len(position)).astype(float)
+    return first, inverse, counts
+
+
+def near_duplicate_groups(texts: Sequence[str], shingle: int = 3, min_containment: float = 0.5) -> np.ndarray:
+    """Group texts that say the same thing with a few words changed, added or misspelt.
+
+    Each text is reduced to its set of word ``shingle``-grams (texts shorter than that:
+    the whole word sequence); two texts join one group when at least
+    ``min_containment`` of the shorter one's shingles occur in the other (the
+    containment measure of near-duplicate detection, Broder 1997), so "since the
+    programme, we sorted out an old disagreement ..." joins "we sorted out an old
+    disagreement ...". Words are compared by their sets of letters, so that a doubled
+    or swapped letter does not split a copy from its original. Groups are closed
+    transitively. Returns one group number per
+    text (the smallest index in its group).
+    """
+    n = len(texts)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    vocab: dict[tuple[str, ...], int] = {}
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        # each word by its set of letters: a doubled or swapped letter ("talkinng",
+        # "abuot") leaves it unchanged, so a misspelt copy still shares its shingles
+        words = tuple("".join(sorted(set(w))) for w in re.findall(r"[a-z0-9']+", str(text).lower()))
+        grams = {words[k:k + shingle] for k in range(len(words) - shingle + 1)} if len(words) >= shingle else {words}
+        for g in grams:
+            rows.append(i)
+            cols.append(vocab.setdefault(g, len(vocab)))
+    B = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(vocab)))
+    size = np.asarray(B.sum(axis=1)).ravel()
+    co = sparse.triu(B @ B.T, k=1).tocoo()
+    smaller = np.minimum(size[co.row], size[co.col])
+    keep = co.data >= min_containment * np.maximum(smaller, 1)
+    links = sparse.csr_matrix((np.ones(int(keep.sum())), (co.row[keep], co.col[keep])), shape=(n, n))
+    from scipy.sparse.csgraph import connected_components
+
+    _, label = connected_components(links, directed=False)
+    first = np.full(label.max() + 1, n, dtype=np.int64)
+    np.minimum.at(first, label, np.arange(n))
+    return first[label]
+
+
+MAX_FREE_TERMS = 3000  # bound on the free-topic vocabulary (a dense terms x terms matrix)
+
+
+def term_ppmi(doc_term: sparse.spmatrix) -> sparse.csr_matrix:
+    """Terms x terms positive PMI of document co-occurrence (the diagonal set to 0).
+
+    PPMI(a, b) = max(0, log(n_ab n / (n_a n_b))) with n_ab the documents holding both
+    terms, n_a and n_b those holding each, n all documents. Each row is a term's
+    "pseudo-document" of the words it keeps company with: topic models on these rows
+    (the word network topic model, Zuo, Zhao and Xu 2016) find themes in short texts,
+    where a single answer has too few words to show a co-occurrence pattern.
+    """
+    B = sparse.csc_matrix(doc_term > 0, dtype=float)
+    n = B.shape[0]
+    co = (B.T @ B).toarray()
+    df = np.diag(co).copy()
+    np.fill_diagonal(co, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log(co * n / np.outer(df, df))
+    out = np.where((co > 0) & np.isfinite(pmi), np.maximum(pmi, 0.0), 0.0)
+    return sparse.csr_matrix(out)
+
+
+# --------------------------------------------------------------------------- metrics
+def best_f1_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """Return (threshold, F1): the score cut that maximises F1 of ``scores >= cut`` for 0/1 ``y_true``.
+
+    Ties go to the higher cut (fewer assignments). With no positives, returns (inf, 0).
+    """
+    y = np.asarray(y_true).astype(bool)
+    s = np.asarray(scores, dtype=float)
+    n_pos = int(y.sum())
+    if n_pos == 0 or len(s) == 0:
+        return float("inf"), 0.0
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    tp = np.cumsum(y_sorted)
+    k = np.arange(1, len(s) + 1)
+    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # end of each block of equal scores
+    f1 = np.where(last, 2 * tp / (k + n_pos), -1.0)
+    best = int(np.argmax(f1))
+    return float(s_sorted[best]), float(f1[best])
+
+
+def precision_threshold(y_true: np.ndarray, scores: np.ndarray, min_precision: float) -> float:
+    """Return the lowest score cut whose assignments ``scores >= cut`` reach ``min_precision`` (inf if none)."""
+    y = np.asarray(y_true).astype(bool)
+    s = np.asarray(scores, dtype=float)
+    if len(s) == 0 or not y.any():
+        return float("inf")
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    precision = np.cumsum(y_sorted) / np.arange(1, len(s) + 1)
+    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+    ok = np.where(last & (precision >= min_precision))[0]
+    return float(s_sorted[ok.max()]) if len(ok) else float("inf")
+
+
+def npmi_coherence(top_terms: Sequence[int], doc_term: sparse.spmatrix) -> float:
+    """Mean normalised PMI over pairs of ``top_terms`` (column indices) by document co-occurrence.
+
+    NPMI(a, b) = log(P(a,b) / (P(a) P(b))) / -log P(a,b), probabilities from the share of
+    documents containing the terms; a pair that never co-occurs scores -1 (Bouma 2009;
+    Roeder, Both and Hinneburg 2015). Returns nan for fewer than two terms.
+    """
+    terms = list(top_terms)
+    if len(terms) < 2:
+        return float("nan")
+    B = sparse.csc_matrix(doc_term[:, terms] > 0, dtype=float)
+    n = B.shape[0]
+    df = np.asarray(B.sum(axis=0)).ravel() / n
+    co = (B.T @ B).toarray() / n
+    vals = []
+    for i, j in combinations(range(len(terms)), 2):
+        pij = co[i, j]
+        if pij <= 0 or df[i] <= 0 or df[j] <= 0:
+            vals.append(-1.0)
+        elif pij >= 1.0:
+            vals.append(1.0)
+        else:
+            vals.append(np.log(pij / (df[i] * df[j])) / -np.log(pij))
+    return float(np.mean(vals))
+
+
+def jaccard(a: Sequence[Any], b: Sequence[Any]) -> float:
+    """Jaccard index of two term sets (0 when both are empty)."""
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
+
+
+def matched_jaccard(ref: Sequence[Sequence[Any]], other: Sequence[Sequence[Any]]) -> float:
+    """Mean top-term Jaccard of topics paired one-to-one by the Hungarian method (max total Jaccard)."""
+    if not ref or not other:
+        return float("nan")
+    J = np.array([[jaccard(a, b) for b in other] for a in ref])
+    rows, cols = linear_sum_assignment(-J)
+    return float(J[rows, cols].sum() / max(len(ref), len(other)))
+
+
+# --------------------------------------------------------------------- free topics
+class FreeTopicModel(TransformerMixin, BaseEstimator):
+    """NMF topics on a non-negative document-term matrix.
+
+    ``n_topics`` topics (0 allowed: an empty model), ``random_state`` seeds NMF's
+    random initialisation. Learned: ``components_`` (topics x terms), ``n_iter_``, ``n_features_in_``.
+    ``transform`` gives documents x topics loadings; ``top_terms(n)`` the column indices
+    of each topic's heaviest terms.
+    """
+
+    def __init__(self, n_topics: int = 2, random_state: int | None = None, max_iter: int = 400):
+        self.n_topics = n_topics
+        self.random_state = random_state
+        self.max_iter = max_iter
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        return tags
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32], reset=True)
+        if sparse.issparse(X):
+            neg = X.data.size and X.data.min() < 0
+        else:
+            neg = X.size and X.min() < 0
+        if neg:
+            raise ValueError("Negative values in data passed to FreeTopicModel (NMF needs non-negative input)")
+        k = int(self.n_topics)
+        if k < 0:
+            raise ValueError(f"n_topics must be >= 0, got {k}")
+        if k == 0:
+            self.components_ = np.zeros((0, X.shape[1]))
+            self.nmf_ = None
+            self.n_iter_ = 0
+            return self
+        self.nmf_ = NMF(n_components=k, init="random", random_state=self.random_state, max_iter=self.max_iter,
+                        tol=1e-4)
+        import warnings
+        from sklearn.exceptions import ConvergenceWarning
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.nmf_.fit(X)
+        self.components_ = self.nmf_.components_
+        self.n_iter_ = int(self.nmf_.n_iter_)
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "components_")
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32], reset=False)
+        if self.nmf_ is None:
+            return np.zeros((X.shape[0], 0))
+        return self.nmf_.transform(X)
+
+    def top_terms(self, n: int = 10) -> list[list[int]]:
+        """Column indices of each topic's ``n`` heaviest terms (ties broken by column index)."""
+        check_is_fitted(self, "components_")
+        out = []
+        for row in self.components_:
+            order = np.lexsort((np.arange(len(row)), -row))
+            out.append([int(i) for i in order[:n] if row[i] > 0])
+        return out
+
+
+def select_free_topics(
+    X: sparse.spmatrix,
+    doc_term: sparse.spmatrix,
+    candidates: Sequence[int],
+    seeds: Sequence[int],
+    n_top: int = 10,
+) -> tuple[int, pd.DataFrame]:
+    """Choose the number of free topics by coherence and stability.
+
+    For each K in ``candidates`` (K >= 1), NMF is fitted once per seed; coherence is the
+    mean NPMI (on ``doc_term``, the whole corpus) of the first seed's topics, stability
+    the mean Hungarian-matched top-term Jaccard of every other seed's topics with the
+    first seed's. Criterion = (NPMI + 1) / 2 x stability (coherence rescaled to [0, 1]:
+    on short answers NPMI of ten top terms is often below 0 even for a real theme); the
+    K with the largest criterion wins (ties: smaller K); K = 0 when every criterion is 0. Returns (K, table with
+    columns k, npmi, stability, criterion).
+    """
+    rows = []
+    for k in sorted(set(int(c) for c in candidates if int(c) >= 1)):
+        if X.shape[0] < 2 * k or X.shape[1] < k:
+            continue
+        runs = []
+        for s in seeds:
+            model = FreeTopicModel(n_topics=k, random_state=int(s)).fit(X)
+            runs.append(model.top_terms(n_top))
+        npmi = float(np.nanmean([npmi_coherence(t, doc_term) for t in runs[0]])) if runs[0] else float("nan")
+        stab = float(np.mean([matched_jaccard(runs[0], r) for r in runs[1:]])) if len(runs) > 1 else float("nan")
+        crit = (npmi + 1) / 2 * (stab if np.isfinite(stab) else 1.0) if np.isfinite(npmi) else 0.0
+        rows.append({"k": k, "npmi": npmi, "stability": stab, "criterion": crit})
+    table = pd.DataFrame(rows, columns=["k", "npmi", "stability", "criterion"])
+    if table.empty or table["criterion"].max() <= 0:
+        return 0, table
+    best = table.sort_values(["criterion", "k"], ascending=[False, True]).iloc[0]
+    return int(best["k"]), table
+
+
+# -------------------------------------------------------------------- theme model
+def _map_to_common_scale(p: np.ndarray, tau: float) -> np.ndarray:
+    """Map probabilities monotonically to [0, 1] so that ``tau`` lands on ASSIGN_AT (0.5)."""
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    if not np.isfinite(tau):
+        return p * ASSIGN_AT * 0.999
+    tau = min(max(tau, 1e-9), 1 - 1e-9)
+    low = ASSIGN_AT * p / tau
+    high = ASSIGN_AT + (1 - ASSIGN_AT) * (p - tau) / (1 - tau)
+    return np.where(p >= tau, high, low)
+
+
+class GuidedThemeModel(TransformerMixin, BaseEstimator):
+    """Codebook-guided, semi-supervised theme scorer with free topics (see module docstring).
+
+    Parameters
+    ----------
+    seed_terms : dict {theme id: [seed terms]}, in codebook order.
+    n_free_topics : int or "auto" (choose 0..max_free_topics by NPMI x stability).
+    max_free_topics, n_stability_seeds : the search for "auto" and the stability check.
+    min_df : minimum document frequency of a vocabulary term.
+    n_folds : cross-validation folds for thresholds.
+    C : inverse regularisation of the logistic regressions.
+    min_seed_docs : a theme's vocabulary is expanded only when at least this many
+        documents match its seeds (fewer gives no basis to learn from).
+    expansion_precision : an unmatched document is assigned by corpus evidence alone
+        only above the score at which, out of fold, the masked model recovers
+        seed-matched documents with at least this precision.
+    n_top_terms : terms listed per topic.
+    residual : the unexplained units whose recurring terms make the free topics'
+        vocabulary: "sentences" matching no seed term (a response often mixes a
+        codebook theme with an emergent one) or "documents" no theme is assigned to.
+    random_state : seed for folds and NMF.
+
+    Fitted attributes: ``themes_``, ``vectorizer_``, ``collocations_``, ``thresholds_``
+    (per theme, on the probability scale of the model deciding it), ``threshold_rule_``,
+    ``expansion_f1_``, ``theme_terms_`` (DataFrame topic, rank, term, weight, theme),
+    ``free_topics_`` (FreeTopicModel), ``free_topic_terms_``, ``n_free_topics_``,
+    ``free_topic_selection_`` (DataFrame), ``supervised_`` (themes using human codes).
+    """
+
+    def __init__(
+        self,
+        seed_terms: dict[str, list[str]] | None = None,
+        n_free_topics: int | str = "auto",
+        max_free_topics: int = 4,
+        n_stability_seeds: int = 5,
+        min_df: int = 2,
+        n_folds: int = 5,
+        C: float = 1.0,
+        min_seed_docs: int = 5,
+        expansion_precision: float = 0.8,
+        n_top_terms: int = 10,
+        residual: str = "sentences",
+        random_state: int | None = None,
+    ):
+        self.residual = residual
+        self.expansion_precision = expansion_precision
+        self.seed_terms = seed_terms
+        self.n_free_topics = n_free_topics
+        self.max_free_topics = max_free_topics
+        self.n_stability_seeds = n_stability_seeds
+        self.min_df = min_df
+        self.n_folds = n_folds
+        self.C = C
+        self.min_seed_docs = min_seed_docs
+        self.n_top_terms = n_top_terms
+        self.random_state = random_state
+
+    # ---------------------------------------------------------------- features
+    def _corpus(self, X: Sequence[str], fit: bool):
+        texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in X]
+        phrases = [p for comp in self.compiled_.values() for p in comp if len(p) > 1]
+        colloc = True if fit else self.collocations_
+        return prepare_corpus(texts, seed_phrases=phrases, stopwords=self.stopwords_, collocations=colloc)
+
+    def _seed_index(self) -> dict[str, list[tuple[int, tuple[str, ...]]]]:
+        """First lemma of each compiled seed term -> [(theme column, term)], in codebook order."""
+        index: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        for j, theme in enumerate(self.themes_):
+            for term in self.compiled_[theme]:
+                index.setdefault(term[0], []).append((j, term))
+        return index
+
+    def _seed_counts(self, lemmas: list[list[str]]) -> np.ndarray:
+        """Documents x themes number of distinct seed terms matched (contiguous lemma sequences).
+
+        One pass over each document's lemmas, looking candidate terms up by their first
+        lemma: the same counts as ``match_seed_terms`` per theme, without trying every term
+        on every document.
+        """
+        index = self._seed_index()
+        S = np.zeros((len(lemmas), len(self.themes_)), dtype=float)
+        done: dict[int, int] = {}  # a repeated text shares its lemma list: match it once
+        for i, doc in enumerate(lemmas):
+            if id(doc) in done:
+                S[i] = S[done[id(doc)]]
+                continue
+            done[id(doc)] = i
+            found: set[tuple[int, tuple[str, ...]]] = set()
+            for pos, word in enumerate(doc):
+                for j, term in index.get(word, ()):
+                    if (j, term) not in found and (len(term) == 1 or tuple(doc[pos:pos + len(term)]) == term):
+                        found.add((j, term))
+            for j, _ in found:
+                S[i, j] += 1
+        return S
+
+    def _seed_columns(self, theme: str) -> np.ndarray:
+        vocab = self.vectorizer_.vocabulary_
+        cols = set()
+        stop = self.stopwords_
+        for phrase in self.compiled_[theme]:
+            words = [stem(w) for w in phrase if w not in stop]
+            for w in words:
+                if w in vocab:
+                    cols.add(vocab[w])
+            for a, b in zip(words, words[1:]):
+                key = a + JOINER + b
+                if key in vocab:
+                    cols.add(vocab[key])
+        return np.array(sorted(cols), dtype=int)
+
+    @staticmethod
+    def _mask(X: sparse.csr_matrix, cols: np.ndarray) -> sparse.csr_matrix:
+        if len(cols) == 0:
+            return X
+        keep = np.ones(X.shape[1])
+        keep[cols] = 0.0
+        return sparse.csr_matrix(X @ sparse.diags(keep))
+
+    def _lr(self, seed_offset: int = 0) -> LogisticRegression:
+        return LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear",
+                                  random_state=None if self.random_state is None else self.random_state + seed_offset)
+
+    def _folds(self, y: np.ndarray) -> StratifiedKFold | None:
+        n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+        k = min(self.n_folds, n_pos, n_neg)
+        if k < 2:
+            return None
+        return StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
+
+    def _oof(self, X, y, w=None, extra_X=None, extra_y=None, extra_w=None) -> np.ndarray | None:
+        """Out-of-fold probabilities on (X, y); extra rows (pseudo-labels) always train."""
+        folds = self._folds(y)
+        if folds is None:
+            return None
+        out = np.zeros(len(y))
+        for train, test in folds.split(np.zeros(len(y)), y):
+            Xtr, ytr = X[train], y[train]
+            wtr = None if w is None else w[train]
+            if extra_X is not None:
+                Xtr = sparse.vstack([Xtr, extra_X]).tocsr()
+                ytr = np.r_[ytr, extra_y]
+                wtr = np.r_[np.ones(len(train)) if wtr is None else wtr, extra_w]
+            out[test] = self._lr().fit(Xtr, ytr, sample_weight=wtr).predict_proba(X[test])[:, 1]
+        return out
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X: Sequence[str], y: np.ndarray | None = None):
+        """Fit on texts ``X``; ``y`` optional (n_docs x n_themes) 0/1 human codes, -1 rows uncoded."""
+        if not self.seed_terms:
+            raise ValueError("seed_terms must name at least one theme with seed terms")
+        self.themes_ = list(self.seed_terms)
+        self.compiled_ = {t: compile_seed_terms(self.seed_terms[t]) for t in self.themes_}
+        self.stopwords_ = load_stopwords()
+        corpus = self._corpus(X, fit=True)
+        self.collocations_ = corpus.collocations
+        self.surface_ = corpus.surface
+        self.vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=self.min_df, sublinear_tf=True)
+        try:
+            Xt = self.vectorizer_.fit_transform(corpus.terms).tocsr()
+        except ValueError:  # empty vocabulary (tiny or empty corpus): fall back to min_df=1
+            self.vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=1, sublinear_tf=True)
+            Xt = self.vectorizer_.fit_transform([d or ["_empty_"] for d in corpus.terms]).tocsr()
+        self.feature_names_ = np.array(self.vectorizer_.get_feature_names_out(), dtype=object)
+        S = self._seed_counts(corpus.lemmas)
+        n, T = S.shape
+        self._fitted_features = (self._corpus_key(list(X)), Xt, S)
+
+        # 2. zero-shot corpus expansion, one masked classifier per theme
+        self.expanders_: dict[str, LogisticRegression] = {}
+        self.seed_columns_ = {t: self._seed_columns(t) for t in self.themes_}
+        self.zero_shot_thresholds_: dict[str, float] = {}
+        self.expansion_f1_: dict[str, float] = {}
+        term_rows = []
+        self.theme_term_columns_: dict[str, list[int]] = {}
+        # identical texts have identical features: the masked classifiers train on each
+        # distinct text once, weighted by its count (the same penalised likelihood), so the
+        # out-of-fold predictions never see a copy of the held-out text in training
+        first, inverse, counts = distinct_rows(X)
+        Xt_u = Xt[first]
+        for j, theme in enumerate(self.themes_):
+            pseudo = (S[:, j] > 0).astype(int)
+            cols = self.seed_columns_[theme]
+            tau, f1 = float("inf"), float("nan")
+            if pseudo.sum() >= self.min_seed_docs and (n - pseudo.sum()) >= self.min_seed_docs:
+                Xm = self._mask(Xt_u, cols)
+                pseudo_u = pseudo[first]
+                oof = self._oof(Xm, pseudo_u, w=counts)
+                if oof is not None:
+                    oof = oof[inverse]
+                    _, f1 = best_f1_threshold(pseudo, oof)
+                    tau = precision_threshold(pseudo, oof, self.expansion_precision)
+                    self.expanders_[theme] = self._lr().fit(Xm, pseudo_u, sample_weight=counts)
+            self.zero_shot_thresholds_[theme] = tau
+            self.expansion_f1_[theme] = f1
+        Z0 = self._zero_shot_scores(Xt, S)
+
+        # 3. semi-supervised refinement with human codes
+        self.supervised_: dict[str, LogisticRegression] = {}
+        self.thresholds_ = dict(self.zero_shot_thresholds_)
+        self.threshold_rule_ = {t: "zero-shot: seed match, or masked-seed precision cut" if np.isfinite(self.zero_shot_thresholds_[t])
+                                else "seed match only" for t in self.themes_}
+        if y is not None:
+            Y = np.asarray(y)
+            if Y.shape != (n, T):
+                raise ValueError(f"y must have shape {(n, T)}, got {Y.shape}")
+            coded = (Y >= 0).all(axis=1)
+            n_coded = int(coded.sum())
+            uncoded = ~coded
+            w_pseudo = min(1.0, n_coded / max(1, int(uncoded.sum())))
+            for j, theme in enumerate(self.themes_):
+                F = self._supervised_features(Xt, S, Z0, j)
+                yc = Y[coded, j].astype(int)
+                Fc = F[coded]
+                Fu = F[uncoded]
+                yu = (Z0[uncoded, j] >= ASSIGN_AT).astype(int)
+                wu = np.full(len(yu), w_pseudo)
+                oof = self._oof(Fc, yc, extra_X=Fu, extra_y=yu, extra_w=wu) if yc.sum() >= 2 else None
+                if oof is None:
+                    continue
+                tau, _ = best_f1_threshold(yc, oof)
+                Ftr = sparse.vstack([Fc, Fu]).tocsr()
+                ytr = np.r_[yc, yu]
+                if len(np.unique(ytr)) < 2:
+                    continue
+                self.supervised_[theme] = self._lr().fit(Ftr, ytr, sample_weight=np.r_[np.ones(len(yc)), wu])
+                self.thresholds_[theme] = tau
+                self.threshold_rule_[theme] = "human codes: cross-validated F1 maximum"
+
+        # 4. each theme's terms, then free topics on what the themes leave unexplained
+        Z = self._final_scores(Xt, S, Z0)
+        for j, theme in enumerate(self.themes_):
+            term_rows.extend(self._theme_term_rows(theme, Z[:, j] >= ASSIGN_AT, Xt))
+        self.theme_terms_ = pd.DataFrame(term_rows, columns=["topic", "rank", "term", "weight", "theme"])
+        self._fit_free_topics(Xt, Z, X)
+        return self
+
+    def _theme_term_rows(self, theme: str, members: np.ndarray, Xt) -> list[dict]:
+        """The theme's topic: the heaviest terms of the mean TF-IDF vector of its assigned documents."""
+        names = self.feature_names_
+        if not members.any():
+            self.theme_term_columns_[theme] = []
+            return []
+        centroid = np.asarray(Xt[members].mean(axis=0)).ravel()
+        order = np.lexsort((names.astype(str), -centroid))
+        top = [int(c) for c in order[: self.n_top_terms] if centroid[c] > 0]
+        self.theme_term_columns_[theme] = top
+        return [{"topic": theme, "rank": rank, "term": self.surface_.get(names[c], names[c].replace(JOINER, " ")),
+                 "weight": float(centroid[c]), "theme": theme} for rank, c in enumerate(top, start=1)]
+
+    def _zero_shot_scores(self, Xt, S) -> np.ndarray:
+        n, T = S.shape
+        Z = np.zeros((n, T))
+        for j, theme in enumerate(self.themes_):
+            seed_part = np.where(S[:, j] > 0, ASSIGN_AT + (1 - ASSIGN_AT) * (1 - 0.5 ** S[:, j]), 0.0)
+            clf = self.expanders_.get(theme)
+            if clf is not None:
+                p = clf.predict_proba(self._mask(Xt, self.seed_columns_[theme]))[:, 1]
+                learned = _map_to_common_scale(p, self.zero_shot_thresholds_[theme])
+            else:
+                learned = np.zeros(n)
+            Z[:, j] = np.maximum(seed_part, learned)
+        return Z
+
+    @staticmethod
+    def _supervised_features(Xt, S, Z0, j) -> sparse.csr_matrix:
+        return sparse.hstack([Xt, sparse.csr_matrix(np.log1p(S)), sparse.csr_matrix(Z0[:, [j]])]).tocsr()
+
+    def _final_scores(self, Xt, S, Z0) -> np.ndarray:
+        Z = Z0.copy()
+        for j, theme in enumerate(self.themes_):
+            clf = self.supervised_.get(theme)
+            if clf is not None:
+                p = clf.predict_proba(self._supervised_features(Xt, S, Z0, j))[:, 1]
+                Z[:, j] = _map_to_common_scale(p, self.thresholds_[theme])
+        return Z
+
+    def _residual_units(self, X, Xt, Z):
+        """The text units no theme explains: sentences (default) or whole documents."""
+        if self.residual == "documents":
+            return Xt[~(Z >= ASSIGN_AT).any(axis=1)]
+        if self.residual != "sentences":
+            raise ValueError(f"residual must be 'sentences' or 'documents', got {self.residual!r}")
+        # each stock sentence once: a sentence repeated across respondents, verbatim or
+        # with a typo, counts as one unit, so it cannot outweigh a theme many people
+        # express in their own words
+        sentences = sorted({" ".join(s.lower().split()) for doc in X for s in split_sentences(doc)})
+        if not sentences:
+            return Xt[:0]
+        groups = near_duplicate_groups(sentences)
+        _, first = np.unique(groups, return_index=True)
+        sentences = [sentences[i] for i in np.sort(first)]
+        self.n_residual_sentences_ = len(sentences)
+        # seed evidence only: the corpus expansion learns from whole responses, so it
+        # credits a theme with the words of any sentence that shares a response with it.
+        # Seed matching needs only the lemmas; the full features are made for the
+        # sentences that match no seed (each sentence's features depend on it alone)
+        Ss = self._seed_counts([[lemma(t) for t in tokenize(sentence)] for sentence in sentences])
+        unmatched = [sentence for sentence, row in zip(sentences, Ss) if not row.any()]
+        if not unmatched:
+            return Xt[:0]
+        return self._features(unmatched)[0]
+
+    def _fit_free_topics(self, Xt, Z, X) -> None:
+        Xu = self._residual_units(X, Xt, Z)
+        theme_cols = set()
+        for theme in self.themes_:
+            theme_cols.update(self.seed_columns_[theme].tolist())
+        for cols in self.theme_term_columns_.values():
+            theme_cols.update(cols)
+        # unigrams only: a phrase repeated verbatim would otherwise weigh as several terms
+        unigram = np.array([JOINER not in str(t) for t in self.feature_names_])
+        keep = np.array(sorted(set(np.where(unigram)[0].tolist()) - theme_cols), dtype=int)
+        self.free_columns_ = keep
+        Xr = Xu[:, keep] if len(keep) else sparse.csr_matrix((Xu.shape[0], 0))
+        self.n_unexplained_ = int(Xu.shape[0])
+        # the terms that recur in at least two unexplained units (a stock sentence counts
+        # once, so its words do not recur by repetition alone); free topics are clusters
+        # of these terms in their document co-occurrence network (see term_ppmi)
+        unit_df = np.asarray((Xr > 0).sum(axis=0)).ravel()
+        recur = np.where(unit_df >= 2)[0]
+        if len(recur) > MAX_FREE_TERMS:  # the most widespread ones
+            recur = np.sort(recur[np.lexsort((recur, -unit_df[recur]))[:MAX_FREE_TERMS]])
+        keep = keep[recur] if len(keep) else keep
+        self.free_columns_ = keep
+        Xr = term_ppmi(Xt[:, keep]) if len(keep) >= 2 else sparse.csr_matrix((0, len(keep)))
+        Xr = Xr[np.asarray(Xr.sum(axis=1)).ravel() > 0]
+        base = 0 if self.random_state is None else int(self.random_state)
+        seeds = [base + i for i in range(max(1, int(self.n_stability_seeds)))]
+        doc_term = Xt[:, keep] if len(keep) else Xt
+        if isinstance(self.n_free_topics, str):
+            if self.n_free_topics != "auto":
+                raise ValueError(f"n_free_topics must be an integer or 'auto', got {self.n_free_topics!r}")
+            # K topics need about K x n_top_terms candidate terms to list distinct terms
+            most = max(1, min(int(self.max_free_topics), len(keep) // max(1, int(self.n_top_terms))))
+            candidates = range(1, most + 1)
+        else:
+            candidates = [int(self.n_free_topics)]
+        if Xr.shape[0] == 0 or Xr.shape[1] == 0 or (not isinstance(self.n_free_topics, str) and int(self.n_free_topics) == 0):
+            k, table = 0, pd.DataFrame(columns=["k", "npmi", "stability", "criterion"])
+        else:
+            k, table = select_free_topics(Xr, doc_term, candidates, seeds, n_top=self.n_top_terms)
+            if not isinstance(self.n_free_topics, str):
+                k = int(self.n_free_topics) if not table.empty else 0
+        self.free_topic_selection_ = table
+        self.n_free_topics_ = k
+        self.free_topics_ = FreeTopicModel(n_topics=k, random_state=seeds[0]).fit(Xr if k else sparse.csr_matrix((1, max(1, len(keep)))))
+        names = self.feature_names_[keep] if len(keep) else np.array([], dtype=object)
+        rows = []
+        for t, top in enumerate(self.free_topics_.top_terms(self.n_top_terms) if k else []):
+            for rank, c in enumerate(top, start=1):
+                term = names[c]
+                rows.append({"topic": f"emergent_{t + 1}", "rank": rank,
+                             "term": self.surface_.get(term, term.replace(JOINER, " ")),
+                             "weight": float(self.free_topics_.components_[t, c]), "theme": "emergent"})
+        self.free_topic_terms_ = pd.DataFrame(rows, columns=["topic", "rank", "term", "weight", "theme"])
+        self.free_topic_npmi_ = {f"emergent_{t + 1}": npmi_coherence(top, doc_term)
+                                 for t, top in enumerate(self.free_topics_.top_terms(self.n_top_terms) if k else [])}
+
+    # ---------------------------------------------------------------- predict
+    @staticmethod
+    def _corpus_key(X: Sequence[str]) -> tuple[int, str]:
+        """A digest of the texts (and their count), to recognise the corpus the model was fitted on."""
+        import hashlib
+
+        digest = hashlib.blake2b(digest_size=16)
+        for t in X:
+            text = "" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t)
+            digest.update(text.encode("utf-8", "surrogatepass"))
+            digest.update(b"\x1f")
+        return len(X), digest.hexdigest()
+
+    def _features(self, X):
+        """(TF-IDF matrix, seed counts) of ``X``: computed once for the fitted corpus and reused.
+
+        ``transform``, ``keyword_predict``, ``seed_counts`` and ``theme_npmi`` on the texts
+        the model was fitted on read the features ``fit`` computed instead of tokenising,
+        stemming and matching seeds again.
+        """
+        check_is_fitted(self, "themes_")
+        X = list(X)
+        cache = getattr(self, "_fitted_features", None)
+        if cache is not None and cache[0] == self._corpus_key(X):
+            return cache[1], cache[2]
+        corpus = self._corpus(X, fit=False)
+        Xt = self.vectorizer_.transform(corpus.terms).tocsr()
+        return Xt, self._seed_counts(corpus.lemmas)
+
+    def transform(self, X: Sequence[str]) -> np.ndarray:
+        """Documents x themes scores in [0, 1]; a theme is assigned at 0.5 or above."""
+        Xt, S = self._features(X)
+        return self._final_scores(Xt, S, self._zero_shot_scores(Xt, S))
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        """Documents x themes 0/1 assignments of the model."""
+        return (self.transform(X) >= ASSIGN_AT).astype(int)
+
+    def zero_shot_predict(self, X: Sequence[str]) -> np.ndarray:
+        """Documents x themes 0/1 assignments from seeds and corpus expansion only (no human codes)."""
+        Xt, S = self._features(X)
+        return (self._zero_shot_scores(Xt, S) >= ASSIGN_AT).astype(int)
+
+    def keyword_predict(self, X: Sequence[str]) -> np.ndarray:
+        """Documents x themes 0/1 assignments of the plain seed-term rule (the baseline)."""
+        _, S = self._features(X)
+        return (S > 0).astype(int)
+
+    def seed_counts(self, X: Sequence[str]) -> np.ndarray:
+        """Documents x themes number of distinct seed terms matched."""
+        return self._features(X)[1]
+
+    def topic_terms(self) -> pd.DataFrame:
+        """topics.csv rows: theme topics then emergent topics (topic, rank, term, weight, theme)."""
+        check_is_fitted(self, "themes_")
+        return pd.concat([self.theme_terms_, self.free_topic_terms_], ignore_index=True)
+
+    def theme_npmi(self, X: Sequence[str]) -> dict[str, float]:
+        """NPMI coherence of each theme's listed terms on the corpus ``X``."""
+        Xt, _ = self._features(X)
+        return {theme: npmi_coherence(self.theme_term_columns_.get(theme, []), Xt) for theme in self.themes_}
