@@ -6,6 +6,7 @@ Notebooks and modules import these names instead of writing ``../data`` strings.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -42,8 +43,6 @@ def packaged_file(package: str, name: str) -> Path:
 
     Raises FileNotFoundError naming the package or the file when either is missing.
     """
-    import importlib.util
-
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(f"the {package} package (which ships {name}) is not installed")

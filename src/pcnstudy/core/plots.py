@@ -21,6 +21,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from pcnstudy.core import paths  # noqa: E402
 
@@ -46,8 +47,6 @@ def tight_bbox(fig):
     for the PNG; a figure with a layout engine (``layout="constrained"``) is laid out
     first, once.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     original_dpi, original_canvas = fig.dpi, fig.canvas
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     try:
