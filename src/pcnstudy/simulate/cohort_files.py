@@ -34,6 +34,7 @@ from pcnstudy.simulate.ratings import ratings_long, simulate_roster, simulate_wi
 from pcnstudy.simulate.text import REGISTER, ascii_letters, pick, write_answer
 from pcnstudy.simulate.truth import sample_effects, true_effects
 
+
 def write_interviews(spec, rng, phrases, faker, names, folder: Path, recorder: TextRecorder) -> list[str]:
     """Write the cohort's interview transcripts; return their file names."""
     conf = spec["interviews"]

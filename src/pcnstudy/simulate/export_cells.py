@@ -23,6 +23,7 @@ from pcnstudy.simulate.config import SimulationConfigError
 from pcnstudy.simulate.text import ascii_letters
 from pcnstudy.simulate.xlsx import stable_xlsx
 
+
 def seeded_faker(rng: np.random.Generator):
     """A British-English ``Faker`` seeded from one draw of ``rng``."""
     faker = Faker("en_GB")
