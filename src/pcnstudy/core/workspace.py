@@ -5,7 +5,7 @@ Takes a project root (default the running project's) and its git history; gives
 differences a machine can introduce (thread counts, hash seeds, locale, time zone and
 the render date), ``source_date_epoch()`` (the render date) and ``source_commit()``
 (the last commit that changed what the pipeline is built from). Copies of the project
-for clean re-runs are ``pcnstudy.verify.project_copy``'s.
+for clean re-runs belong to ``pcnstudy verify``, not to the core.
 """
 from __future__ import annotations
 
