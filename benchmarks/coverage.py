@@ -2,7 +2,7 @@
 
 Simulates ``--reps`` studies (default 200) of every cohort in config/simulation.yml
 that has ratings at two or more waves, with the in-memory generator
-(``pcnstudy.simulate.twin.simulate_ratings``), and counts how often
+(``pcnstudy.simulate.ratings.simulate_ratings``), and counts how often
 
 * the paired t interval of the mean change (first -> last wave, complete pairs),
 * the delta-method interval of the percent change of the mean, and
@@ -32,7 +32,9 @@ from pcnstudy.core import paths
 from pcnstudy.scores.change import add_domain_scores, change_table
 from pcnstudy.scores.mixed import fit_wave_model
 from pcnstudy.core.params import load_params
-from pcnstudy.simulate.twin import cohort_spec, load_config, load_instrument, simulate_ratings, true_effects
+from pcnstudy.simulate.config import cohort_spec, load_config, load_instrument
+from pcnstudy.simulate.ratings import simulate_ratings
+from pcnstudy.simulate.truth import true_effects
 
 
 def rated_waves(spec: dict) -> list[str]:

@@ -7,7 +7,7 @@
 Scenarios: cold, noop, incremental (the demonstration study under ``dvc repro``),
 national (config/simulation-national.yml through ingest, scores and themes),
 throughput (theme model vs gensim LdaModel), growth (scores and themes at 1x, 4x, 16x).
-See ``pcnstudy.bench.scenarios`` for what each measures. Exit 0 when every step ran, 1 when a
+See ``pcnstudy.bench.scenarios`` for what each measures and where. Exit 0 when every step ran, 1 when a
 step failed, 2 on a usage error.
 """
 from __future__ import annotations
@@ -16,10 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from pcnstudy.bench.scenarios import SCENARIOS, bench_command
+
 
 def main(argv: list[str] | None = None) -> int:
-    from pcnstudy.bench.scenarios import SCENARIOS, bench_command
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(SCENARIOS),
                         help=f"comma-separated scenarios (default all: {','.join(SCENARIOS)})")

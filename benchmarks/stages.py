@@ -5,7 +5,7 @@ Usage: python benchmarks/stages.py RAW WORK [ingest] [scores]
 RAW is a folder written by ``pcnstudy simulate`` (e.g. with
 ``--config config/simulation-national.yml``); WORK receives the processed tables,
 results and figures. Each stage runs in its own child process through
-``pcnstudy.bench.scenarios.run_child_stage`` (wall time and peak RSS of that process), so the
+``pcnstudy.bench.child_stages.run_child_stage`` (wall time and peak RSS of that process), so the
 figures are those ``pcnstudy bench --only national`` reports for the same stages,
 without re-simulating the study. Prints one line per stage and writes WORK/stages.json.
 """
@@ -15,8 +15,9 @@ import json
 import sys
 from pathlib import Path
 
+from pcnstudy.bench.child_stages import run_child_stage
+from pcnstudy.bench.report import format_table
 from pcnstudy.core import paths
-from pcnstudy.bench.scenarios import format_table, run_child_stage
 
 
 def main(argv: list[str]) -> int:

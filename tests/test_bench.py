@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from pcnstudy.bench import scenarios as bench
 from pcnstudy.bench.scenarios import (
@@ -27,6 +28,7 @@ from pcnstudy.bench.scenarios import (
     touch_notebook,
     write_report,
 )
+from pcnstudy.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPONENT_TOL = 1e-9
@@ -159,7 +161,7 @@ def test_tiny_study_through_the_child_stages(tmp_path):
                                        "truth": str(tmp_path / "truth"), "root": str(ROOT)}, tmp_path, "tiny")
     assert sim.returncode == 0, sim.extra.get("log")
     assert (tmp_path / "raw" / "ss_als" / "cohort.yml").is_file()
-    rows = bench._run_stages(ROOT, tmp_path / "raw", tmp_path / "processed", tmp_path, "tiny", stages=("ingest",))
+    rows = bench.run_child_stages(ROOT, tmp_path / "raw", tmp_path / "processed", tmp_path, "tiny", stages=("ingest",))
     assert [m.stage for m in rows] == ["ingest"]
     assert rows[0].returncode == 0, rows[0].extra.get("log")
     assert rows[0].extra["rows"]["feedback"] > 0 and rows[0].extra["rows"]["ratings"] == 0
@@ -191,10 +193,6 @@ def test_unknown_scenario_is_a_usage_error(tmp_path, capsys):
 
 
 def test_cli_bench_passes_its_scenarios_on(tmp_path):
-    from typer.testing import CliRunner
-
-    from pcnstudy.cli import app
-
     result = CliRunner().invoke(app, ["bench", "--only", "warp", "--out", str(tmp_path / "b.json")])
     assert result.exit_code == 2 and "unknown scenario(s): warp" in result.output
     assert not (tmp_path / "b.json").exists()

@@ -2,7 +2,7 @@
 import nbformat
 import pytest
 
-from pcnstudy.core.notebooks import parse_param_pairs, strip_volatile
+from pcnstudy.core.notebooks import notebook_command, parse_param_pairs, strip_volatile
 
 
 def test_parse_param_pairs_reads_values_as_yaml():
@@ -44,10 +44,6 @@ def test_strip_volatile_fixes_the_injected_cells_random_id():
 
 
 def test_a_failing_notebook_is_one_line_naming_cell_and_error(tmp_path, capsys):
-    import nbformat
-
-    from pcnstudy.core.notebooks import notebook_command
-
     (tmp_path / "dvc.yaml").write_text("stages: {}\n")
     (tmp_path / "notebooks").mkdir()
     nb = nbformat.v4.new_notebook()

@@ -15,9 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from openpyxl import load_workbook
 
 from pcnstudy.core import paths
 from pcnstudy.simulate import twin as simulate
+from pcnstudy.simulate.export_cells import write_xlsx
+from pcnstudy.simulate.text import make_nhs_number, nhs_check_digit
 from pcnstudy.core.params import load_params
 
 ROOT = paths.ROOT
@@ -44,8 +47,6 @@ SAMPLING_Z = 3.0           # realised sample figures within this many standard e
 def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a CSV or XLSX export, all cells as strings ('' when blank)."""
     if path.suffix == ".xlsx":
-        from openpyxl import load_workbook
-
         ws = load_workbook(path, read_only=True).active
         rows = [["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)]
     else:
@@ -113,12 +114,12 @@ def test_text_files_use_unix_line_ends():
 
 def test_xlsx_metadata_and_zip_times_are_fixed(tmp_path):
     stamp = pd.Timestamp(CONFIG["fixed_timestamp"]).to_pydatetime()
-    simulate._write_xlsx(tmp_path / "a.xlsx", ["h"], [["1"]], stamp)
+    write_xlsx(tmp_path / "a.xlsx", ["h"], [["1"]], stamp)
     with zipfile.ZipFile(tmp_path / "a.xlsx") as zf:
         assert {info.date_time for info in zf.infolist()} == {stamp.timetuple()[:6]}
         core = zf.read("docProps/core.xml").decode()
     assert core.count(stamp.strftime("%Y-%m-%dT%H:%M:%SZ")) == 2
-    simulate._write_xlsx(tmp_path / "b.xlsx", ["h"], [["1"]], stamp)
+    write_xlsx(tmp_path / "b.xlsx", ["h"], [["1"]], stamp)
     assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
 
 
@@ -324,8 +325,8 @@ def test_pii_truth_is_in_the_text():
 
 def test_nhs_check_digit_known_example():
     example = TARGETS["nhs_number_valid_example"]
-    assert simulate.nhs_check_digit(example[:9]) == int(example[9])
-    numbers = [simulate.make_nhs_number(np.random.default_rng(k)) for k in range(50)]
+    assert nhs_check_digit(example[:9]) == int(example[9])
+    numbers = [make_nhs_number(np.random.default_rng(k)) for k in range(50)]
     assert all(nhs_number.is_valid(n) for n in numbers)
 
 
@@ -357,7 +358,7 @@ def test_cohort_yml_shape():
 
 
 def test_no_seed_is_a_usage_error(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(simulate, "load_params", lambda *a, **k: {})
+    monkeypatch.setattr("pcnstudy.simulate.study.load_params", lambda *a, **k: {})
     assert simulate.simulate_command(out=tmp_path / "r", truth=tmp_path / "t") == 2
     assert "seed" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

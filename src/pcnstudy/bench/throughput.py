@@ -21,13 +21,18 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+import pandas as pd
+
+from pcnstudy.core.params import load_params
+from pcnstudy.themes.codebook import load_codebook
+from pcnstudy.themes.preprocess import prepare_corpus
+from pcnstudy.themes.topics import GuidedThemeModel
+
 GENSIM_CHUNKSIZE = 2000
 
 
 def load_texts(processed_dir: Path) -> list[str]:
     """The non-blank free-text answers in ``processed_dir/texts.parquet``, in file order."""
-    import pandas as pd
-
     frame = pd.read_parquet(Path(processed_dir) / "texts.parquet", columns=["text"])
     texts = frame["text"].dropna().astype(str)
     return [t for t in texts if t.strip()]
@@ -37,8 +42,6 @@ def time_theme_model(texts: Sequence[str], seed_terms: dict[str, list[str]], see
                      n_free_topics: int | str = "auto", max_free_topics: int = 4,
                      n_stability_seeds: int = 5) -> tuple[float, int]:
     """Fit the guided theme model; return (seconds, number of topics: themes + free)."""
-    from pcnstudy.themes.topics import GuidedThemeModel
-
     model = GuidedThemeModel(seed_terms=seed_terms, n_free_topics=n_free_topics,
                              max_free_topics=max_free_topics, n_stability_seeds=n_stability_seeds,
                              random_state=seed)
@@ -50,8 +53,6 @@ def time_theme_model(texts: Sequence[str], seed_terms: dict[str, list[str]], see
 
 def time_tokenising(texts: Sequence[str]) -> tuple[float, list[list[str]]]:
     """Tokenise with the project's preprocessing; return (seconds, content terms per doc)."""
-    from pcnstudy.themes.preprocess import prepare_corpus
-
     start = time.perf_counter()
     corpus = prepare_corpus(list(texts))
     return time.perf_counter() - start, corpus.terms
@@ -59,6 +60,7 @@ def time_tokenising(texts: Sequence[str]) -> tuple[float, list[list[str]]]:
 
 def time_gensim_lda(tokens: Sequence[Sequence[str]], n_topics: int, seed: int = 7) -> float:
     """Dictionary, bag of words and a one-pass LdaModel fit; return seconds."""
+    # gensim is optional (the bench extra): loaded only when the throughput scenario runs
     from gensim.corpora import Dictionary
     from gensim.models import LdaModel
 
@@ -73,9 +75,6 @@ def time_gensim_lda(tokens: Sequence[Sequence[str]], n_topics: int, seed: int = 
 
 def compare_theme_model_with_gensim(processed_dir: Path, root: Path, seed: int | None = None) -> dict[str, Any]:
     """Time both models on the same texts; see the module docstring for the result's keys."""
-    from pcnstudy.themes.codebook import load_codebook
-    from pcnstudy.core.params import load_params
-
     root = Path(root)
     params = (load_params(root / "params.yaml").get("themes") or {})
     seed = int(params.get("seed", 7) if seed is None else seed)

@@ -11,8 +11,9 @@ Start-up: importing papermill and nbconvert pulls in jsonschema, which, when the
 optional ``rfc3987_syntax`` package is installed (it comes with Jupyter's own
 dependencies), builds a Lark grammar at import time to check the "iri" string format:
 about 1.1 s of every stage's start on a 2-core machine. Notebook validation never uses
-that format, so ``_skip_slow_imports()`` keeps ``rfc3987_syntax`` from loading in this
-process (jsonschema then simply has no "iri" checker). The kernel is unaffected.
+that format, so ``_skip_slow_imports()``, run when this module is imported and before
+papermill and nbconvert are, keeps ``rfc3987_syntax`` from loading in this process
+(jsonschema then simply has no "iri" checker). The kernel is unaffected.
 """
 from __future__ import annotations
 
@@ -35,6 +36,14 @@ def _skip_slow_imports() -> None:
     """Make ``import rfc3987_syntax`` fail fast (ImportError) unless it is already loaded."""
     for name in SLOW_OPTIONAL_IMPORTS:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
+_skip_slow_imports()  # before papermill and nbconvert bring in jsonschema (see the module docstring)
+
+import nbformat  # noqa: E402
+import papermill as pm  # noqa: E402
+from nbconvert import HTMLExporter  # noqa: E402
+from papermill.exceptions import PapermillExecutionError  # noqa: E402
 
 
 def parse_param_pairs(pairs: Iterable[str]) -> dict[str, Any]:
@@ -62,11 +71,6 @@ def strip_volatile(nb: Any) -> Any:
 
 def run_notebook(name: str, parameters: dict[str, Any] | None = None, root: Path | None = None) -> Path:
     """Execute ``notebooks/<name>.ipynb`` into reports/ and render its HTML; return the HTML path."""
-    _skip_slow_imports()
-    import nbformat
-    import papermill as pm
-    from nbconvert import HTMLExporter
-
     root = Path(root or paths.ROOT)
     source = root / "notebooks" / f"{name}.ipynb"
     if not source.is_file():
@@ -114,8 +118,6 @@ def failure_summary(err: Exception, name: str) -> str:
 
 def notebook_command(name: str, parameters: dict[str, Any] | None = None, root: Path | None = None) -> int:
     """``pcnstudy notebook NAME``: run it; on failure print one line and return 1 (2: no such notebook)."""
-    from papermill.exceptions import PapermillExecutionError
-
     try:
         run_notebook(name, parameters, root)
     except FileNotFoundError as err:

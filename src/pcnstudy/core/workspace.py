@@ -1,64 +1,19 @@
-"""Copies of the project for clean re-runs, and the environment every stage runs in.
+"""The environment every stage runs in, and the source commit the paper is stamped with.
 
-``copy_project(dest)`` copies the project's source files (what git tracks or would
-add; never generated outputs, caches or the virtual environment) into ``dest`` as a
-fresh git repository, so ``dvc repro`` there rebuilds everything from data/raw.
-``pinned_environment()`` is the process environment that removes the run-to-run
-differences a machine can introduce: thread counts, hash seeds, locale, time zone and
-the render date.
+Takes a project root (default the running project's) and its git history; gives
+``pinned_environment()``, the process environment that removes the run-to-run
+differences a machine can introduce (thread counts, hash seeds, locale, time zone and
+the render date), ``source_date_epoch()`` (the render date) and ``source_commit()``
+(the last commit that changed what the pipeline is built from). Copies of the project
+for clean re-runs belong to ``pcnstudy verify``, not to the core.
 """
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 from pcnstudy.core import paths
-
-FIXED_GIT_DATE = "2026-01-01T00:00:00Z"
-
-
-def project_files(root: Path | None = None) -> list[str]:
-    """Relative paths of the files git tracks or would add in ``root`` (sorted)."""
-    root = Path(root or paths.ROOT)
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=root, check=True, capture_output=True,
-    ).stdout.decode()
-    return sorted(f for f in out.split("\0") if f and (root / f).is_file())
-
-
-def copy_project(dest: Path, root: Path | None = None) -> Path:
-    """Clone the project into ``dest``, bring over uncommitted source changes, return ``dest``.
-
-    A clean checkout clones to the very same commit, so a re-run stamps the paper with
-    the same source commit; uncommitted changes are committed in the copy with a fixed
-    date, so two copies of the same working tree are identical too.
-    """
-    root = Path(root or paths.ROOT)
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    has_head = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=root, capture_output=True).returncode == 0
-    if has_head:
-        subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(root), str(dest)], check=True, capture_output=True)
-    else:
-        dest.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "init", "-q"], cwd=dest, check=True, capture_output=True)
-    for rel in project_files(root):
-        target = dest / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / rel, target)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "pcnstudy", "GIT_AUTHOR_EMAIL": "verify@pcnstudy.invalid",
-           "GIT_COMMITTER_NAME": "pcnstudy", "GIT_COMMITTER_EMAIL": "verify@pcnstudy.invalid",
-           "GIT_AUTHOR_DATE": FIXED_GIT_DATE, "GIT_COMMITTER_DATE": FIXED_GIT_DATE}
-    subprocess.run(["git", "add", "-A"], cwd=dest, check=True, env=env, capture_output=True)
-    staged = subprocess.run(["git", "diff", "--cached", "--quiet"], cwd=dest, env=env, capture_output=True)
-    if staged.returncode != 0 or not has_head:
-        subprocess.run(["git", "commit", "-qm", "uncommitted changes"], cwd=dest, check=True, env=env,
-                       capture_output=True)
-    return dest
-
 
 # What the pipeline is built from: a commit touching only docs, tests or dvc.lock
 # leaves the paper's stamp, and so every output's hash, unchanged.

@@ -17,7 +17,7 @@ import numpy as np
 REGISTER = {"valued_most": "valued", "done_differently": "action", "pcn_purpose": "view", "interview": "view"}
 
 
-def _weighted_choice(rng: np.random.Generator, weights: dict[str, float], size: int | None = None):
+def weighted_choice(rng: np.random.Generator, weights: dict[str, float], size: int | None = None):
     keys = list(weights)
     p = np.array([float(weights[k]) for k in keys])
     idx = rng.choice(len(keys), size=size, p=p / p.sum())
@@ -35,7 +35,7 @@ def _decap(text: str) -> str:
     return text[:1].lower() + text[1:] if text and not text.startswith("I ") else text
 
 
-def _pick(rng: np.random.Generator, options: list[str]) -> str:
+def pick(rng: np.random.Generator, options: list[str]) -> str:
     return options[int(rng.integers(len(options)))]
 
 
@@ -57,12 +57,12 @@ def compose_text(rng: np.random.Generator, themes: list[str], register: str, phr
     """Write one answer in ``register`` (valued | action | view) that speaks to exactly ``themes``."""
     bank, templates = phrases["themes"], phrases["templates"]
     if not themes:
-        return _pick(rng, phrases["empty"][register])
+        return pick(rng, phrases["empty"][register])
     sentences: list[str] = []
     if register == "valued":
         for k, theme in enumerate(themes):
-            np_ = _pick(rng, bank[theme]["valued"])
-            template = _pick(rng, templates["valued_first" if k == 0 else "valued_more"])
+            np_ = pick(rng, bank[theme]["valued"])
+            template = pick(rng, templates["valued_first" if k == 0 else "valued_more"])
             sentences.append(template.replace("{NP}", _cap(np_)).replace("{np}", np_))
     else:
         for k, theme in enumerate(themes):
@@ -70,7 +70,7 @@ def compose_text(rng: np.random.Generator, themes: list[str], register: str, phr
             extra = 1 if (register == "view" and len(pool) > 1 and rng.random() < 0.35) else 0
             for i in rng.choice(len(pool), size=1 + extra, replace=False):
                 sentences.append(pool[int(i)])
-        lead = _pick(rng, templates[f"{register}_lead"])
+        lead = pick(rng, templates[f"{register}_lead"])
         if lead:
             sentences[0] = lead + (_decap(sentences[0]) if not lead.endswith(". ") else sentences[0])
     return " ".join(sentences)
@@ -131,7 +131,7 @@ def _phone(rng: np.random.Generator) -> str:
     return f"01{digits(2)} {digits(3)} {digits(4)}"
 
 
-def _ascii(text: str) -> str:
+def ascii_letters(text: str) -> str:
     return re.sub(r"[^a-z]", "", text.lower())
 
 
@@ -139,13 +139,13 @@ def make_pii(rng: np.random.Generator, kind: str, faker, names: list[str]) -> st
     """One string of personal data of ``kind`` (name, email, phone, nhs_number, postcode)."""
     if kind == "name":
         if names and rng.random() < 0.5:
-            return _pick(rng, names)
+            return pick(rng, names)
         if rng.random() < 0.2:
             return f"Dr {faker.last_name()}"
         return f"{faker.first_name()} {faker.last_name()}"
     if kind == "email":
-        first, last = _ascii(faker.first_name()), _ascii(faker.last_name())
-        domain = _pick(rng, ["nhs.net", "nhs.net", "gmail.com", "outlook.com"])
+        first, last = ascii_letters(faker.first_name()), ascii_letters(faker.last_name())
+        domain = pick(rng, ["nhs.net", "nhs.net", "gmail.com", "outlook.com"])
         return f"{first}.{last}@{domain}" if rng.random() < 0.7 else f"{first[0]}{last}@{domain}"
     if kind == "phone":
         return _phone(rng)
@@ -172,9 +172,9 @@ def write_answer(rng, *, weights, register, settings, phrases, faker, names) -> 
         text = text.rstrip(".")
     pii: list[tuple[str, str]] = []
     if rng.random() < settings["pii"]:
-        kind = _weighted_choice(rng, settings["pii_kinds"])
+        kind = weighted_choice(rng, settings["pii_kinds"])
         value = make_pii(rng, kind, faker, names)
-        sentence = _pick(rng, phrases["pii"][kind]).replace("{value}", value)
+        sentence = pick(rng, phrases["pii"][kind]).replace("{value}", value)
         text = f"{sentence} {text}" if rng.random() < 0.3 else f"{text} {sentence}"
         pii.append((kind, value))
     return text, sorted(themes), pii

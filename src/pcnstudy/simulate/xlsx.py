@@ -11,6 +11,8 @@ import io
 import re
 import zipfile
 
+from openpyxl import Workbook
+
 CORE_TIME = re.compile(r"(<dcterms:(?:modified|created)[^>]*>)[^<]*")
 
 
@@ -20,8 +22,6 @@ def stable_xlsx(rows: list[list], stamp: dt.datetime, *, sheet: str = "Sheet1", 
 
     ``merge`` (e.g. ``"F1:G1"``) merges a range of cells, as some exports do to headers.
     """
-    from openpyxl import Workbook
-
     wb = Workbook()
     ws = wb.active
     ws.title = sheet

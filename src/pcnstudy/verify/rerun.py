@@ -18,16 +18,21 @@ libraries differ from the pinned environment's. Exit 0 only when everything matc
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import yaml
+from matplotlib import image
 
 from pcnstudy.core import paths
-from pcnstudy.core.workspace import copy_project, pinned_environment
+from pcnstudy.core.workspace import pinned_environment
+from pcnstudy.verify.project_copy import copy_project
 
 RTOL = 1e-9
 TABLE_SUFFIXES = {".csv", ".parquet"}
@@ -74,8 +79,6 @@ def modified_in_workspace(root: Path) -> set[str]:
                           env=pinned_environment(root))
     if proc.returncode != 0:
         raise RuntimeError(f"dvc status failed in {root}: {proc.stderr.strip()}")
-    import json
-
     changed = set()
     for entries in (json.loads(proc.stdout or "{}") or {}).values():
         for entry in entries:
@@ -92,8 +95,6 @@ def cached_copy(root: Path, md5: str) -> Path | None:
 
 
 def _read_table(path: Path):
-    import pandas as pd
-
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, keep_default_na=False)
 
 
@@ -116,8 +117,6 @@ def first_differing_rows(expected: Path, got: Path, limit: int = 3) -> str:
 
 def tables_close(expected: Path, got: Path, rtol: float = RTOL) -> bool:
     """True when two tables agree: numbers to ``rtol`` relative, everything else exactly."""
-    import numpy as np
-
     a, b = _read_table(expected), _read_table(got)
     if list(a.columns) != list(b.columns) or len(a) != len(b):
         return False
@@ -133,9 +132,6 @@ def tables_close(expected: Path, got: Path, rtol: float = RTOL) -> bool:
 
 def images_close(expected: Path, got: Path) -> bool:
     """Perceptual match: same size, mean absolute difference < 1%, no pixel off by > 25%."""
-    import numpy as np
-    from matplotlib import image
-
     a, b = image.imread(expected), image.imread(got)
     if a.shape != b.shape:
         return False

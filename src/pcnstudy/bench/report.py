@@ -1,0 +1,73 @@
+"""The benchmark's report: budgets met or missed, a plain-text table, the JSON file.
+
+Takes ``Measurement`` rows (and the throughput figures); gives each budget of
+``BUDGETS`` with its goal, the figure reached and met / missed / not measured
+(``budgets_status``), the table ``pcnstudy bench`` prints (``format_table``) and the
+written ``reports/bench.json`` (``write_report``). Budgets are goals reported beside
+the figures, never asserted.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from pcnstudy.bench.measure import Measurement
+
+
+# Goals from the issue; reported, not asserted.
+BUDGETS = {
+    "cold_total_s": 30.0,
+    "noop_total_s": 2.0,
+    "national_total_s": 180.0,
+    "national_peak_rss_mib": 2048.0,
+    "theme_vs_gensim_ratio": 1.0,
+}
+
+
+def budgets_status(rows: Sequence[Measurement], throughput: dict[str, Any] | None) -> dict[str, Any]:
+    """Each budget with its goal, the figure reached, and met / missed / not measured."""
+    def total(scenario: str) -> Measurement | None:
+        for m in rows:
+            if m.scenario == scenario and m.stage == "total":
+                return m
+        return None
+
+    national = [m for m in rows if m.scenario == "national" and m.stage in ("ingest", "scores", "themes")]
+    national_ok = len(national) == 3 and all(m.returncode == 0 for m in national)
+    reached = {
+        "cold_total_s": total("cold").wall_s if total("cold") and total("cold").returncode == 0 else None,
+        "noop_total_s": total("noop").wall_s if total("noop") and total("noop").returncode == 0 else None,
+        "national_total_s": round(sum(m.wall_s for m in national), 3) if national_ok else None,
+        "national_peak_rss_mib": max(m.peak_rss_mib for m in national) if national_ok else None,
+        "theme_vs_gensim_ratio": (throughput or {}).get("ratio"),
+    }
+    out = {}
+    for key, goal in BUDGETS.items():
+        got = reached[key]
+        if got is None:
+            status = "not measured"
+        elif key == "theme_vs_gensim_ratio":
+            status = "met" if got >= goal else "missed"
+        else:
+            status = "met" if got <= goal else "missed"
+        out[key] = {"goal": goal, "reached": got, "status": status}
+    return out
+
+
+def format_table(rows: Sequence[Measurement]) -> str:
+    """A plain-text table: scenario, stage, seconds, peak MiB, status."""
+    header = f"{'scenario':<14} {'stage':<12} {'wall s':>9} {'peak MiB':>9}  status"
+    lines = [header, "-" * len(header)]
+    for m in rows:
+        status = "ok" if m.returncode == 0 else f"failed ({m.returncode})"
+        lines.append(f"{m.scenario:<14} {m.stage:<12} {m.wall_s:>9.2f} {m.peak_rss_mib:>9.1f}  {status}")
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], path: Path) -> Path:
+    """Write the benchmark report as sorted, indented JSON."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
