@@ -19,7 +19,7 @@ def root() -> Path:
 
 def copy_repository(dest: Path, root: Path = ROOT) -> Path:
     """Copy the working tree's source files (no generated outputs) into a fresh git repo."""
-    from pcnstudy.core.workspace import copy_project
+    from pcnstudy.verify.project_copy import copy_project
 
     return copy_project(dest, root)
 
