@@ -10,14 +10,9 @@ import pandas as pd
 import pytest
 
 from pcnstudy.core import paths
-from pcnstudy.themes.stage import (
-    cooccurrence_table,
-    prevalence_table,
-    run_themes_stage,
-    select_quotes,
-    themes_command,
-    wilson_interval,
-)
+from pcnstudy.themes.command import themes_command
+from pcnstudy.themes.prevalence import cooccurrence_table, prevalence_table, select_quotes, wilson_interval
+from pcnstudy.themes.stage import run_themes_stage
 from themes_corpus import CODEBOOK_YAML, make_corpus
 
 REF = json.loads((Path(__file__).parent / "results" / "themes_reference.json").read_text())
