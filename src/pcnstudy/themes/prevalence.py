@@ -15,34 +15,18 @@ from __future__ import annotations
 import html
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from pcnstudy.core.disclosure import suppress
+from pcnstudy.core.proportions import wilson_ci
 
 PREVALENCE_BY = ("cohort", "wave", "profession", "question")
 PREVALENCE_COLUMNS = ["dimension", "level", "theme", "n_total", "n", "prop", "prop_ci_low", "prop_ci_high"]
 
 
-def wilson_interval(k: np.ndarray, n: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for k successes out of n (nan where n == 0)."""
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = norm.ppf(1 - alpha / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-    high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
-    return low, high
-
-
-
-def prevalence_table(assigned: pd.DataFrame, meta: pd.DataFrame, by: Sequence[str] = PREVALENCE_BY) -> pd.DataFrame:
-    """Theme prevalence overall ("all") and by each column of ``by``, with Wilson 95% CIs.
+def prevalence_table(assigned: pd.DataFrame, meta: pd.DataFrame, by: Sequence[str] = PREVALENCE_BY,
+                     alpha: float = 0.05) -> pd.DataFrame:
+    """Theme prevalence overall ("all") and by each column of ``by``, with Wilson (1 - alpha) CIs.
 
     ``assigned``: documents x themes 0/1 (index = response id); ``meta``: the texts table
     indexed the same way. Rows sorted by dimension, level, theme.
@@ -58,7 +42,7 @@ def prevalence_table(assigned: pd.DataFrame, meta: pd.DataFrame, by: Sequence[st
                              "n": int(sub[theme].sum())})
     table = pd.DataFrame(rows, columns=["dimension", "level", "theme", "n_total", "n"])
     table["prop"] = table["n"] / table["n_total"]
-    low, high = wilson_interval(table["n"].to_numpy(), table["n_total"].to_numpy())
+    low, high = wilson_ci(table["n"].to_numpy(), table["n_total"].to_numpy(), alpha)
     table["prop_ci_low"], table["prop_ci_high"] = low, high
     return table.sort_values(["dimension", "level", "theme"], kind="stable").reset_index(drop=True)[PREVALENCE_COLUMNS]
 

@@ -33,14 +33,14 @@ import pandas as pd
 from pcnstudy.core.disclosure import suppress, suppression_mask
 from pcnstudy.core.params import lookup
 from pcnstudy.core.plots import save_figure
+from pcnstudy.core.proportions import wilson_ci
 from pcnstudy.themes.codebook import Codebook, load_codebook
 from pcnstudy.themes.coding import doc_themes_table, fit_model, long_codes, quality_summary, topics_table
 from pcnstudy.themes.command import themes_command
 from pcnstudy.themes.figures import STAGE_FIGURES, stage_figures
 from pcnstudy.themes.inputs import InputError, parse_free_topics
 from pcnstudy.themes.outputs import plain, write_csv, write_json
-from pcnstudy.themes.prevalence import (cooccurrence_table, disclose_prevalence, prevalence_table, select_quotes,
-                                        wilson_interval)
+from pcnstudy.themes.prevalence import cooccurrence_table, disclose_prevalence, prevalence_table, select_quotes
 from pcnstudy.themes.qdpx import export_qdpx
 from pcnstudy.themes.sentiment import sentiment_by_theme
 from pcnstudy.themes.topics import ASSIGN_AT, GuidedThemeModel
@@ -162,7 +162,7 @@ class ThemesResult:
         """Wilson (1 - alpha) intervals of each prevalence, indexed by dimension, level, theme;
         NaN where disclosure control hides the count."""
         counts = self.counts
-        low, high = wilson_interval(counts["n"].to_numpy(), counts["n_total"].to_numpy(), alpha)
+        low, high = wilson_ci(counts["n"].to_numpy(), counts["n_total"].to_numpy(), alpha)
         mask = suppression_mask(counts, count_cols=["n"], total_col="n_total", min_cell=self.settings.min_cell,
                                 rule=self.settings.disclosure_rule, by=["dimension", "theme"])
         hidden = (mask["n"] | mask["n_total"]).to_numpy()
