@@ -201,6 +201,8 @@ def test_settings_are_frozen_and_have_no_defaults():
         ThemesSettings.from_params({**STAGE_PARAMS, "themes": {k: v for k, v in STAGE_PARAMS["themes"].items()
                                                                if k != "seed"}})
     assert ThemesSettings.from_params({**STAGE_PARAMS, "cohorts": ["cohort_a"]}).cohorts == ("cohort_a",)
+    assert ThemesSettings.from_params({**STAGE_PARAMS, "cohorts": "cohort_a"}).cohorts == ("cohort_a",)
+    assert ThemesSettings.from_params({**STAGE_PARAMS, "cohorts": None}).cohorts == ()
 
 
 def test_stage_writes_results(stage_inputs, tmp_path):

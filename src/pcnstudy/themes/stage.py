@@ -83,7 +83,8 @@ class ThemesSettings:
         for name in ("max_free_topics", "n_stability_seeds", "seed", "n_quotes", "min_cell"):
             set_(self, name, int(getattr(self, name)))
         set_(self, "disclosure_rule", str(self.disclosure_rule))
-        set_(self, "cohorts", tuple(str(c) for c in (self.cohorts or ())))
+        cohorts = [self.cohorts] if isinstance(self.cohorts, str) else list(self.cohorts or ())
+        set_(self, "cohorts", tuple(str(c) for c in cohorts))
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "ThemesSettings":
