@@ -92,4 +92,3 @@ def quality_summary(model: GuidedThemeModel, texts: Sequence[str], keyword: np.n
         "n_assigned_model": int(assigned.sum()),
         "n_assigned_keyword": int(keyword.sum()),
     }
-

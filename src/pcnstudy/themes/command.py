@@ -90,7 +90,6 @@ def themes_command(texts: Path, codebook: Path, out: Path, free_topics: str = "a
         return _input_error(f"{texts}: the theme model failed on these texts ({exc.__class__.__name__}: {first})")
 
 
-
 def _run_themes(table: pd.DataFrame, book: Codebook, out: Path, k: int | str, codes: pd.DataFrame | None,
                 seed: int) -> int:
     """Fit the model and write the command's outputs into ``out`` (see ``themes_command``)."""
@@ -124,4 +123,3 @@ def _run_themes(table: pd.DataFrame, book: Codebook, out: Path, k: int | str, co
             quality["learning_curve"] = curve.to_dict(orient="records")
     write_json(quality, out / "quality.json")
     return 0
-

@@ -52,7 +52,6 @@ def term_ppmi(doc_term: sparse.spmatrix) -> sparse.csr_matrix:
     return sparse.csr_matrix(out)
 
 
-
 class FreeTopicModel(TransformerMixin, BaseEstimator):
     """NMF topics on a non-negative document-term matrix.
 
@@ -149,4 +148,3 @@ def select_free_topics(
         return 0, table
     best = table.sort_values(["criterion", "k"], ascending=[False, True]).iloc[0]
     return int(best["k"]), table
-

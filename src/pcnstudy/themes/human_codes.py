@@ -43,7 +43,6 @@ def codes_matrix(codes: pd.DataFrame, ids: Sequence[str], themes: Sequence[str])
     return Y
 
 
-
 def cross_validated_predictions(texts: Sequence[str], codebook: Codebook, Y: np.ndarray, seed: int,
                                 n_folds: int = 3) -> np.ndarray:
     """Model predictions for the coded documents, each from a fit that did not see its codes.
@@ -63,7 +62,6 @@ def cross_validated_predictions(texts: Sequence[str], codebook: Codebook, Y: np.
         model = fit_model(texts, codebook, 0, seed, Yf)
         out[held] = model.predict([texts[i] for i in held])
     return out
-
 
 
 def learning_curve(texts: Sequence[str], codebook: Codebook, Y: np.ndarray, seed: int,
@@ -114,7 +112,6 @@ def learning_curve(texts: Sequence[str], codebook: Codebook, Y: np.ndarray, seed
     return pd.DataFrame(rows, columns=["method", "n_per_theme", "repeat", "n_coded", "mean_kappa", "n_themes"])
 
 
-
 def agreement_with_codes(ids: Sequence[str], themes: Sequence[str], Y: np.ndarray, model_pred: np.ndarray,
                          keyword: np.ndarray) -> pd.DataFrame:
     """agreement.csv: per theme and method (model cross-validated, keyword rule) kappa, alpha, P, R, F1."""
@@ -128,4 +125,3 @@ def agreement_with_codes(ids: Sequence[str], themes: Sequence[str], Y: np.ndarra
         tables.append(table)
     out = pd.concat(tables, ignore_index=True)
     return out.sort_values(["method", "theme"], kind="stable").reset_index(drop=True)
-

@@ -29,7 +29,6 @@ class InputError(ValueError):
     """Bad input to the themes command; the message is one line naming file, row and column."""
 
 
-
 def read_texts(path: Path) -> pd.DataFrame:
     """Read a CSV of ``id, text`` (other columns ignored); raise ``InputError`` naming file, row, column.
 
@@ -116,4 +115,3 @@ def read_codes(path: Path, book: Codebook) -> pd.DataFrame:
                                  f"in the codebook")
             rows.append((doc, lookup[part.casefold()] if part else ""))
     return pd.DataFrame(sorted(set(rows)), columns=["id", "theme"])
-

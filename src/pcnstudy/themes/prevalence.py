@@ -100,4 +100,3 @@ def cooccurrence_table(assigned: pd.DataFrame) -> pd.DataFrame:
                              "jaccard": float(both[i, j] / union) if union else 0.0})
     return pd.DataFrame(rows, columns=["theme_a", "theme_b", "n", "jaccard"]).sort_values(
         ["theme_a", "theme_b"], kind="stable").reset_index(drop=True)
-
