@@ -1,9 +1,13 @@
 """Tests of pcnstudy.themes.preprocess: tokens, stop words, lemmas, seed matching, collocations."""
 from __future__ import annotations
 
+from nltk.collocations import BigramCollocationFinder
+from nltk.metrics import BigramAssocMeasures
+
 from pcnstudy.themes.preprocess import (
     compile_seed_terms,
     find_collocations,
+    lemma,
     load_stopwords,
     match_seed_terms,
     prepare_corpus,
@@ -70,17 +74,12 @@ def test_multiword_seed_phrases_join_as_terms_even_when_rare():
 
 
 def test_lemma_keeps_suppletive_forms_as_written():
-    from pcnstudy.themes.preprocess import lemma
-
     assert lemma("appointments") == "appointment" and lemma("waited") == "wait"
     assert lemma("better") == "better" and lemma("worse") == "worse" and lemma("went") == "went"
     assert match_seed_terms([lemma(t) for t in tokenize("I feel good")], compile_seed_terms(["feel better"])) == []
 
 
 def test_repeated_texts_share_their_preprocessing_and_collocations_count_every_copy():
-    from nltk.collocations import BigramCollocationFinder
-    from nltk.metrics import BigramAssocMeasures
-
     texts = ["Protected time to reflect", "protected time helps", "Protected time to reflect", None,
              "social prescriber joined", "social prescriber joined", "the social prescriber"]
     corpus = prepare_corpus(texts, collocations=False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 import zipfile
 
 import pandas as pd
@@ -9,6 +10,8 @@ import pytest
 from lxml import etree
 
 from pcnstudy.themes import qdpx
+from pcnstudy.themes.codebook import parse_codebook
+from pcnstudy.themes.qdpx import GUID_NAMESPACE, guid
 
 CODEBOOK = {
     "themes": [
@@ -243,8 +246,6 @@ def test_doc_themes_table_exports_assigned_rows_only(tmp_path):
 
 
 def test_accepts_codebook_object(tmp_path):
-    from pcnstudy.themes.codebook import parse_codebook
-
     data = {"themes": [dict(t, seed_terms=["x"]) for t in CODEBOOK["themes"]]}
     path = qdpx.export_qdpx(_texts(), _codes(), parse_codebook(data), tmp_path / "c.qdpx", "p")
     assert qdpx.import_codes(path, parse_codebook(data)).equals(qdpx.import_codes(path, CODEBOOK))
@@ -270,9 +271,5 @@ def test_round_trip_with_awkward_ids_and_text(tmp_path):
 
 
 def test_guid_is_the_rfc4122_name_based_uuid():
-    import uuid
-
-    from pcnstudy.themes.qdpx import GUID_NAMESPACE, guid
-
     for parts in [("code", "relational_working"), ("selection", "r_1", "trust", 0, 42), ("source", "é\u00fc id"), ()]:
         assert guid(*parts) == str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join(str(p) for p in parts)))

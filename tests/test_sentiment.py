@@ -5,6 +5,7 @@ import json
 import math
 from pathlib import Path
 
+import nltk
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,8 +35,6 @@ SENTENCES = [
 
 
 def test_lexicon_is_copied_into_nltk_data(tmp_path, monkeypatch):
-    import nltk
-
     monkeypatch.setattr(nltk.data, "path", list(nltk.data.path))
     folder = sentiment.install_lexicon(tmp_path / "nltk_data")
     copied = folder / sentiment.LEXICON_RESOURCE

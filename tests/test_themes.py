@@ -1,7 +1,9 @@
-"""Tests of pcnstudy.themes.stage: the themes command's contract, its bad-input handling, the stage's
-outputs, and recovery of the planted themes on the simulated twin."""
+"""Tests of the themes command's contract and bad-input handling (pcnstudy.themes.command), the
+stage's contract and outputs (pcnstudy.themes.stage: read_inputs, compute, write, the results
+object), and recovery of the planted themes on the simulated twin."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,14 +12,14 @@ import pandas as pd
 import pytest
 
 from pcnstudy.core import paths
-from pcnstudy.themes.stage import (
-    cooccurrence_table,
-    prevalence_table,
-    run_themes_stage,
-    select_quotes,
-    themes_command,
-    wilson_interval,
-)
+from pcnstudy.core.params import load_params
+from pcnstudy.themes import stage
+from pcnstudy.themes.agreement import agreement_table
+from pcnstudy.themes.codebook import load_codebook
+from pcnstudy.themes.command import themes_command
+from pcnstudy.themes.prevalence import cooccurrence_table, prevalence_table, select_quotes
+from pcnstudy.themes.qdpx import read_human_codes
+from pcnstudy.themes.stage import ThemesSettings, compute, read_inputs, run_themes_stage, write
 from themes_corpus import CODEBOOK_YAML, make_corpus
 
 REF = json.loads((Path(__file__).parent / "results" / "themes_reference.json").read_text())
@@ -131,11 +133,14 @@ def test_command_runs_on_real_nhs_feedback_sample(tmp_path):
     assert len(doc) == len(sample) * 44
 
 
-def test_wilson_interval_matches_r():
+def test_prevalence_wilson_intervals_match_r():
     for case in REF["wilson"]["cases"]:
-        low, high = wilson_interval(np.array([case["x"]]), np.array([case["n"]]))
-        assert low[0] == pytest.approx(case["low"], abs=REF["wilson"]["tolerance"])
-        assert high[0] == pytest.approx(case["high"], abs=REF["wilson"]["tolerance"])
+        x, n = case["x"], case["n"]
+        matrix = pd.DataFrame({"a": [1] * x + [0] * (n - x)}, index=pd.Index([f"d{i:02d}" for i in range(n)], name="id"))
+        row = prevalence_table(matrix, pd.DataFrame(index=matrix.index), by=[]).iloc[0]
+        assert (row["n"], row["n_total"]) == (x, n)
+        assert row["prop_ci_low"] == pytest.approx(case["low"], abs=REF["wilson"]["tolerance"])
+        assert row["prop_ci_high"] == pytest.approx(case["high"], abs=REF["wilson"]["tolerance"])
 
 
 def test_prevalence_quotes_and_cooccurrence_tables():
@@ -169,21 +174,54 @@ def _stage_texts(n: int = 150) -> pd.DataFrame:
     })
 
 
-def test_stage_writes_results(tmp_path):
+STAGE_PARAMS = {"cohorts": [], "themes": {"free_topics": "auto", "max_free_topics": 2, "n_stability_seeds": 3,
+                                          "seed": 7, "n_quotes": 2}, "disclosure": {"min_cell": 5, "rule": "threshold"}}
+STAGE_FILES = ("doc_themes.csv", "topics.csv", "prevalence.csv", "quotes.csv", "cooccurrence.csv", "sentiment.csv",
+               "quality.json")
+
+
+@pytest.fixture()
+def stage_inputs(tmp_path):
     processed = tmp_path / "processed"
     processed.mkdir()
     _stage_texts().to_parquet(processed / "texts.parquet")
     (tmp_path / "codebook.yml").write_text(CODEBOOK_YAML)
-    params = {"cohorts": [], "themes": {"free_topics": "auto", "max_free_topics": 2, "n_stability_seeds": 3,
-                                        "seed": 7, "n_quotes": 2}, "disclosure": {"min_cell": 5, "rule": "threshold"}}
-    summary = run_themes_stage(processed, processed / "results", tmp_path / "figures", params, tmp_path / "codebook.yml")
+    return processed, tmp_path / "codebook.yml"
+
+
+def test_settings_are_frozen_and_have_no_defaults():
+    fields = dataclasses.fields(ThemesSettings)
+    assert [f.name for f in fields] == list(stage.SETTING_KEYS)
+    assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING for f in fields)
+    settings = ThemesSettings.from_params(STAGE_PARAMS)
+    assert settings.free_topics == "auto" and settings.cohorts == () and settings.max_free_topics == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.seed = 1  # type: ignore[misc]
+    with pytest.raises(KeyError, match="themes.seed"):
+        ThemesSettings.from_params({**STAGE_PARAMS, "themes": {k: v for k, v in STAGE_PARAMS["themes"].items()
+                                                               if k != "seed"}})
+    assert ThemesSettings.from_params({**STAGE_PARAMS, "cohorts": ["cohort_a"]}).cohorts == ("cohort_a",)
+    assert ThemesSettings.from_params({**STAGE_PARAMS, "cohorts": "cohort_a"}).cohorts == ("cohort_a",)
+    assert ThemesSettings.from_params({**STAGE_PARAMS, "cohorts": None}).cohorts == ()
+
+
+def test_stage_writes_results(stage_inputs, tmp_path):
+    processed, codebook = stage_inputs
+    inputs = read_inputs(processed, codebook)
+    settings = ThemesSettings.from_params(STAGE_PARAMS)
+    before = sorted(tmp_path.rglob("*"))
+    result = compute(inputs, settings)
+    assert sorted(tmp_path.rglob("*")) == before  # compute writes nothing
+    written = write(result, processed / "results", tmp_path / "figures")
+    assert all(p.is_file() for p in written)
     res = processed / "results"
-    for name in ("doc_themes.csv", "topics.csv", "prevalence.csv", "quotes.csv", "cooccurrence.csv",
-                 "sentiment.csv", "quality.json"):
+    for name in STAGE_FILES:
         assert (res / "themes" / name).is_file(), name
     assert (res / "themes.qdpx").is_file()
+    for label in ("fig-theme-heatmap", "fig-topic-terms", "fig-theme-cooccurrence"):
+        assert (tmp_path / "figures" / f"{label}.png").is_file() and (tmp_path / "figures" / f"{label}.svg").is_file()
     saved = json.loads((res / "themes.json").read_text())
-    assert saved == summary
+    assert saved == result.summary
     assert set(saved["themes"]) == {"trust", "time", "mdt"}
     assert set(saved["themes"]["mdt"]) == {"name", "n", "prop", "prop_ci_low", "prop_ci_high"}
     assert 0 < saved["themes"]["mdt"]["prop"] < 1
@@ -195,20 +233,49 @@ def test_stage_writes_results(tmp_path):
     assert ((numeric == 0) | (numeric >= 5)).all()
     quotes = pd.read_csv(res / "themes" / "quotes.csv")
     assert quotes.groupby("theme").size().max() <= 2 and quotes["text"].is_unique
-    from pcnstudy.themes.qdpx import read_human_codes
-
     back = read_human_codes(res / "themes.qdpx")
     doc = pd.read_csv(res / "themes" / "doc_themes.csv")
     assigned = doc[doc["assigned"] == 1][["id", "theme"]].sort_values(["id", "theme"]).reset_index(drop=True)
     assert back[["id", "theme"]].astype(str).equals(assigned.astype(str))
 
+    # the results object: every table by name, the written ones exactly as written
+    for name in ("doc_themes", "topics", "prevalence", "quotes", "cooccurrence", "sentiment"):
+        frame = result.summary_frame(name)
+        assert frame.to_csv(index=False, lineterminator="\n") == (res / "themes" / f"{name}.csv").read_text(), name
+    for name in stage.ThemesResult.FRAMES:
+        assert isinstance(result.summary_frame(name), pd.DataFrame), name
+    assert list(result.summary_frame("themes").index) == sorted(saved["themes"])
+    assert set(result.summary_frame("baseline").columns) >= {"n_model", "n_keyword", "threshold"}
+    with pytest.raises(KeyError, match="no table"):
+        result.summary_frame("nothing")
+
+    # conf_int: the written 95% intervals where shown, hidden where the count is; narrower at alpha 0.1
+    ci95, ci90 = result.conf_int(alpha=0.05), result.conf_int(alpha=0.1)
+    shown = prevalence.set_index(["dimension", "level", "theme"])
+    visible = ~shown["prop_ci_low"].str.startswith("<")
+    assert np.allclose(ci95.loc[visible[visible].index, "prop_ci_low"].to_numpy(),
+                       shown.loc[visible, "prop_ci_low"].astype(float).to_numpy(), atol=5e-5)
+    assert ci95.loc[visible[~visible].index].isna().all().all()
+    width95 = ci95["prop_ci_high"] - ci95["prop_ci_low"]
+    width90 = ci90["prop_ci_high"] - ci90["prop_ci_low"]
+    assert (width90[visible.to_numpy()] < width95[visible.to_numpy()]).all()
+
+
+def test_run_themes_stage_equals_the_three_steps(stage_inputs, tmp_path):
+    processed, codebook = stage_inputs
+    summary = run_themes_stage(processed, tmp_path / "a", tmp_path / "fa", STAGE_PARAMS, codebook)
+    write(compute(read_inputs(processed, codebook), ThemesSettings.from_params(STAGE_PARAMS)), tmp_path / "b",
+          tmp_path / "fb")
+    assert summary == json.loads((tmp_path / "b" / "themes.json").read_text())
+    for name in STAGE_FILES:
+        assert (tmp_path / "a" / "themes" / name).read_bytes() == (tmp_path / "b" / "themes" / name).read_bytes()
+    cohort = run_themes_stage(processed, tmp_path / "c", tmp_path / "fc", {**STAGE_PARAMS, "cohorts": ["cohort_a"]},
+                              codebook)
+    assert cohort["n_responses"] < summary["n_responses"] and set(cohort["by_cohort"]) == {"cohort_a"}
+
 
 @pytest.mark.slow
 def test_planted_themes_recovered_on_simulated_twin(built_project, tmp_path):
-    from pcnstudy.themes.agreement import agreement_table
-    from pcnstudy.themes.codebook import load_codebook
-    from pcnstudy.core.params import load_params
-
     truth_file = built_project / "data" / "simulation_truth" / "text_themes.csv"
     texts_file = built_project / "data" / "processed" / "texts.parquet"
     params = load_params(built_project / "params.yaml")

@@ -10,10 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pcnstudy.themes import stage as themes_module
-from pcnstudy.themes.codebook import CodebookError, load_codebook
 from pcnstudy.core.textfile import TableError, decode_bytes, read_table, sniff_delimiter
-from pcnstudy.themes.stage import read_codes, read_texts, themes_command
+from pcnstudy.themes import command as themes_module
+from pcnstudy.themes.codebook import CodebookError, load_codebook
+from pcnstudy.themes.command import themes_command
+from pcnstudy.themes.inputs import read_codes, read_texts
 
 CODEBOOK = """themes:
   - id: access

@@ -1,5 +1,6 @@
-"""Tests of pcnstudy.themes.topics: metrics against hand-computed values, the estimators' contract,
-and the guided model's behaviour on a small synthetic corpus."""
+"""Tests of the theme model (pcnstudy.themes.topics, .free_topics, .metrics, .seed_terms,
+.text_units): metrics against hand-computed values, the estimators' contract, and the guided
+model's behaviour on a small synthetic corpus."""
 from __future__ import annotations
 
 import json
@@ -9,17 +10,14 @@ import numpy as np
 import pytest
 from scipy import sparse
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from pcnstudy.themes.topics import (
-    FreeTopicModel,
-    GuidedThemeModel,
-    best_f1_threshold,
-    matched_jaccard,
-    npmi_coherence,
-    precision_threshold,
-    select_free_topics,
-)
+from pcnstudy.themes.free_topics import FreeTopicModel, select_free_topics, term_ppmi
+from pcnstudy.themes.metrics import best_f1_threshold, matched_jaccard, npmi_coherence, precision_threshold
+from pcnstudy.themes.preprocess import match_seed_terms
+from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups
+from pcnstudy.themes.topics import GuidedThemeModel
 from themes_corpus import make_corpus
 
 REF = json.loads((Path(__file__).parent / "results" / "themes_reference.json").read_text())
@@ -141,8 +139,6 @@ def test_select_free_topics_zero_when_nothing_coherent():
 
 # ------------------------------------------------ speed: shared work, same results
 def test_term_ppmi_matches_hand_computation():
-    from pcnstudy.themes.topics import term_ppmi
-
     ref = REF["ppmi"]
     vocab = ["a", "b", "c"]
     M = sparse.csr_matrix([[float(t in d) for t in vocab] for d in ref["docs"]])
@@ -152,8 +148,6 @@ def test_term_ppmi_matches_hand_computation():
 
 
 def test_distinct_rows_groups_identical_texts():
-    from pcnstudy.themes.topics import distinct_rows
-
     texts = ["b", "a", "b", None, "a", ""]
     first, inverse, counts = distinct_rows(texts)
     assert first.tolist() == [0, 1, 3] and inverse.tolist() == [0, 1, 0, 2, 1, 2]
@@ -161,8 +155,6 @@ def test_distinct_rows_groups_identical_texts():
 
 
 def test_near_duplicate_groups_join_copies_with_a_prefix_or_typo_only():
-    from pcnstudy.themes.topics import near_duplicate_groups
-
     texts = ["we sorted out an old disagreement between two practices by talking",
              "since the programme, we sorted out an old disagreement between two practices by talking",
              "we sortred out an old disagreement between two practices by talkinng",
@@ -186,8 +178,6 @@ def test_fitted_features_are_reused_and_equal_fresh_ones():
 
 
 def test_seed_counts_by_index_equal_matching_each_term():
-    from pcnstudy.themes.preprocess import match_seed_terms
-
     texts, _ = make_corpus(120, seed=7)
     docs = texts["text"].tolist() + ["We had protected time and protected time again to reflect"] * 2
     model = GuidedThemeModel(seed_terms=SEEDS, n_free_topics=0, random_state=0).fit(docs)
@@ -199,8 +189,6 @@ def test_seed_counts_by_index_equal_matching_each_term():
 
 def test_expanders_on_distinct_texts_equal_fit_on_every_copy():
     """Weighting each distinct text by its count gives the same classifier as fitting every copy."""
-    from sklearn.linear_model import LogisticRegression
-
     rng = np.random.default_rng(0)
     X = sparse.csr_matrix(rng.random((30, 6)))
     y = (rng.random(30) > 0.6).astype(int)

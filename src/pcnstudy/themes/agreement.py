@@ -25,17 +25,25 @@ Gives:
 Undefined statistics are NaN, never a made-up number: kappa and alpha when neither
 coder varies on a theme (both mark every document the same way), precision when the
 model assigns a theme to no document, recall when the gold codes never use it.
-Cohen's kappa is checked against scikit-learn and textbook values, Krippendorff's
-alpha against the ``krippendorff`` package and nltk on Krippendorff's published
-example (tests/test_agreement.py, reference values in tests/results/agreement.json).
+Cohen's kappa is scikit-learn's ``cohen_kappa_score``, Krippendorff's alpha the
+``krippendorff`` package's; the wrappers add that NaN rule and accept any labels. Both
+are checked against textbook values and Krippendorff's published example, and alpha
+also against nltk (tests/test_agreement.py, reference values in
+tests/results/agreement.json).
 """
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Sequence
 
+import krippendorff
 import numpy as np
 import pandas as pd
+from nltk.metrics.agreement import AnnotationTask
+from nltk.metrics.distance import masi_distance
+from sklearn.metrics import cohen_kappa_score
+from tqdm import tqdm
 
 TABLE_COLUMNS = [
     "theme", "n_docs", "n_gold", "n_pred", "tp", "fp", "fn",
@@ -78,57 +86,41 @@ def matrix_to_codes(matrix: pd.DataFrame) -> pd.DataFrame:
 
 
 def cohen_kappa(a: Sequence, b: Sequence) -> float:
-    """Cohen's kappa of two codings of the same items (any hashable labels).
+    """Cohen's kappa of two codings of the same items (any hashable labels), by
+    ``sklearn.metrics.cohen_kappa_score``.
 
     kappa = (p_o - p_e) / (1 - p_e) with p_e from each coder's own marginals;
-    NaN when p_e == 1 (neither coder varies, on the same single label).
+    NaN when p_e == 1 (neither coder varies, on the same single label) or there are no items.
     """
     a = np.asarray(a)
     b = np.asarray(b)
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError("cohen_kappa: the two codings must be 1-d and of equal length")
-    n = len(a)
-    if n == 0:
+    if len(a) == 0:
         return math.nan
     labels = np.unique(np.concatenate([a, b]))
-    p_o = float(np.mean(a == b))
-    p_e = float(sum(np.mean(a == lab) * np.mean(b == lab) for lab in labels))
-    if math.isclose(p_e, 1.0):
+    if len(labels) < 2:  # p_e == 1: undefined (scikit-learn would warn and give NaN)
         return math.nan
-    return (p_o - p_e) / (1.0 - p_e)
+    return float(cohen_kappa_score(a, b, labels=labels))
 
 
 def krippendorff_alpha_nominal(data: np.ndarray | Sequence[Sequence]) -> float:
-    """Krippendorff's alpha for nominal data.
+    """Krippendorff's alpha for nominal data, by the ``krippendorff`` package.
 
     ``data`` is the reliability matrix: one row per coder, one column per unit, with
-    missing values as NaN/None. Units with fewer than two values are not pairable and
-    are dropped. alpha = 1 - (n - 1) * sum_{c != k} o_ck / sum_{c != k} n_c n_k, from
-    the coincidence matrix o (Krippendorff 2011, "Computing Krippendorff's
-    alpha-reliability"). NaN when the pairable values hold a single category.
+    missing values as NaN/None, values of any hashable type. Units with fewer than two
+    values are not pairable and do not count. NaN when the pairable values hold a single
+    category (alpha is undefined there; the package would raise or divide by zero).
     """
     frame = pd.DataFrame(np.asarray(data, dtype=object))
     codes, values = pd.factorize(pd.Series(frame.to_numpy().ravel()), use_na_sentinel=True)
-    if len(values) == 0:
-        return math.nan
     codes = codes.reshape(frame.shape)  # coders x units, -1 where missing
-    n_values = len(values)
-    counts = np.zeros((frame.shape[1], n_values))  # units x values
-    for coder in codes:
-        present = coder >= 0
-        np.add.at(counts, (np.nonzero(present)[0], coder[present]), 1.0)
-    m = counts.sum(axis=1)
-    pairable = m >= 2
-    counts, m = counts[pairable], m[pairable]
-    weighted = counts / (m - 1)[:, None]
-    coincidence = weighted.T @ counts - np.diag(weighted.sum(axis=0))
-    n_c = coincidence.sum(axis=1)
-    n = n_c.sum()
-    if n == 0 or np.count_nonzero(n_c) < 2:
+    pairable = (codes >= 0).sum(axis=0) >= 2
+    if len(np.unique(codes[:, pairable][codes[:, pairable] >= 0])) < 2:
         return math.nan
-    observed = coincidence.sum() - np.trace(coincidence)
-    expected = (n**2 - np.sum(n_c**2)) / (n - 1)
-    return 1.0 - observed / expected
+    ratings = np.where(codes >= 0, codes, np.nan).astype(float)
+    return float(krippendorff.alpha(reliability_data=ratings, value_domain=np.arange(len(values)),
+                                    level_of_measurement="nominal"))
 
 
 def _ratio(num: float, den: float) -> float:
@@ -226,8 +218,6 @@ def summarise_agreement(table: pd.DataFrame, min_support: int = 5) -> dict[str, 
 
 def _masi_or_empty(a: frozenset, b: frozenset) -> float:
     """MASI distance, with two empty sets at distance 0 (nltk divides by zero there)."""
-    from nltk.metrics.distance import masi_distance
-
     if not a and not b:
         return 0.0
     return masi_distance(a, b)
@@ -246,8 +236,6 @@ def multilabel_agreement(
     ``exact_match`` (share of documents with identical sets), ``mean_jaccard``
     (two empty sets count as 1) and ``n_docs``.
     """
-    from nltk.metrics.agreement import AnnotationTask
-
     pred_codes = _check_codes(pred, "pred")
     gold_codes = _check_codes(gold, "gold")
     if ids is None:
@@ -326,10 +314,6 @@ def learning_curve(
     repeat, n_train, n_test and the ``summarise_agreement`` figures on the test set;
     rows sorted by size and repeat.
     """
-    import sys
-
-    from tqdm import tqdm
-
     ids = [str(i) for i in ids]
     gold_codes = _check_codes(gold, "gold")
     gold_codes = gold_codes[gold_codes["id"].isin(set(ids))]

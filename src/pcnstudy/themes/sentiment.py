@@ -28,9 +28,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import nltk
 import numpy as np
 import pandas as pd
+from nltk.sentiment.vader import SentimentIntensityAnalyzer
 from scipy import stats
+from tqdm import tqdm
+
+from pcnstudy.core.paths import packaged_file
 
 POSITIVE = 0.05
 NEGATIVE = -0.05
@@ -44,8 +49,6 @@ THEME_COLUMNS = [
 
 def packaged_lexicon() -> Path:
     """Return the path of vader_lexicon.txt inside the installed vaderSentiment package."""
-    from pcnstudy.core.paths import packaged_file
-
     return packaged_file("vaderSentiment", "vader_lexicon.txt")
 
 
@@ -64,8 +67,6 @@ def install_lexicon(folder: Path | None = None) -> Path:
 
     Returns the nltk_data folder, which is also put first on ``nltk.data.path``.
     """
-    import nltk
-
     folder = Path(folder) if folder else nltk_data_dir()
     source = packaged_lexicon()
     target = folder / LEXICON_RESOURCE
@@ -82,8 +83,6 @@ def install_lexicon(folder: Path | None = None) -> Path:
 @functools.lru_cache(maxsize=1)
 def analyzer():
     """Return nltk's SentimentIntensityAnalyzer reading the packaged VADER lexicon."""
-    from nltk.sentiment.vader import SentimentIntensityAnalyzer
-
     install_lexicon()
     return SentimentIntensityAnalyzer(lexicon_file=LEXICON_RESOURCE)
 
@@ -95,8 +94,6 @@ def sentiment_scores(texts: pd.Series) -> pd.DataFrame:
     and the scores are shared by its repeats (stock answers recur across respondents).
     """
     sia = analyzer()
-    from tqdm import tqdm
-
     values = list(texts)
     missing = [v is None or (not isinstance(v, str) and pd.isna(v)) for v in values]
     distinct = sorted({str(v) for v, gone in zip(values, missing) if not gone})

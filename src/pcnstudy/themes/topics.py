@@ -70,23 +70,23 @@ non-negative matrix and passes ``sklearn.utils.estimator_checks``.
 """
 from __future__ import annotations
 
-import re
-from itertools import combinations
+import hashlib
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from pcnstudy.themes.preprocess import (JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, stem,
-                                 tokenize)
+from pcnstudy.themes.free_topics import MAX_FREE_TERMS, FreeTopicModel, select_free_topics, term_ppmi
+from pcnstudy.themes.metrics import best_f1_threshold, npmi_coherence, precision_threshold
+from pcnstudy.themes.preprocess import JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, tokenize
+from pcnstudy.themes.seed_terms import count_seed_terms, seed_columns, seed_index
+from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, split_sentences
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
 
@@ -95,270 +95,6 @@ def _identity(doc: Any) -> Any:
     return doc
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-def split_sentences(text: Any) -> list[str]:
-    """Split a response into sentences at ., ! or ? followed by space, and at line breaks."""
-    if not isinstance(text, str):
-        return []
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
-
-
-def distinct_rows(X: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group identical texts: (index of each distinct text's first occurrence, in order of
-    appearance; each text's group; each group's count). ``X[first][inverse]`` gives ``X`` back."""
-    position: dict[str, int] = {}
-    inverse = np.fromiter((position.setdefault("" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t),
-                                               len(position)) for t in X), dtype=np.int64, count=len(X))
-    first = np.full(len(position), -1, dtype=np.int64)
-    for i in range(len(inverse) - 1, -1, -1):
-        first[inverse[i]] = i
-    counts = np.bincount(inverse, minlength=len(position)).astype(float)
-    return first, inverse, counts
-
-
-def near_duplicate_groups(texts: Sequence[str], shingle: int = 3, min_containment: float = 0.5) -> np.ndarray:
-    """Group texts that say the same thing with a few words changed, added or misspelt.
-
-    Each text is reduced to its set of word ``shingle``-grams (texts shorter than that:
-    the whole word sequence); two texts join one group when at least
-    ``min_containment`` of the shorter one's shingles occur in the other (the
-    containment measure of near-duplicate detection, Broder 1997), so "since the
-    programme, we sorted out an old disagreement ..." joins "we sorted out an old
-    disagreement ...". Words are compared by their sets of letters, so that a doubled
-    or swapped letter does not split a copy from its original. Groups are closed
-    transitively. Returns one group number per
-    text (the smallest index in its group).
-    """
-    n = len(texts)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    vocab: dict[tuple[str, ...], int] = {}
-    rows, cols = [], []
-    for i, text in enumerate(texts):
-        # each word by its set of letters: a doubled or swapped letter ("talkinng",
-        # "abuot") leaves it unchanged, so a misspelt copy still shares its shingles
-        words = tuple("".join(sorted(set(w))) for w in re.findall(r"[a-z0-9']+", str(text).lower()))
-        grams = {words[k:k + shingle] for k in range(len(words) - shingle + 1)} if len(words) >= shingle else {words}
-        for g in grams:
-            rows.append(i)
-            cols.append(vocab.setdefault(g, len(vocab)))
-    B = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(vocab)))
-    size = np.asarray(B.sum(axis=1)).ravel()
-    co = sparse.triu(B @ B.T, k=1).tocoo()
-    smaller = np.minimum(size[co.row], size[co.col])
-    keep = co.data >= min_containment * np.maximum(smaller, 1)
-    links = sparse.csr_matrix((np.ones(int(keep.sum())), (co.row[keep], co.col[keep])), shape=(n, n))
-    from scipy.sparse.csgraph import connected_components
-
-    _, label = connected_components(links, directed=False)
-    first = np.full(label.max() + 1, n, dtype=np.int64)
-    np.minimum.at(first, label, np.arange(n))
-    return first[label]
-
-
-MAX_FREE_TERMS = 3000  # bound on the free-topic vocabulary (a dense terms x terms matrix)
-
-
-def term_ppmi(doc_term: sparse.spmatrix) -> sparse.csr_matrix:
-    """Terms x terms positive PMI of document co-occurrence (the diagonal set to 0).
-
-    PPMI(a, b) = max(0, log(n_ab n / (n_a n_b))) with n_ab the documents holding both
-    terms, n_a and n_b those holding each, n all documents. Each row is a term's
-    "pseudo-document" of the words it keeps company with: topic models on these rows
-    (the word network topic model, Zuo, Zhao and Xu 2016) find themes in short texts,
-    where a single answer has too few words to show a co-occurrence pattern.
-    """
-    B = sparse.csc_matrix(doc_term > 0, dtype=float)
-    n = B.shape[0]
-    co = (B.T @ B).toarray()
-    df = np.diag(co).copy()
-    np.fill_diagonal(co, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pmi = np.log(co * n / np.outer(df, df))
-    out = np.where((co > 0) & np.isfinite(pmi), np.maximum(pmi, 0.0), 0.0)
-    return sparse.csr_matrix(out)
-
-
-# --------------------------------------------------------------------------- metrics
-def best_f1_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """Return (threshold, F1): the score cut that maximises F1 of ``scores >= cut`` for 0/1 ``y_true``.
-
-    Ties go to the higher cut (fewer assignments). With no positives, returns (inf, 0).
-    """
-    y = np.asarray(y_true).astype(bool)
-    s = np.asarray(scores, dtype=float)
-    n_pos = int(y.sum())
-    if n_pos == 0 or len(s) == 0:
-        return float("inf"), 0.0
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    tp = np.cumsum(y_sorted)
-    k = np.arange(1, len(s) + 1)
-    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # end of each block of equal scores
-    f1 = np.where(last, 2 * tp / (k + n_pos), -1.0)
-    best = int(np.argmax(f1))
-    return float(s_sorted[best]), float(f1[best])
-
-
-def precision_threshold(y_true: np.ndarray, scores: np.ndarray, min_precision: float) -> float:
-    """Return the lowest score cut whose assignments ``scores >= cut`` reach ``min_precision`` (inf if none)."""
-    y = np.asarray(y_true).astype(bool)
-    s = np.asarray(scores, dtype=float)
-    if len(s) == 0 or not y.any():
-        return float("inf")
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    precision = np.cumsum(y_sorted) / np.arange(1, len(s) + 1)
-    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]
-    ok = np.where(last & (precision >= min_precision))[0]
-    return float(s_sorted[ok.max()]) if len(ok) else float("inf")
-
-
-def npmi_coherence(top_terms: Sequence[int], doc_term: sparse.spmatrix) -> float:
-    """Mean normalised PMI over pairs of ``top_terms`` (column indices) by document co-occurrence.
-
-    NPMI(a, b) = log(P(a,b) / (P(a) P(b))) / -log P(a,b), probabilities from the share of
-    documents containing the terms; a pair that never co-occurs scores -1 (Bouma 2009;
-    Roeder, Both and Hinneburg 2015). Returns nan for fewer than two terms.
-    """
-    terms = list(top_terms)
-    if len(terms) < 2:
-        return float("nan")
-    B = sparse.csc_matrix(doc_term[:, terms] > 0, dtype=float)
-    n = B.shape[0]
-    df = np.asarray(B.sum(axis=0)).ravel() / n
-    co = (B.T @ B).toarray() / n
-    vals = []
-    for i, j in combinations(range(len(terms)), 2):
-        pij = co[i, j]
-        if pij <= 0 or df[i] <= 0 or df[j] <= 0:
-            vals.append(-1.0)
-        elif pij >= 1.0:
-            vals.append(1.0)
-        else:
-            vals.append(np.log(pij / (df[i] * df[j])) / -np.log(pij))
-    return float(np.mean(vals))
-
-
-def jaccard(a: Sequence[Any], b: Sequence[Any]) -> float:
-    """Jaccard index of two term sets (0 when both are empty)."""
-    sa, sb = set(a), set(b)
-    return len(sa & sb) / len(sa | sb) if sa | sb else 0.0
-
-
-def matched_jaccard(ref: Sequence[Sequence[Any]], other: Sequence[Sequence[Any]]) -> float:
-    """Mean top-term Jaccard of topics paired one-to-one by the Hungarian method (max total Jaccard)."""
-    if not ref or not other:
-        return float("nan")
-    J = np.array([[jaccard(a, b) for b in other] for a in ref])
-    rows, cols = linear_sum_assignment(-J)
-    return float(J[rows, cols].sum() / max(len(ref), len(other)))
-
-
-# --------------------------------------------------------------------- free topics
-class FreeTopicModel(TransformerMixin, BaseEstimator):
-    """NMF topics on a non-negative document-term matrix.
-
-    ``n_topics`` topics (0 allowed: an empty model), ``random_state`` seeds NMF's
-    random initialisation. Learned: ``components_`` (topics x terms), ``n_iter_``, ``n_features_in_``.
-    ``transform`` gives documents x topics loadings; ``top_terms(n)`` the column indices
-    of each topic's heaviest terms.
-    """
-
-    def __init__(self, n_topics: int = 2, random_state: int | None = None, max_iter: int = 400):
-        self.n_topics = n_topics
-        self.random_state = random_state
-        self.max_iter = max_iter
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = True
-        tags.input_tags.sparse = True
-        return tags
-
-    def fit(self, X, y=None):
-        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32], reset=True)
-        if sparse.issparse(X):
-            neg = X.data.size and X.data.min() < 0
-        else:
-            neg = X.size and X.min() < 0
-        if neg:
-            raise ValueError("Negative values in data passed to FreeTopicModel (NMF needs non-negative input)")
-        k = int(self.n_topics)
-        if k < 0:
-            raise ValueError(f"n_topics must be >= 0, got {k}")
-        if k == 0:
-            self.components_ = np.zeros((0, X.shape[1]))
-            self.nmf_ = None
-            self.n_iter_ = 0
-            return self
-        self.nmf_ = NMF(n_components=k, init="random", random_state=self.random_state, max_iter=self.max_iter,
-                        tol=1e-4)
-        import warnings
-        from sklearn.exceptions import ConvergenceWarning
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.nmf_.fit(X)
-        self.components_ = self.nmf_.components_
-        self.n_iter_ = int(self.nmf_.n_iter_)
-        return self
-
-    def transform(self, X):
-        check_is_fitted(self, "components_")
-        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32], reset=False)
-        if self.nmf_ is None:
-            return np.zeros((X.shape[0], 0))
-        return self.nmf_.transform(X)
-
-    def top_terms(self, n: int = 10) -> list[list[int]]:
-        """Column indices of each topic's ``n`` heaviest terms (ties broken by column index)."""
-        check_is_fitted(self, "components_")
-        out = []
-        for row in self.components_:
-            order = np.lexsort((np.arange(len(row)), -row))
-            out.append([int(i) for i in order[:n] if row[i] > 0])
-        return out
-
-
-def select_free_topics(
-    X: sparse.spmatrix,
-    doc_term: sparse.spmatrix,
-    candidates: Sequence[int],
-    seeds: Sequence[int],
-    n_top: int = 10,
-) -> tuple[int, pd.DataFrame]:
-    """Choose the number of free topics by coherence and stability.
-
-    For each K in ``candidates`` (K >= 1), NMF is fitted once per seed; coherence is the
-    mean NPMI (on ``doc_term``, the whole corpus) of the first seed's topics, stability
-    the mean Hungarian-matched top-term Jaccard of every other seed's topics with the
-    first seed's. Criterion = (NPMI + 1) / 2 x stability (coherence rescaled to [0, 1]:
-    on short answers NPMI of ten top terms is often below 0 even for a real theme); the
-    K with the largest criterion wins (ties: smaller K); K = 0 when every criterion is 0. Returns (K, table with
-    columns k, npmi, stability, criterion).
-    """
-    rows = []
-    for k in sorted(set(int(c) for c in candidates if int(c) >= 1)):
-        if X.shape[0] < 2 * k or X.shape[1] < k:
-            continue
-        runs = []
-        for s in seeds:
-            model = FreeTopicModel(n_topics=k, random_state=int(s)).fit(X)
-            runs.append(model.top_terms(n_top))
-        npmi = float(np.nanmean([npmi_coherence(t, doc_term) for t in runs[0]])) if runs[0] else float("nan")
-        stab = float(np.mean([matched_jaccard(runs[0], r) for r in runs[1:]])) if len(runs) > 1 else float("nan")
-        crit = (npmi + 1) / 2 * (stab if np.isfinite(stab) else 1.0) if np.isfinite(npmi) else 0.0
-        rows.append({"k": k, "npmi": npmi, "stability": stab, "criterion": crit})
-    table = pd.DataFrame(rows, columns=["k", "npmi", "stability", "criterion"])
-    if table.empty or table["criterion"].max() <= 0:
-        return 0, table
-    best = table.sort_values(["criterion", "k"], ascending=[False, True]).iloc[0]
-    return int(best["k"]), table
-
-
-# -------------------------------------------------------------------- theme model
 def _map_to_common_scale(p: np.ndarray, tau: float) -> np.ndarray:
     """Map probabilities monotonically to [0, 1] so that ``tau`` lands on ASSIGN_AT (0.5)."""
     p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
@@ -434,52 +170,12 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         colloc = True if fit else self.collocations_
         return prepare_corpus(texts, seed_phrases=phrases, stopwords=self.stopwords_, collocations=colloc)
 
-    def _seed_index(self) -> dict[str, list[tuple[int, tuple[str, ...]]]]:
-        """First lemma of each compiled seed term -> [(theme column, term)], in codebook order."""
-        index: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
-        for j, theme in enumerate(self.themes_):
-            for term in self.compiled_[theme]:
-                index.setdefault(term[0], []).append((j, term))
-        return index
-
     def _seed_counts(self, lemmas: list[list[str]]) -> np.ndarray:
-        """Documents x themes number of distinct seed terms matched (contiguous lemma sequences).
-
-        One pass over each document's lemmas, looking candidate terms up by their first
-        lemma: the same counts as ``match_seed_terms`` per theme, without trying every term
-        on every document.
-        """
-        index = self._seed_index()
-        S = np.zeros((len(lemmas), len(self.themes_)), dtype=float)
-        done: dict[int, int] = {}  # a repeated text shares its lemma list: match it once
-        for i, doc in enumerate(lemmas):
-            if id(doc) in done:
-                S[i] = S[done[id(doc)]]
-                continue
-            done[id(doc)] = i
-            found: set[tuple[int, tuple[str, ...]]] = set()
-            for pos, word in enumerate(doc):
-                for j, term in index.get(word, ()):
-                    if (j, term) not in found and (len(term) == 1 or tuple(doc[pos:pos + len(term)]) == term):
-                        found.add((j, term))
-            for j, _ in found:
-                S[i, j] += 1
-        return S
+        """Documents x themes number of distinct seed terms matched (``seed_terms.count_seed_terms``)."""
+        return count_seed_terms(lemmas, seed_index(self.themes_, self.compiled_), len(self.themes_))
 
     def _seed_columns(self, theme: str) -> np.ndarray:
-        vocab = self.vectorizer_.vocabulary_
-        cols = set()
-        stop = self.stopwords_
-        for phrase in self.compiled_[theme]:
-            words = [stem(w) for w in phrase if w not in stop]
-            for w in words:
-                if w in vocab:
-                    cols.add(vocab[w])
-            for a, b in zip(words, words[1:]):
-                key = a + JOINER + b
-                if key in vocab:
-                    cols.add(vocab[key])
-        return np.array(sorted(cols), dtype=int)
+        return seed_columns(self.compiled_[theme], self.vectorizer_.vocabulary_, self.stopwords_)
 
     @staticmethod
     def _mask(X: sparse.csr_matrix, cols: np.ndarray) -> sparse.csr_matrix:
@@ -733,8 +429,6 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
     @staticmethod
     def _corpus_key(X: Sequence[str]) -> tuple[int, str]:
         """A digest of the texts (and their count), to recognise the corpus the model was fitted on."""
-        import hashlib
-
         digest = hashlib.blake2b(digest_size=16)
         for t in X:
             text = "" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t)

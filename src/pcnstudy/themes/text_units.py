@@ -1,0 +1,77 @@
+"""Text units for the free topics: sentences, identical texts, near-duplicate copies.
+
+- ``split_sentences(text)``: a response's sentences (split at ., ! or ? followed by
+  space, and at line breaks);
+- ``distinct_rows(X)``: identical texts grouped (first occurrence, group of each text,
+  group sizes), so that work on a text is done once and shared by its copies;
+- ``near_duplicate_groups(texts)``: texts that say the same thing with a few words
+  changed, added or misspelt grouped by shingle containment (one group number a text).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def split_sentences(text: Any) -> list[str]:
+    """Split a response into sentences at ., ! or ? followed by space, and at line breaks."""
+    if not isinstance(text, str):
+        return []
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def distinct_rows(X: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group identical texts: (index of each distinct text's first occurrence, in order of
+    appearance; each text's group; each group's count). ``X[first][inverse]`` gives ``X`` back."""
+    position: dict[str, int] = {}
+    inverse = np.fromiter((position.setdefault("" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t),
+                                               len(position)) for t in X), dtype=np.int64, count=len(X))
+    first = np.full(len(position), -1, dtype=np.int64)
+    for i in range(len(inverse) - 1, -1, -1):
+        first[inverse[i]] = i
+    counts = np.bincount(inverse, minlength=len(position)).astype(float)
+    return first, inverse, counts
+
+
+def near_duplicate_groups(texts: Sequence[str], shingle: int = 3, min_containment: float = 0.5) -> np.ndarray:
+    """Group texts that say the same thing with a few words changed, added or misspelt.
+
+    Each text is reduced to its set of word ``shingle``-grams (texts shorter than that:
+    the whole word sequence); two texts join one group when at least
+    ``min_containment`` of the shorter one's shingles occur in the other (the
+    containment measure of near-duplicate detection, Broder 1997), so "since the
+    programme, we sorted out an old disagreement ..." joins "we sorted out an old
+    disagreement ...". Words are compared by their sets of letters, so that a doubled
+    or swapped letter does not split a copy from its original. Groups are closed
+    transitively. Returns one group number per
+    text (the smallest index in its group).
+    """
+    n = len(texts)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    vocab: dict[tuple[str, ...], int] = {}
+    rows, cols = [], []
+    for i, text in enumerate(texts):
+        # each word by its set of letters: a doubled or swapped letter ("talkinng",
+        # "abuot") leaves it unchanged, so a misspelt copy still shares its shingles
+        words = tuple("".join(sorted(set(w))) for w in re.findall(r"[a-z0-9']+", str(text).lower()))
+        grams = {words[k:k + shingle] for k in range(len(words) - shingle + 1)} if len(words) >= shingle else {words}
+        for g in grams:
+            rows.append(i)
+            cols.append(vocab.setdefault(g, len(vocab)))
+    B = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(vocab)))
+    size = np.asarray(B.sum(axis=1)).ravel()
+    co = sparse.triu(B @ B.T, k=1).tocoo()
+    smaller = np.minimum(size[co.row], size[co.col])
+    keep = co.data >= min_containment * np.maximum(smaller, 1)
+    links = sparse.csr_matrix((np.ones(int(keep.sum())), (co.row[keep], co.col[keep])), shape=(n, n))
+    _, label = connected_components(links, directed=False)
+    first = np.full(label.max() + 1, n, dtype=np.int64)
+    np.minimum.at(first, label, np.arange(n))
+    return first[label]
