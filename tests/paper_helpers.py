@@ -6,7 +6,9 @@ import struct
 import zlib
 from pathlib import Path
 
-from pcnstudy.paper import manuscript as paper
+from pcnstudy.paper import manuscript
+from pcnstudy.paper.inputs import find_csv, load_results, read_quotes
+from pcnstudy.paper.tables import paper_tables
 
 FIXTURE = Path(__file__).parent / "data" / "paper"
 PROJECT_PAPER = Path(__file__).resolve().parents[1] / "paper"
@@ -35,6 +37,13 @@ def write_png(path: Path, width: int = 240, height: int = 120) -> Path:
     return path
 
 
+def fixture_tables(instrument: dict | None = None, codebook: dict | None = None) -> dict[str, str]:
+    """The paper's results tables made from the fixture results (no cohorts table)."""
+    results = FIXTURE / "results"
+    return paper_tables(load_results(results), instrument=instrument, codebook=codebook, conf_pct="95",
+                        quotes=read_quotes(find_csv(results, "quote")), cohorts=None)
+
+
 def build_fixture_paper(tmp: Path, params: dict | None = None) -> Path:
     """Copy the fixture paper into ``tmp/paper`` and write its variables, tables and figure."""
     dest = Path(tmp) / "paper"
@@ -42,8 +51,8 @@ def build_fixture_paper(tmp: Path, params: dict | None = None) -> Path:
     for name in ("index.qmd", "references.bib"):
         shutil.copyfile(FIXTURE / name, dest / name)
     shutil.copyfile(PROJECT_PAPER / "vancouver.csl", dest / "vancouver.csl")
-    results = FIXTURE / "results"
-    paper.write_variables(results, params or PARAMS, dest / "_variables.yml")
-    paper.write_tables(results, dest / "tables")
+    manuscript.write_variables(manuscript.variables(load_results(FIXTURE / "results"), params or PARAMS),
+                               dest / "_variables.yml")
+    manuscript.write_tables(fixture_tables(), dest / "tables")
     write_png(dest / "figures" / "fig-demo.png")
     return dest

@@ -3,16 +3,20 @@ supplementary bundle, and the rules index.qmd must keep (no hand-typed number in
 Abstract and Results, no shortcode without its variable)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
-from paper_helpers import FIXTURE, PARAMS
-from pcnstudy.paper import manuscript as paper
+from paper_helpers import FIXTURE, PARAMS, fixture_tables
+from pcnstudy.ingest.cohorts_table import cohorts_frame
+from pcnstudy.paper import colophon, inputs, manuscript, prose, tables, values
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX = ROOT / "paper" / "index.qmd"
@@ -49,23 +53,23 @@ INCLUDE_RE = re.compile(r"^{{<\s*include\s+(\S+)\s*>}}\s*$", re.M)
     ],
 )
 def test_format_value_follows_the_naming_conventions(key, value, shown):
-    assert paper.format_value(key, value) == shown
+    assert values.format_value(key, value) == shown
 
 
 def test_format_value_rejects_a_non_number():
     with pytest.raises(TypeError, match="x.y"):
-        paper.format_value("x.y", {"a": 1})
+        values.format_value("x.y", {"a": 1})
 
 
 def test_flatten_and_nest_are_inverse():
     tree = {"a": {"b": 1, "c": {"d": "x"}}, "e": 2}
-    flat = paper.flatten(tree)
+    flat = values.flatten(tree)
     assert flat == {"a.b": 1, "a.c.d": "x", "e": 2}
-    assert paper.nest(flat) == tree
+    assert values.nest(flat) == tree
 
 
 def test_variables_cover_results_params_and_derived():
-    flat = paper.variables(paper.load_results(FIXTURE / "results"), PARAMS, {"build.date": "2020-01-01"})
+    flat = manuscript.variables(inputs.load_results(FIXTURE / "results"), PARAMS, {"build.date": "2020-01-01"})
     assert flat["scores.change.cohort_a.leadership.pct_change"] == "24.1"
     assert flat["scores.change.cohort_b.leadership.n_pairs"] == "<5"
     assert flat["themes.quality.n_free_topics"] == "2"
@@ -77,28 +81,29 @@ def test_variables_cover_results_params_and_derived():
 
 def test_write_variables_round_trips_through_yaml(tmp_path):
     out = tmp_path / "_variables.yml"
-    flat = paper.write_variables(FIXTURE / "results", PARAMS, out)
+    flat = manuscript.variables(inputs.load_results(FIXTURE / "results"), PARAMS)
+    assert manuscript.write_variables(flat, out) == out
     loaded = yaml.safe_load(out.read_text())
-    assert paper.flatten(loaded) == flat
-    assert all(isinstance(v, str) for v in paper.flatten(loaded).values())
+    assert values.flatten(loaded) == flat
+    assert all(isinstance(v, str) for v in values.flatten(loaded).values())
     assert b"\r" not in out.read_bytes()
 
 
 def test_bad_json_is_reported_with_file_and_line(tmp_path):
     (tmp_path / "scores.json").write_text('{"a": 1,\n "b": }\n')
-    with pytest.raises(paper.PaperInputError, match=r"scores.json:2:"):
-        paper.load_results(tmp_path)
+    with pytest.raises(inputs.PaperInputError, match=r"scores.json:2:"):
+        inputs.load_results(tmp_path)
 
 
 # ------------------------------------------------------------------ tables
 
 
 def test_md_escape_neutralises_markdown():
-    assert paper.md_escape("a | b *c* @d <5 {{< x >}}") == r"a \| b \*c\* \@d \<5 \{\{\< x \>\}\}"
+    assert tables.md_escape("a | b *c* @d <5 {{< x >}}") == r"a \| b \*c\* \@d \<5 \{\{\< x \>\}\}"
 
 
 def test_tables_have_labels_and_merged_intervals(tmp_path):
-    written = paper.write_tables(FIXTURE / "results", tmp_path)
+    written = manuscript.write_tables(fixture_tables(), tmp_path)
     names = sorted(p.name for p in written)
     assert names == ["attrition.md", "change.md", "feedback.md", "meta.md", "mixed.md", "quotes.md", "reliability.md",
                      "themes.md", "themes_by_cohort.md", "then_test.md"]
@@ -122,7 +127,7 @@ def test_tables_have_labels_and_merged_intervals(tmp_path):
 def test_display_names_label_rows(tmp_path):
     instrument = yaml.safe_load((ROOT / "config" / "instrument.yml").read_text())
     codebook = yaml.safe_load((ROOT / "config" / "codebook.yml").read_text())
-    paper.write_tables(FIXTURE / "results", tmp_path, instrument=instrument, codebook=codebook)
+    manuscript.write_tables(fixture_tables(instrument, codebook), tmp_path)
     assert "Leadership skills" in (tmp_path / "change.md").read_text()
     assert "I would recommend the programme to colleagues" in (tmp_path / "feedback.md").read_text()
     assert "Relational working" in (tmp_path / "themes.md").read_text()
@@ -131,33 +136,65 @@ def test_display_names_label_rows(tmp_path):
 def test_quotes_without_a_text_column_name_the_file(tmp_path):
     bad = tmp_path / "quotes.csv"
     bad.write_text("theme,words\nx,y\n")
-    with pytest.raises(paper.PaperInputError, match="quotes.csv:1:"):
-        paper.quotes_table(bad, {})
+    with pytest.raises(inputs.PaperInputError, match="quotes.csv:1:"):
+        inputs.read_quotes(bad)
+    with pytest.raises(ValueError, match="theme, words"):
+        tables.quotes_table(pd.DataFrame({"theme": ["x"], "words": ["y"]}), {})
 
 
 def test_pipe_table_requires_a_tbl_label():
     with pytest.raises(ValueError):
-        paper.pipe_table(["a"], [["1"]], "cap", "table-x")
+        tables.pipe_table(["a"], [["1"]], "cap", "table-x")
 
 
-def test_cohorts_table_reads_cohort_yml(tmp_path):
-    folder = tmp_path / "raw" / "demo_cohort"
-    folder.mkdir(parents=True)
-    (folder / "cohort.yml").write_text(
-        "cohort: demo_cohort\nprogramme: A programme\nregion: Somewhere\nn_pcns: 7\n"
-        "start: 2020-09-01\nend: 2021-06-30\nwaves: [baseline, end]\nretrospective_waves: [then]\ndemo: true\n")
-    text = paper.cohorts_table(paper.read_cohorts(tmp_path / "raw"))
+def write_cohorts(folder: Path, *configs: dict, csv_twin: bool = False) -> Path:
+    """The processed cohorts table of ``configs`` (cohort.yml contents) as the ingest stage writes it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = cohorts_frame(configs)
+    if csv_twin:
+        frame.to_csv(folder / "cohorts.csv", index=False)
+    else:
+        frame.to_parquet(folder / "cohorts.parquet", index=False)
+    return folder
+
+
+COHORT_YML = ("cohort: demo_cohort\nprogramme: A programme\nregion: Somewhere\nn_pcns: 7\n"
+              "start: 2020-09-01\nend: 2021-06-30\nwaves: [baseline, end]\nretrospective_waves: [then]\ndemo: true\n")
+
+
+@pytest.mark.parametrize("csv_twin", [False, True])
+def test_cohorts_table_reads_the_processed_cohorts_table(tmp_path, csv_twin):
+    """A cohort.yml, through the ingest stage's cohorts table, gives the row it gave when read directly."""
+    folder = write_cohorts(tmp_path / "processed", yaml.safe_load(COHORT_YML), csv_twin=csv_twin)
+    records = inputs.cohort_records(inputs.read_cohorts(folder))
+    assert records[0]["waves"] == ["baseline", "end"] and records[0]["n_pcns"] == 7
+    text = tables.cohorts_table(records)
     assert ("| demo\\_cohort | A programme | Somewhere | 7 | 2020-09-01 to 2021-06-30 | baseline, end, then "
             "| simulated |") in text
     assert "The cohorts of the simulated twin" in text
 
 
-def test_cohorts_table_leaves_missing_fields_empty_and_names_real_data():
-    text = paper.cohorts_table([{"cohort": "new_one", "programme": None, "region": None, "n_pcns": None,
-                                 "start": None, "end": "2024-03-01", "waves": ["end"]}])
+def test_cohorts_table_leaves_missing_fields_empty_and_names_real_data(tmp_path):
+    text = tables.cohorts_table([{"cohort": "new_one", "programme": None, "region": None, "n_pcns": None,
+                                  "start": None, "end": "2024-03-01", "waves": ["end"]}])
     assert "None" not in text
     assert "| new\\_one |   |   |   | 2024-03-01 | end | survey export |" in text
     assert "The cohorts analysed" in text
+    # the same cohort through the processed table (missing n_pcns, empty waves lists)
+    folder = write_cohorts(tmp_path, {"cohort": "new_one", "end": "2024-03-01", "waves": ["end"]})
+    records = inputs.cohort_records(inputs.read_cohorts(folder))
+    assert records[0]["n_pcns"] is None and records[0]["retrospective_waves"] == []
+    assert tables.cohorts_table(records) == text
+
+
+def test_a_missing_cohorts_table_is_empty_and_a_damaged_one_names_the_file(tmp_path):
+    assert inputs.cohort_records(inputs.read_cohorts(tmp_path)) == []
+    (tmp_path / "cohorts.parquet").write_bytes(b"not parquet")
+    with pytest.raises(inputs.PaperInputError, match=r"cohorts.parquet: cannot read"):
+        inputs.read_cohorts(tmp_path)
+    pd.DataFrame({"cohort": ["a"]}).to_parquet(tmp_path / "cohorts.parquet")
+    with pytest.raises(inputs.PaperInputError, match=r"cohorts.parquet: no column programme"):
+        inputs.read_cohorts(tmp_path)
 
 
 # ------------------------------------------------------------------ the cohorts the prose speaks of
@@ -186,62 +223,102 @@ INSTRUMENT = {"feedback": [{"id": "open_honest", "text": "The sessions enabled o
 
 
 def test_study_roles_pick_cohorts_by_rule_not_by_name():
-    roles = paper.study_roles(SCORES, COHORTS)
+    roles = prose.study_roles(SCORES, COHORTS)
     assert roles["lead"]["cohort"] == "big"  # most complete pairs; 'pooled' is not a cohort
     assert roles["lead"]["change"] is SCORES["change"]["big"] and roles["lead"]["mixed"]["leadership"]
     assert roles["lead"]["attrition"]["n_baseline"] == 38
     assert roles["lead"]["programme_lower"] == "leadership programme for PCN clinical directors"
     assert roles["then_test"]["cohort"] == "small" and roles["then_test"]["programme_lower"] == "GP federation programme"
     assert roles["feedback"]["cohort"] == "als"  # most feedback items, not most respondents
-    flat = paper.variables({"roles": roles}, {})
+    flat = manuscript.variables({"roles": roles}, {})
     assert flat["roles.lead.change.leadership.pct_change_text"] == "25.0%"
     assert flat["roles.feedback.items.took_action.pct_text"] == "suppressed"
 
 
 def test_study_roles_are_absent_without_data():
-    roles = paper.study_roles({"change": {"pooled": {}}, "feedback": {}}, [])
+    roles = prose.study_roles({"change": {"pooled": {}}, "feedback": {}}, [])
     assert roles == {}
-    conditions = paper.paper_conditions({"scores": {}}, roles, [], [])
+    conditions = prose.paper_conditions({"scores": {}}, roles, [], restricted=False)
     assert not any(conditions.values())
 
 
 def test_feedback_prose_names_shown_and_hidden_items_in_instrument_order():
-    roles = paper.study_roles(SCORES, COHORTS)
-    prose = paper.feedback_prose(roles, INSTRUMENT)
-    assert prose["roles.feedback.sentence"] == (
+    roles = prose.study_roles(SCORES, COHORTS)
+    said = prose.feedback_prose(roles, INSTRUMENT)
+    assert said["roles.feedback.sentence"] == (
         "90.0% answered yes to “the sessions enabled open and honest conversations” and 100.0% answered yes to "
         "“I would recommend the programme to colleagues”; the share for “I took action on my issue between "
         "sessions” is hidden by disclosure control")
-    assert prose["roles.feedback.summary"] == "between 90.0% and 100.0% answered yes to each of the 2 feedback items shown"
-    one = paper.feedback_prose({"feedback": {"items": {"would_recommend": {"pct": 1.0}}}}, INSTRUMENT)
+    assert said["roles.feedback.summary"] == "between 90.0% and 100.0% answered yes to each of the 2 feedback items shown"
+    one = prose.feedback_prose({"feedback": {"items": {"would_recommend": {"pct": 1.0}}}}, INSTRUMENT)
     assert one["roles.feedback.summary"] == "100.0% answered yes to the one feedback item shown"
-    assert paper.feedback_prose({}, INSTRUMENT) == {}
+    assert prose.feedback_prose({}, INSTRUMENT) == {}
 
 
 def test_lower_first_keeps_acronyms_and_the_first_person():
-    assert paper.lower_first("Action learning sets") == "action learning sets"
-    assert paper.lower_first("PCN leads programme") == "PCN leads programme"
-    assert paper.lower_first("I would recommend it") == "I would recommend it"
+    assert prose.lower_first("Action learning sets") == "action learning sets"
+    assert prose.lower_first("PCN leads programme") == "PCN leads programme"
+    assert prose.lower_first("I would recommend it") == "I would recommend it"
 
 
 def test_paper_conditions_follow_the_results_and_cohorts():
-    roles = paper.study_roles(SCORES, COHORTS)
+    roles = prose.study_roles(SCORES, COHORTS)
     meta = {"leadership": {"k": 2}}
-    twin = [dict(c, demo=True) for c in COHORTS]
-    flags = paper.paper_conditions({"scores": {**SCORES, "meta": meta}, "themes": {"themes": {"a": {}}}},
-                                   roles, twin, twin)
+    twin = [dict(c, data="simulated") for c in COHORTS]
+    flags = prose.paper_conditions({"scores": {**SCORES, "meta": meta}, "themes": {"themes": {"a": {}}}},
+                                   roles, twin, restricted=False)
     assert all(flags.values()), flags
-    new = {"cohort": "mine", "programme": "Mine"}
-    flags = paper.paper_conditions({"scores": {"meta": {"leadership": {"k": 1}}}}, {}, twin[:1] + [new], twin + [new])
+    new = {"cohort": "mine", "programme": "Mine", "data": "survey export"}
+    flags = prose.paper_conditions({"scores": {"meta": {"leadership": {"k": 1}}}}, {}, twin[:1] + [new],
+                                   restricted=True)
     assert not flags["study_all_simulated"] and not flags["study_is_twin"] and not flags["study_has_meta"]
-    part = paper.paper_conditions({"scores": {}}, {}, twin[:2], twin)
+    part = prose.paper_conditions({"scores": {}}, {}, twin[:2], restricted=True)
     assert part["study_all_simulated"] and not part["study_is_twin"]
 
 
-def test_select_cohorts_keeps_the_params_list_or_all():
-    cohorts = [{"cohort": "a"}, {"cohort": "b"}, {"cohort": "c"}]
-    assert paper.select_cohorts(cohorts, []) == cohorts
-    assert [c["cohort"] for c in paper.select_cohorts(cohorts, ["c", "a"])] == ["a", "c"]
+def small_project(root: Path, cohorts: list[str]) -> Path:
+    """A project holding the fixture results and a processed cohorts table of ``cohorts``."""
+    root.mkdir(parents=True)
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    shutil.copytree(FIXTURE / "results", root / "data" / "processed" / "results")
+    write_cohorts(root / "data" / "processed",
+                  *[{"cohort": c, "programme": f"Programme {c}", "n_pcns": 3, "waves": ["baseline", "end"],
+                     "demo": True} for c in cohorts])
+    return root
+
+
+def test_the_paper_counts_and_tabulates_the_cohorts_of_the_processed_table(tmp_path):
+    """The processed table holds the cohorts a run ingested (params ``cohorts`` or all): the
+    paper counts those, lists those, and calls the study the twin only when the run is not restricted."""
+    root = small_project(tmp_path / "study", ["cohort_a", "cohort_b"])
+    facts = manuscript.prepare(root, {**PARAMS, "cohorts": ["cohort_a", "cohort_b"]})
+    assert facts["variables"]["study.n_cohorts"] == "2" and facts["variables"]["study.n_pcns"] == "6"
+    table = (root / "paper" / "tables" / "cohorts.md").read_text()
+    assert "| cohort\\_a | Programme cohort\\_a |" in table and "| cohort\\_b |" in table
+    flags = yaml.safe_load((root / "paper" / "_study.yml").read_text())
+    assert flags["study_all_simulated"] and not flags["study_is_twin"]
+    manuscript.prepare(root, {**PARAMS, "cohorts": []})
+    assert yaml.safe_load((root / "paper" / "_study.yml").read_text())["study_is_twin"]
+
+
+def test_compute_is_pure_and_its_result_has_labelled_tables():
+    results = inputs.load_results(FIXTURE / "results")
+    given = manuscript.PaperInputs(
+        results=results, cohorts=cohorts_frame([yaml.safe_load(COHORT_YML)]), instrument=None, codebook=None,
+        quotes=None, notebooks=[("01_ingest.html", "Ingest")], epoch=1600000000, commit="deadbeef" * 5,
+        lock_hashes=[("ingest", "data/processed/ratings.csv", "def456")], versions={"python": "3.11.9"})
+    result = manuscript.compute(given, manuscript.PaperSettings(params=PARAMS))
+    assert result.variables["build.date"] == "2020-09-13" and result.variables["build.commit_short"] == "deadbee"
+    assert result.variables["study.n_cohorts"] == "1" and result.variables["study.n_pcns"] == "7"
+    assert result.conditions["study_is_twin"] and result.conditions["study_all_simulated"]
+    assert {"cohorts", "colophon", "notebooks", "change", "quotes"} <= set(result.tables)
+    frame = result.summary_frame("tables")
+    assert frame.loc["cohorts", "label"] == "tbl-cohorts" and frame.loc["cohorts", "rows"] == 1
+    assert frame.loc["notebooks", "label"] == ""
+    assert result.summary_frame().loc["study.n_pcns", "value"] == "7"
+    assert bool(result.summary_frame("conditions").loc["study_is_twin", "shown"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.epoch = 0  # type: ignore[misc]
 
 
 # ------------------------------------------------------------------ build facts and extras
@@ -249,10 +326,10 @@ def test_select_cohorts_keeps_the_params_list_or_all():
 
 def test_build_epoch_prefers_source_date_epoch(monkeypatch, tmp_path):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1600000000")
-    assert paper.build_epoch(tmp_path) == 1600000000
-    assert paper.build_date(1600000000) == "2020-09-13"
+    assert colophon.build_epoch(tmp_path) == 1600000000
+    assert colophon.build_date(1600000000) == "2020-09-13"
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
-    assert paper.build_epoch(tmp_path / "not-a-repo") == 0
+    assert colophon.build_epoch(tmp_path / "not-a-repo") == 0
 
 
 def test_dvc_lock_hashes_skip_the_paper_stage(tmp_path):
@@ -262,18 +339,18 @@ def test_dvc_lock_hashes_skip_the_paper_stage(tmp_path):
         "paper": {"outs": [{"path": "paper/_output", "md5": "zzz.dir"}]},
         "ingest": {"outs": [{"path": "data/processed/ratings.csv", "md5": "def456"}]},
     }}))
-    rows = paper.dvc_lock_hashes(lock)
+    rows = colophon.dvc_lock_hashes(lock)
     assert rows == [("ingest", "data/processed/ratings.csv", "def456"),
                     ("scores", "data/processed/results/scores.json", "abc123")]
-    table = paper.colophon_table("deadbeef", "2020-01-01", rows, {"python": "3.11.9"})
+    table = colophon.colophon_table("deadbeef", "2020-01-01", rows, {"python": "3.11.9"})
     assert "`deadbeef`" in table and "`abc123`" in table and "{#tbl-colophon}" in table
 
 
 def test_supplementary_zip_is_byte_identical(tmp_path):
     a = tmp_path / "a.zip"
     b = tmp_path / "b.zip"
-    names = paper.write_supplementary_zip(FIXTURE / "results", a)
-    paper.write_supplementary_zip(FIXTURE / "results", b)
+    names = manuscript.write_supplementary_zip(FIXTURE / "results", a)
+    manuscript.write_supplementary_zip(FIXTURE / "results", b)
     assert names == ["scores/change.csv", "themes/quotes.csv"]  # sorted, relative
     assert a.read_bytes() == b.read_bytes()
     with zipfile.ZipFile(a) as zf:
@@ -285,18 +362,18 @@ def test_notebooks_list_links_every_report(tmp_path):
     (tmp_path / "02_scores.ipynb").write_text(json.dumps(
         {"cells": [{"cell_type": "markdown", "source": ["# Change scores\n", "text"]}]}))
     (tmp_path / "01_ingest.html").write_text("<html></html>")
-    text = paper.notebooks_list(tmp_path)
+    text = colophon.notebooks_list(colophon.notebook_entries(tmp_path))
     assert text.splitlines() == ["- [01\\_ingest](notebooks/01_ingest.html) (`01_ingest.html`)",
                                  "- [Change scores](notebooks/02_scores.html) (`02_scores.html`)"]
 
 
 def test_paper_command_rejects_an_unknown_format(capsys):
-    assert paper.paper_command(["docx"]) == 2
+    assert manuscript.paper_command(["docx"]) == 2
     assert "docx" in capsys.readouterr().err
 
 
 def test_paper_command_reports_missing_results(tmp_path, capsys):
-    assert paper.paper_command(["html"], root=tmp_path) == 1
+    assert manuscript.paper_command(["html"], root=tmp_path) == 1
     err = capsys.readouterr().err
     assert "results" in err and "Traceback" not in err
 
@@ -377,14 +454,14 @@ def test_every_var_key_exists_in_the_pipeline_results(built_project):
     variables = yaml.safe_load((built_project / "paper" / "_variables.yml").read_text(encoding="utf-8"))
     conditions = yaml.safe_load((built_project / "paper" / "_study.yml").read_text(encoding="utf-8"))
     assert all(conditions.values()), conditions
-    missing = sorted(paper_keys() - set(paper.flatten(variables)))
+    missing = sorted(paper_keys() - set(values.flatten(variables)))
     assert not missing, f"shortcodes without a variable: {missing}"
 
 
 def test_prose_percentages_say_suppressed_rather_than_less_than():
     results = {"scores": {"feedback": {"c": {"took_action": {"pct": "<5", "pct_ci_low": "<5"},
                                              "would_recommend": {"pct": 1.0}}}}}
-    flat = paper.variables(results, {})
+    flat = manuscript.variables(results, {})
     assert flat["scores.feedback.c.took_action.pct"] == "<5"  # tables keep the marker
     assert flat["scores.feedback.c.took_action.pct_text"] == "suppressed"  # prose never reads '<5%'
     assert flat["scores.feedback.c.would_recommend.pct_text"] == "100.0%"
@@ -394,10 +471,10 @@ def test_prose_percentages_say_suppressed_rather_than_less_than():
 def test_derived_theme_ranking_and_its_suppressed_fallback():
     themes = {"themes": {"themes": {"a": {"name": "Alpha", "prop": 0.2}, "b": {"name": "Beta", "prop": 0.5},
                                     "c": {"name": "Gamma", "prop": "<5"}}}}
-    flat = paper.derived_results(themes)
+    flat = prose.derived_results(themes)
     assert flat["themes.derived.first.name_lower"] == "beta" and flat["themes.derived.first.prop_text"] == "50.0%"
     assert flat["themes.derived.second.id"] == "a" and flat["themes.derived.n_themes"] == "3"
-    hidden = paper.derived_results({"themes": {"themes": {"a": {"name": "Alpha", "prop": "<20"}}}})
+    hidden = prose.derived_results({"themes": {"themes": {"a": {"name": "Alpha", "prop": "<20"}}}})
     assert hidden["themes.derived.first.prop_text"] == "suppressed"
     assert "suppressed" in hidden["themes.derived.second.name"]
 

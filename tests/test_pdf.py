@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from paper_helpers import FIXTURE, build_fixture_paper
-from pcnstudy.paper import manuscript as paper
+from pcnstudy.paper import inputs, manuscript
 from pcnstudy.paper import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ def test_fixture_pdf_pages_figures_and_numbers(fixture_pdf):
     assert FIXTURE_PAGES[0] <= len(reader.pages) <= FIXTURE_PAGES[1]
     assert image_count(reader) == 1
     text = pdf_text(reader)
-    flat = paper.variables(paper.load_results(FIXTURE / "results"), {})
+    flat = manuscript.variables(inputs.load_results(FIXTURE / "results"), {})
     assert f"Leadership skills rose by {flat['scores.change.cohort_a.leadership.pct_change']}%" in text
     assert "Figure 1" in text and "Table 1" in text and "Table 2" in text
     assert re.search(r"Wilson EB\. Probable inference", text)  # the bibliography, Vancouver style
@@ -63,7 +63,7 @@ def test_pipeline_pdf_pages_figures_and_headline_numbers(built_project):
     assert PAPER_PAGES[0] <= len(reader.pages) <= PAPER_PAGES[1], len(reader.pages)
     assert image_count(reader) >= PAPER_FIGURES
     text = pdf_text(reader)
-    flat = paper.variables(paper.load_results(results), {})
+    flat = manuscript.variables(inputs.load_results(results), {})
     for key in HEADLINE_KEYS:
         assert key in flat, f"headline key {key} missing from the results"
         assert flat[key] in text, f"{key} = {flat[key]} not in the PDF text"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from paper_helpers import PARAMS, build_fixture_paper
-from pcnstudy.paper import manuscript as paper
+from pcnstudy.paper import colophon, manuscript
 from pcnstudy.paper import render
 
 
@@ -224,7 +224,7 @@ def test_quarto_renders_the_same_source(tmp_path):
 def test_filters_are_shipped_with_the_package():
     names = [p.name for p in render.filter_paths()]
     assert names == ["shortcodes.lua", "crossref.lua"] and all(p.is_file() for p in render.filter_paths())
-    assert paper.PACKAGES[0] == "pcnstudy"
+    assert colophon.PACKAGES[0] == "pcnstudy"
 
 
 def test_typst_setup_matches_the_quarto_project():
@@ -261,7 +261,7 @@ def test_paper_command_end_to_end_on_a_project_copy(tmp_path, monkeypatch, capsy
                         "Level {{< var params.derived.conf_pct >}}%.\n\n"
                         "# Colophon\n\n{{< include tables/colophon.md >}}\n\n# References")
     (paper_dir / "index.qmd").write_text(text)
-    assert paper.paper_command(["html", "pdf"], root=root) == 0
+    assert manuscript.paper_command(["html", "pdf"], root=root) == 0
     out = paper_dir / "_output"
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "Cells below 7 were suppressed" in html and "Level 90%." in html

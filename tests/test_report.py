@@ -12,9 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from lxml import html as lxml_html
 
-from pcnstudy.paper.manuscript import format_value
+from pcnstudy.ingest.cohorts_table import cohorts_frame
 from pcnstudy.paper.report import (
     build_report,
     pooled_change_others,
@@ -23,6 +24,7 @@ from pcnstudy.paper.report import (
     report_command,
     results_cohorts,
 )
+from pcnstudy.paper.values import format_value
 
 HERE = Path(__file__).parent
 FIXTURE = HERE / "data" / "results" / "report"
@@ -36,13 +38,24 @@ def check(got: dict, name: str) -> None:
         assert got[stat] == pytest.approx(value, abs=TOLERANCES[tol]), (name, stat)
 
 
+def write_cohorts_table(dest: Path, configs: list[dict]) -> None:
+    """data/processed/cohorts.csv of ``configs`` (cohort.yml contents), as the ingest stage writes it."""
+    cohorts_frame(configs).to_csv(dest / "data" / "processed" / "cohorts.csv", index=False)
+
+
 @pytest.fixture()
 def project(tmp_path: Path, root: Path) -> Path:
-    """A copy of the fixture with the study's config, as a project root."""
+    """A copy of the fixture with the study's config, as a project root.
+
+    The fixture's cohort.yml files become the processed cohorts table the ingest stage
+    writes, and data/raw is removed: the report reads only processed data."""
     dest = tmp_path / "study"
     shutil.copytree(FIXTURE, dest)
     shutil.copytree(root / "config", dest / "config")
     (dest / "dvc.yaml").write_text("stages: {}\n", encoding="utf-8")
+    raw = dest / "data" / "raw"
+    write_cohorts_table(dest, [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(raw.glob("*/cohort.yml"))])
+    shutil.rmtree(raw)
     return dest
 
 
@@ -114,6 +127,13 @@ def test_build_report_holds_the_cohorts_numbers_and_quotes(project):
     # the study's quote rule: 8+ words, highest score first; another cohort's text never
     assert list(quotes["id"]) == ["cohort_a-end-2-valued_most", "cohort_a-end-3-valued_most"]
     assert "Leadership skills" in content["tables"]["change"]
+    cohort = content["tables"]["cohort"]  # the cohort's row of the processed cohorts table
+    for row in ("| Programme | Programme A |", "| PCNs | 3 |", "| Dates | 2020-09-01 to 2021-06-30 |",
+                "| Waves | baseline, end |"):
+        assert row in cohort, row
+    assert flat["cohort.programme"] == "Programme A"
+    assert build_report("cohort_c", project)["variables"]["cohort.programme"] == \
+        "programme not stated in cohort.yml"  # its cohort.yml leaves the programme empty
 
 
 def test_report_renders_html_and_pdf_with_the_cohorts_numbers(project, capsys):
@@ -156,8 +176,7 @@ def test_bad_names_exit_with_one_line(project, capsys, name, code, words):
 
 
 def test_cohort_without_results_says_run_dvc_repro(project, capsys):
-    (project / "data" / "raw" / "cohort_d").mkdir()
-    (project / "data" / "raw" / "cohort_d" / "cohort.yml").write_text("cohort: cohort_d\n", encoding="utf-8")
+    write_cohorts_table(project, [{"cohort": c} for c in ("cohort_a", "cohort_b", "cohort_c", "cohort_d")])
     assert report_command("cohort_d", root=project) == 1
     err = capsys.readouterr().err.strip()
     assert "no results for cohort 'cohort_d'" in err and "dvc repro" in err

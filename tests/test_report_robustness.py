@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
+from pcnstudy.ingest.cohorts_table import cohorts_frame
 from pcnstudy.paper.report import report_command
 
 
-def make_root(tmp_path, scores, themes="{}", cohort_yml=None):
+def make_root(tmp_path, scores, themes="{}", cohorts=None):
+    """Results, and the processed cohorts table: a frame written as parquet, or bytes written as is."""
     results = tmp_path / "data" / "processed" / "results"
     results.mkdir(parents=True)
     (results / "scores.json").write_text(scores if isinstance(scores, str) else json.dumps(scores))
     (results / "themes.json").write_text(themes)
-    if cohort_yml is not None:
-        (tmp_path / "data" / "raw" / "se_cohort1").mkdir(parents=True)
-        (tmp_path / "data" / "raw" / "se_cohort1" / "cohort.yml").write_text(cohort_yml)
+    table = tmp_path / "data" / "processed" / "cohorts.parquet"
+    if isinstance(cohorts, bytes):
+        table.write_bytes(cohorts)
+    elif cohorts is not None:
+        cohorts.to_parquet(table, index=False)
     return tmp_path
 
 
 @pytest.mark.parametrize("case, message", [
     ("scores_not_object", "scores.json: not a JSON object"),
     ("themes_null", "themes.json: not a JSON object"),
-    ("cohort_yml_broken", "cohort.yml:2: not valid YAML"),
-    ("cohort_yml_list", "cohort.yml: not a mapping"),
+    ("cohorts_table_broken", "cohorts.parquet: cannot read the cohorts table"),
+    ("cohorts_table_without_columns", "cohorts.parquet: no column programme"),
     ("section_wrong_type", "cannot build the report for 'se_cohort1'"),
 ])
 def test_damaged_results_give_one_line_and_exit_1(tmp_path, capsys, case, message):
@@ -32,9 +37,11 @@ def test_damaged_results_give_one_line_and_exit_1(tmp_path, capsys, case, messag
     root = {
         "scores_not_object": lambda: make_root(tmp_path, "[]"),
         "themes_null": lambda: make_root(tmp_path, present, themes="null"),
-        "cohort_yml_broken": lambda: make_root(tmp_path, present, cohort_yml="name: [\n"),
-        "cohort_yml_list": lambda: make_root(tmp_path, present, cohort_yml="- 1\n"),
-        "section_wrong_type": lambda: make_root(tmp_path, {"change": {"se_cohort1": "x"}}, cohort_yml="{}\n"),
+        "cohorts_table_broken": lambda: make_root(tmp_path, present, cohorts=b"PAR1 not parquet\n"),
+        "cohorts_table_without_columns": lambda: make_root(tmp_path, present,
+                                                           cohorts=pd.DataFrame({"cohort": ["se_cohort1"]})),
+        "section_wrong_type": lambda: make_root(tmp_path, {"change": {"se_cohort1": "x"}},
+                                                cohorts=cohorts_frame([{"cohort": "se_cohort1"}])),
     }[case]()
     assert report_command("se_cohort1", root=root, formats=("html",)) == 1
     err = capsys.readouterr().err.strip()

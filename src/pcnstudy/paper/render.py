@@ -19,9 +19,15 @@ import os
 import shutil
 import subprocess
 import time
-from importlib import resources
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import pypandoc
+import typst
+from pypdf import PdfReader
+
+from pcnstudy.core import paths
 
 FORMATS = ("html", "pdf")
 # Typst set-up shared with _quarto.yml's typst include-in-header: table captions above
@@ -40,15 +46,12 @@ class RenderError(Exception):
 
 
 def filter_paths() -> list[Path]:
-    """The Lua filters shipped in pcnstudy/filters, in the order they must run."""
-    folder = resources.files("pcnstudy.paper") / "filters"
-    return [Path(str(folder / name)) for name in FILTERS]
+    """The Lua filters shipped in pcnstudy/paper/filters, in the order they must run."""
+    return [paths.packaged_file("pcnstudy.paper", f"filters/{name}") for name in FILTERS]
 
 
 def pandoc_path() -> str:
     """Path of the pandoc binary bundled with pypandoc-binary."""
-    import pypandoc
-
     return pypandoc.get_pandoc_path()
 
 
@@ -104,8 +107,6 @@ def metadata_file(paper_dir: Path) -> str | None:
 
 def pdf_pages(path: Path) -> int:
     """Number of pages of a PDF."""
-    from pypdf import PdfReader
-
     return len(PdfReader(str(path)).pages)
 
 
@@ -122,8 +123,6 @@ def render_html_pandoc(paper_dir: Path, out: Path, epoch: int, date: str | None 
 
 def render_pdf_pandoc(paper_dir: Path, out: Path, epoch: int, date: str | None = None) -> Path:
     """index.qmd -> Typst source with pandoc (filters, citeproc) -> PDF with the typst package."""
-    import typst
-
     out.parent.mkdir(parents=True, exist_ok=True)
     source = paper_dir / ".index.pandoc.typ"  # beside index.qmd, so figure paths resolve
     try:
@@ -159,8 +158,6 @@ def render(paper_dir: Path, formats: list[str] | tuple[str, ...] = FORMATS, epoc
     ``engine`` is 'quarto', 'pandoc' or 'auto' (quarto where it is on PATH).
     Returns {format: {path, engine, seconds, pages (PDF)}}.
     """
-    from datetime import datetime, timezone
-
     paper_dir = Path(paper_dir)
     if not (paper_dir / "index.qmd").is_file():
         raise RenderError(f"{paper_dir / 'index.qmd'}: no such file")

@@ -4,12 +4,13 @@
 results (``data/processed/results/``: scores.json, themes.json,
 scores/change_scores.csv, scores/feedback_proportions.csv, themes/prevalence.csv,
 themes/doc_themes.csv), the redacted free text (``data/processed/texts.parquet``,
-for the cohort's own quotes), the cohort's ``data/raw/NAME/cohort.yml`` and
+for the cohort's own quotes), the cohort's row of the ingested cohorts table
+(``data/processed/cohorts.parquet``), the instrument and codebook configs and
 params.yaml, and gives ``reports/cohort-NAME.html`` and ``reports/cohort-NAME.pdf``,
 rendered by the same engines as the paper (``pcnstudy.paper.render``: Quarto where it is
-installed, else pandoc with the shortcode filters and Typst).
+installed, else pandoc with the shortcode filters and Typst). It never reads data/raw.
 
-The report is the template ``pcnstudy/templates/cohort_report.qmd`` with a
+The report is the template ``pcnstudy/paper/templates/cohort_report.qmd`` with a
 ``_variables.yml`` and ``tables/*.md`` written beside it in a build folder:
 
 - the cohort's change by domain (scores.json ``change``), beside a REML
@@ -20,10 +21,15 @@ The report is the template ``pcnstudy/templates/cohort_report.qmd`` with a
 - theme prevalence (themes.json ``by_cohort``) beside the other cohorts' answers;
 - the cohort's exemplar quotes (``cohort_quotes``), chosen as the study chooses them.
 
-Values are formatted as the paper formats them (``pcnstudy.paper.manuscript.format_value``), and
+Values are formatted as the paper formats them (``pcnstudy.paper.values.format_value``), and
 values suppressed by disclosure control stay suppressed; pooled figures only add
 published counts. Exit codes: 0 written; 1 unknown cohort, no results, or the cohort
 not in the results (one line on stderr saying what to run); 2 a malformed name.
+
+Unlike the paper stage, which depends on the core and this subpackage alone, the report
+imports the scores and themes stages' own rules at the top (``random_effects``,
+``order_waves``, ``select_quotes``) so that it pools and quotes exactly as the study
+does; it is a command, run outside the pipeline, so no stage depends on those imports.
 """
 from __future__ import annotations
 
@@ -33,7 +39,6 @@ import re
 import shutil
 import sys
 import tempfile
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -42,6 +47,17 @@ import pandas as pd
 import yaml
 
 from pcnstudy.core import paths
+from pcnstudy.core.params import load_params
+from pcnstudy.core.proportions import wilson_ci
+from pcnstudy.paper import render
+from pcnstudy.paper.colophon import build_epoch
+from pcnstudy.paper.inputs import PaperInputError, cohort_records, project_path, read_cohorts
+from pcnstudy.paper.tables import display_names, md_escape, pipe_table
+from pcnstudy.paper.values import conf_pct as confidence_pct
+from pcnstudy.paper.values import flatten, format_value, nest
+from pcnstudy.scores.change import order_waves
+from pcnstudy.scores.meta import random_effects
+from pcnstudy.themes.stage import select_quotes
 
 COHORT_NAME = re.compile(r"^[a-z0-9_]+$")
 TEMPLATE = "cohort_report.qmd"
@@ -56,8 +72,8 @@ class ReportInputError(Exception):
 
 
 def template_path() -> Path:
-    """The report template shipped in pcnstudy/templates."""
-    return Path(str(resources.files("pcnstudy.paper") / "templates" / TEMPLATE))
+    """The report template shipped in pcnstudy/paper/templates."""
+    return paths.packaged_file("pcnstudy.paper", f"templates/{TEMPLATE}")
 
 
 def load_json(path: Path) -> dict[str, Any]:
@@ -108,6 +124,16 @@ def read_texts(processed: Path) -> pd.DataFrame:
     return pd.DataFrame()
 
 
+def read_cohort(processed: Path, name: str) -> dict[str, Any] | None:
+    """Cohort ``name``'s row of the ingested cohorts table (``cohort_records``), None when it
+    is not there; a damaged table is a ReportInputError naming it."""
+    try:
+        records = cohort_records(read_cohorts(processed))
+    except PaperInputError as err:
+        raise ReportInputError(str(err)) from None
+    return next((rec for rec in records if rec.get("cohort") == name), None)
+
+
 def results_cohorts(scores: Mapping[str, Any], themes: Mapping[str, Any]) -> list[str]:
     """Cohort ids the results hold (change, feedback, attrition, reliability, themes by cohort), sorted."""
     found: set[str] = set()
@@ -146,8 +172,6 @@ def pooled_change_others(change: pd.DataFrame, name: str, alpha: float = 0.05) -
     pool when its mean_diff, sd_diff and n_pairs are published numbers (a suppressed
     cohort does not). Returns {domain: {k, estimate, ci_low, ci_high, tau2, cohorts}}.
     """
-    from pcnstudy.scores.meta import random_effects
-
     rows = last_wave_domain_rows(change)
     out: dict[str, dict[str, Any]] = {}
     if rows.empty:
@@ -175,8 +199,6 @@ def pooled_counts_others(table: pd.DataFrame, name: str, key: str, n_col: str, k
     rows), ``key``, a total ``n_col`` and a count ``k_col`` (strings; a suppressed row
     is left out). Returns {key value: {n, k, prop, prop_ci_low, prop_ci_high, n_cohorts}}.
     """
-    from pcnstudy.core.proportions import wilson_ci
-
     if table.empty:
         return {}
     frame = table
@@ -185,8 +207,6 @@ def pooled_counts_others(table: pd.DataFrame, name: str, key: str, n_col: str, k
     cohort_col = "cohort" if "cohort" in frame.columns else "level"
     frame = frame[(frame[cohort_col] != name) & ~frame[cohort_col].isin(POOLED_KEYS)]
     if "wave" in frame.columns:  # the last wave each cohort has for the item, as scores.json
-        from pcnstudy.scores.change import order_waves
-
         rank = {w: i for i, w in enumerate(order_waves(frame["wave"]))}
         frame = frame.assign(_r=frame["wave"].map(rank)).sort_values(["_r"], kind="stable")
         frame = frame.groupby([cohort_col, key], sort=True).tail(1)
@@ -212,8 +232,6 @@ def cohort_quotes(doc_themes: pd.DataFrame, texts: pd.DataFrame, name: str, n_qu
     ``texts``: the processed texts table (response_id, cohort, text, redacted).
     Chosen by ``pcnstudy.themes.stage.select_quotes``, the rule the study's quotes follow.
     """
-    from pcnstudy.themes.stage import select_quotes
-
     columns = ["theme", "rank", "id", "score", "text", "text_html"]
     if doc_themes.empty or texts.empty:
         return pd.DataFrame(columns=columns)
@@ -230,8 +248,6 @@ def cohort_quotes(doc_themes: pd.DataFrame, texts: pd.DataFrame, name: str, n_qu
 
 def fmt(key: str, value: Any) -> str:
     """A value formatted as the paper formats it (by statistic name), escaped for a table cell."""
-    from pcnstudy.paper.manuscript import format_value, md_escape
-
     return md_escape(format_value(key, value))
 
 
@@ -243,9 +259,7 @@ def interval(rec: Mapping[str, Any], low: str, high: str) -> str:
 
 
 def cohort_table(config: Mapping[str, Any], n_respondents: Any) -> str:
-    """The cohort's description from cohort.yml."""
-    from pcnstudy.paper.manuscript import md_escape, pipe_table
-
+    """The cohort's description: its row of the cohorts table (``cohort_records``; {} when absent)."""
     def shown(value: Any) -> str:
         return md_escape(value) if value not in (None, "") else "not stated"
 
@@ -262,8 +276,6 @@ def cohort_table(config: Mapping[str, Any], n_respondents: Any) -> str:
 def change_table_md(mine: Mapping[str, Any], others: Mapping[str, Any], meta: Mapping[str, Any],
                     domains: Mapping[str, str], conf_pct: str) -> str:
     """This cohort's change by domain beside the other cohorts pooled and the study's meta-analysis."""
-    from pcnstudy.paper.manuscript import md_escape, pipe_table
-
     rows = []
     for domain in sorted(set(mine) | set(others), key=str):
         rec = mine.get(domain) or {}
@@ -293,8 +305,6 @@ def proportions_table_md(mine: Mapping[str, Any], others: Mapping[str, Any], lab
                          first: str, caption: str, label: str, conf_pct: str, n_key: str = "n", k_key: str = "k",
                          p_key: str = "pct") -> str:
     """A table of this cohort's proportions (k of n, %, CI) beside the other cohorts' pooled counts."""
-    from pcnstudy.paper.manuscript import md_escape, pipe_table
-
     rows = []
     for key in sorted(set(mine) | set(others), key=str):
         rec = mine.get(key) or {}
@@ -315,8 +325,6 @@ def proportions_table_md(mine: Mapping[str, Any], others: Mapping[str, Any], lab
 
 def quotes_table_md(quotes: pd.DataFrame, theme_names: Mapping[str, str], max_chars: int = 300) -> str:
     """The cohort's quotes by theme."""
-    from pcnstudy.paper.manuscript import md_escape, pipe_table
-
     rows = []
     for rec in quotes.sort_values(["theme", "rank"], kind="stable").to_dict("records"):
         text = " ".join(str(rec["text"]).split())
@@ -336,30 +344,25 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
     Returns {'variables': flat {key: str}, 'tables': {file stem: markdown},
     'cohort': {the cohort's parts of scores.json and themes.json}, 'others': [...]}.
     """
-    from pcnstudy.paper.manuscript import display_names, format_param, format_value
-    from pcnstudy.core.params import load_params
-
-    root = Path(root or paths.ROOT)
-    raw_dir = root / "data" / "raw"
-    results_dir = root / "data" / "processed" / "results"
-    config_path = raw_dir / name / "cohort.yml"
+    processed = project_path(root, paths.PROCESSED)
+    results_dir = project_path(root, paths.RESULTS)
     scores = load_json(results_dir / "scores.json")
     themes = load_json(results_dir / "themes.json")
     present = results_cohorts(scores, themes)
-    if not config_path.is_file() and name not in present:
+    row = read_cohort(processed, name)
+    if row is None and name not in present:
         known = ", ".join(present) or "none"
-        raise ReportInputError(f"unknown cohort {name!r}: no {config_path} (cohorts with results: {known})")
+        raise ReportInputError(f"unknown cohort {name!r}: not in the cohorts table {processed / 'cohorts.parquet'} "
+                               f"(cohorts with results: {known})")
     if name not in present:
         raise ReportInputError(f"{results_dir}: no results for cohort {name!r}; run `dvc repro` first "
                                "(and check that params.yaml `cohorts` includes it)")
-    config = load_yaml(config_path, {}) or {}
-    if not isinstance(config, dict):
-        raise ReportInputError(f"{config_path}: not a mapping of cohort settings")
-    params = load_params(root / "params.yaml")
+    config = row or {}
+    params = load_params(project_path(root, paths.PARAMS))
     alpha = float((params.get("scores") or {}).get("alpha", 0.05))
-    conf_pct = format_param(round(100 * (1 - alpha), 6))
-    load = load_yaml
-    names = display_names(load(root / "config" / "instrument.yml"), load(root / "config" / "codebook.yml"))
+    conf_pct = confidence_pct(alpha)
+    names = display_names(load_yaml(project_path(root, paths.INSTRUMENT)),
+                          load_yaml(project_path(root, paths.CODEBOOK)))
     settings = scores.get("settings") or {}
     marker = str(settings.get("disclosure_marker", "<5"))
     others = [c for c in present if c != name]
@@ -377,7 +380,7 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
     pooled_themes = pooled_counts_others(read_table(results_dir / "themes" / "prevalence.csv"), name, key="theme",
                                          n_col="n_total", k_col="n", alpha=alpha, where={"dimension": "cohort"})
     n_quotes = int((params.get("themes") or {}).get("n_quotes", 3))
-    texts = read_texts(root / "data" / "processed")
+    texts = read_texts(processed)
     quotes = cohort_quotes(read_table(results_dir / "themes" / "doc_themes.csv"), texts, name, n_quotes)
 
     n_total = next((rec.get("n_total") for rec in mine["themes"].values() if isinstance(rec, Mapping)), None)
@@ -396,8 +399,6 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
         "settings.conf_pct": conf_pct,
         "themes.n_total": format_value("n_total", n_total) if n_total is not None else "0",
     }
-    from pcnstudy.paper.manuscript import flatten
-
     for section, tree in mine.items():
         for key, value in flatten(tree, f"cohort.{section}").items():
             flat[key] = format_value(key, value)
@@ -422,8 +423,6 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
 
 def write_source(build_dir: Path, content: Mapping[str, Any]) -> Path:
     """Write index.qmd (the template), _variables.yml and tables/*.md into ``build_dir``; return it."""
-    from pcnstudy.paper.manuscript import nest
-
     build_dir = Path(build_dir)
     (build_dir / "tables").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template_path(), build_dir / "index.qmd")
@@ -443,17 +442,13 @@ def write_source(build_dir: Path, content: Mapping[str, Any]) -> Path:
 def render_report(name: str, root: Path | None = None, formats: Sequence[str] = ("html", "pdf"),
                   engine: str = "auto") -> dict[str, Path]:
     """Build and render the report of cohort ``name`` into reports/cohort-NAME.{html,pdf}; return the paths."""
-    from pcnstudy.paper import render
-    from pcnstudy.paper.manuscript import build_epoch
-
-    root = Path(root or paths.ROOT)
     content = build_report(name, root)
-    reports = root / "reports"
+    reports = project_path(root, paths.REPORTS)
     reports.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     with tempfile.TemporaryDirectory(prefix=f".cohort-{name}-", dir=reports) as tmp:
         build = write_source(Path(tmp), content)
-        outputs = render.render(build, list(formats), epoch=build_epoch(root), engine=engine)
+        outputs = render.render(build, list(formats), epoch=build_epoch(Path(root or paths.ROOT)), engine=engine)
         for fmt_name, info in outputs.items():
             target = reports / f"cohort-{name}.{fmt_name}"
             shutil.copyfile(info["path"], target)
@@ -463,22 +458,20 @@ def render_report(name: str, root: Path | None = None, formats: Sequence[str] = 
 
 def report_command(name: str, root: Path | None = None, formats: Sequence[str] = ("html", "pdf")) -> int:
     """``pcnstudy report NAME``: 0 written, 1 unknown cohort / no results / render failed, 2 bad name."""
-    from pcnstudy.paper.render import RenderError
-
     if not COHORT_NAME.fullmatch(name or ""):
         print(f"pcnstudy report: {name!r} is not a cohort id ([a-z0-9_]+)", file=sys.stderr)
         return 2
     root = Path(root or paths.ROOT)
     try:
         written = render_report(name, root, formats)
-    except (ReportInputError, RenderError) as err:
+    except (ReportInputError, render.RenderError) as err:
         print(f"pcnstudy report: {err}", file=sys.stderr)
         return 1
     except Exception as err:  # damaged results: one line naming them, never a traceback
         first = str(err).splitlines()[0] if str(err) else ""
         print(f"pcnstudy report: cannot build the report for {name!r} from the results under "
-              f"{root / 'data' / 'processed'} ({err.__class__.__name__}: {first}); run `dvc repro` to rebuild them",
-              file=sys.stderr)
+              f"{project_path(root, paths.PROCESSED)} ({err.__class__.__name__}: {first}); "
+              "run `dvc repro` to rebuild them", file=sys.stderr)
         return 1
     for fmt_name, path in sorted(written.items()):
         try:

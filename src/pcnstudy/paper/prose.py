@@ -1,0 +1,212 @@
+"""What the paper's prose says, chosen by rule from the results so that no cohort is named in it.
+
+Takes the results trees (scores.json, themes.json), the cohorts analysed (records of
+data/processed/cohorts.parquet, ``pcnstudy.paper.inputs.cohort_records``), the
+instrument and codebook configs and params.yaml, and gives:
+
+- ``study_roles``: the cohorts the prose speaks of (``roles.lead``, ``roles.then_test``,
+  ``roles.feedback``) with their results subtrees;
+- ``feedback_prose``: the sentences about the feedback cohort's yes/no items;
+- ``paper_conditions``: the flags of the conditional prose (``_study.yml``);
+- ``derived_results``, ``derived_params``, ``config_facts``, ``study_facts``: facts the
+  prose states that follow from the results, params.yaml, the configs and the cohorts.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from pcnstudy.paper.inputs import SIMULATED
+from pcnstudy.paper.values import conf_pct, flatten, prose_percent
+
+
+def lower_first(text: str) -> str:
+    """'Action learning sets' -> 'action learning sets', for use mid-sentence.
+
+    A first word that is 'I' or an acronym ('PCN leads', 'GP federation') is kept.
+    """
+    first = text.split(" ", 1)[0]
+    if first == "I" or first.startswith("I'") or first[1:2].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def join_and(parts: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+# --------------------------------------------------------------------------- study roles
+
+
+def _largest(tree: Mapping[str, Any] | None, size: Any) -> str | None:
+    """The key of ``tree`` whose subtree has the largest ``size`` (a tuple of counts, compared
+    in order; ties go to the first id); None when every size is zero."""
+    sized = [(size(sub), key) for key, sub in (tree or {}).items()
+             if key != "pooled" and isinstance(sub, Mapping)]
+    sized = [(s, key) for s, key in sized if any(s)]
+    if not sized:
+        return None
+    best = max(s for s, _ in sized)
+    return min(key for s, key in sized if s == best)
+
+
+def _max_count(tree: Any, name: str) -> int:
+    """Largest numeric ``name`` anywhere in a results subtree (e.g. n_pairs over domains)."""
+    counts = [v for k, v in flatten(tree).items() if k.rsplit(".", 1)[-1] == name and isinstance(v, (int, float))]
+    return int(max(counts)) if counts else 0
+
+
+def study_roles(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The cohorts the paper's prose speaks of, chosen by rule from the results.
+
+    - ``lead``: the cohort with the most complete baseline-to-end pairs (its change,
+      mixed model and attrition are quoted in the text);
+    - ``then_test``: of the cohorts with a retrospective then-test, the one with most pairs;
+    - ``feedback``: the cohort with the most yes/no feedback items, then the most respondents.
+
+    Each role holds the cohort's id, programme and its results subtrees, so the prose
+    reads ``roles.lead.change.<domain>.pct_change`` whatever cohorts a run includes.
+    A role without a cohort is absent; ``paper_conditions`` hides the prose about it.
+    """
+    programmes = {str(c.get("cohort")): str(c.get("programme") or c.get("cohort")) for c in cohorts}
+    picks = {
+        "lead": _largest(scores.get("change"), lambda t: (_max_count(t, "n_pairs"),)),
+        "then_test": _largest(scores.get("then_test"), lambda t: (_max_count(t, "n_pairs"),)),
+        "feedback": _largest(scores.get("feedback"), lambda t: (len(t), _max_count(t, "n"))),
+    }
+    roles: dict[str, Any] = {}
+    for role, cohort in picks.items():
+        if cohort is None:
+            continue
+        programme = programmes.get(cohort, cohort)
+        rec: dict[str, Any] = {"cohort": cohort, "programme": programme, "programme_lower": lower_first(programme)}
+        if role == "lead":
+            for part in ("change", "mixed", "attrition"):
+                if cohort in (scores.get(part) or {}):
+                    rec[part] = scores[part][cohort]
+        elif role == "then_test":
+            rec["change"] = scores["then_test"][cohort]
+        else:
+            rec["items"] = scores["feedback"][cohort]
+        roles[role] = rec
+    return roles
+
+
+def feedback_prose(roles: Mapping[str, Any], instrument: Mapping[str, Any] | None) -> dict[str, str]:
+    """Sentences about the feedback cohort's yes/no items, for whichever items it was asked.
+
+    ``roles.feedback.sentence``: each shown item's share and wording, in the instrument's
+    order, then the items disclosure control hid; ``roles.feedback.summary``: the range
+    of the shown shares, for the abstract.
+    """
+    fb = roles.get("feedback")
+    if not fb:
+        return {}
+    wording = {f["id"]: str(f.get("text") or f["id"]) for f in (instrument or {}).get("feedback") or []}
+    order = [i for i in wording if i in fb["items"]] + sorted(i for i in fb["items"] if i not in wording)
+    shown, hidden = [], []
+    for item in order:
+        pct = (fb["items"][item] or {}).get("pct")
+        quote = "“" + lower_first(wording.get(item, item).rstrip(".")) + "”"
+        (shown if isinstance(pct, (int, float)) else hidden).append((item, pct, quote))
+    parts = []
+    if shown:
+        parts.append(join_and([f"{prose_percent('pct', pct)} answered yes to {quote}" for _, pct, quote in shown]))
+    if hidden:
+        noun = "share" if len(hidden) == 1 else "shares"
+        parts.append(f"the {noun} for {join_and([q for _, _, q in hidden])} "
+                     f"{'is' if len(hidden) == 1 else 'are'} hidden by disclosure control")
+    pcts = sorted(pct for _, pct, _ in shown)
+    if not pcts:
+        summary = f"the shares answering yes to its {len(order)} feedback items are hidden by disclosure control"
+    elif pcts[0] == pcts[-1]:
+        summary = (f"{prose_percent('pct', pcts[0])} answered yes to "
+                   + ("the one feedback item shown" if len(pcts) == 1
+                      else f"each of the {len(pcts)} feedback items shown"))
+    else:
+        summary = (f"between {prose_percent('pct', pcts[0])} and {prose_percent('pct', pcts[-1])} answered yes "
+                   f"to each of the {len(pcts)} feedback items shown")
+    return {"roles.feedback.sentence": "; ".join(parts), "roles.feedback.summary": summary}
+
+
+def paper_conditions(results: Mapping[str, Any], roles: Mapping[str, Any], cohorts: list[Mapping[str, Any]],
+                     restricted: bool) -> dict[str, bool]:
+    """Metadata flags for the paper's conditional prose (``.content-visible when-meta=...``).
+
+    ``cohorts`` are the cohorts analysed (the processed cohorts table); ``restricted``
+    says params.yaml ``cohorts`` lists some of the study's cohorts rather than all.
+    ``study_is_twin`` (the prose names the twin's cohorts) holds when every cohort is
+    simulated and the run is not restricted to some of them.
+    """
+    scores = results.get("scores") or {}
+    meta = scores.get("meta") or {}
+    lead = roles.get("lead") or {}
+    simulated = bool(cohorts) and all(c.get("data") == SIMULATED for c in cohorts)
+    return {
+        "study_all_simulated": simulated,
+        "study_is_twin": simulated and not restricted,
+        "study_has_lead": "change" in lead,
+        "study_has_mixed": bool((lead.get("mixed") or {})),
+        "study_has_attrition": bool(lead.get("attrition")),
+        "study_has_meta": any(int((rec or {}).get("k") or 0) >= 2 for rec in meta.values()),
+        "study_has_then_test": "then_test" in roles,
+        "study_has_feedback": "feedback" in roles,
+        "study_has_themes": bool((results.get("themes") or {}).get("themes")),
+    }
+
+
+# --------------------------------------------------------------------------- derived facts
+
+
+def derived_params(params: Mapping[str, Any]) -> dict[str, str]:
+    """Numbers the prose needs that follow from params.yaml (e.g. the confidence level)."""
+    out: dict[str, str] = {}
+    alpha = (params.get("scores") or {}).get("alpha")
+    if isinstance(alpha, (int, float)):
+        out["params.derived.conf_pct"] = conf_pct(alpha)
+    return out
+
+
+def derived_results(results: Mapping[str, Any]) -> dict[str, str]:
+    """Facts the prose states that follow from the results, e.g. the most prevalent theme."""
+    out: dict[str, str] = {}
+    themes = (results.get("themes") or {}).get("themes") or {}
+    ranked = sorted(((rec.get("prop"), tid) for tid, rec in themes.items()
+                     if isinstance(rec, Mapping) and isinstance(rec.get("prop"), (int, float))),
+                    key=lambda pair: (-pair[0], pair[1]))
+    if themes:
+        out["themes.derived.n_themes"] = str(len(themes))
+        for i, place in enumerate(("first", "second")):
+            if i < len(ranked):
+                prop, tid = ranked[i]
+                name = str(themes[tid].get("name", tid))
+            else:  # every prevalence suppressed: say so rather than leave a gap
+                prop, tid, name = None, "", "a theme not shown (suppressed by disclosure control)"
+            out[f"themes.derived.{place}.id"] = tid
+            out[f"themes.derived.{place}.name"] = name
+            out[f"themes.derived.{place}.name_lower"] = name[:1].lower() + name[1:]
+            out[f"themes.derived.{place}.prop_text"] = prose_percent("prop", prop)
+    return out
+
+
+def config_facts(instrument: Mapping[str, Any] | None, codebook: Mapping[str, Any] | None) -> dict[str, str]:
+    """Counts the methods section quotes from the instrument and codebook configs."""
+    instrument = instrument or {}
+    scale = instrument.get("scale") or {}
+    facts = {
+        "instrument.version": str(instrument.get("version", "")),
+        "instrument.n_items": str(len(instrument.get("items") or [])),
+        "instrument.n_domains": str(len(instrument.get("domains") or {})),
+        "instrument.n_feedback": str(len(instrument.get("feedback") or [])),
+        "instrument.n_questions": str(len(instrument.get("questions") or [])),
+        "instrument.scale_min": str(scale.get("min", "")),
+        "instrument.scale_max": str(scale.get("max", "")),
+        "codebook.n_themes": str(len((codebook or {}).get("themes") or [])),
+    }
+    return {k: v for k, v in facts.items() if v != ""}
+
+
+def study_facts(cohorts: list[Mapping[str, Any]]) -> dict[str, str]:
+    """How many cohorts and PCNs the run analyses (a cohort without n_pcns counts none)."""
+    return {"study.n_cohorts": str(len(cohorts)),
+            "study.n_pcns": str(sum(int(c.get("n_pcns") or 0) for c in cohorts))}

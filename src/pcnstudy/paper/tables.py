@@ -1,0 +1,281 @@
+"""The paper's markdown tables: pipe tables with ``: caption {#tbl-...}`` lines, written so
+that Quarto and the pandoc fallback read them alike.
+
+Takes the results trees (scores.json, themes.json), the instrument and codebook
+configs (row labels), the exemplar quotes (``pcnstudy.paper.inputs.read_quotes``) and
+the cohorts analysed (``pcnstudy.paper.inputs.cohort_records``), and gives markdown
+text: ``paper_tables`` returns {file stem: table} for ``paper/tables/*.md``; the
+building blocks ``md_escape`` and ``pipe_table`` serve the colophon and the cohort
+report too. Values are formatted by ``pcnstudy.paper.values.format_value``.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from pcnstudy.paper.inputs import SIMULATED
+from pcnstudy.paper.values import format_value
+
+MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|$@~^])")
+
+
+def md_escape(text: Any) -> str:
+    """Escape text for a pipe-table cell in pandoc markdown (one line)."""
+    text = " ".join(str(text).split())
+    return MD_SPECIAL.sub(r"\\\1", text)
+
+
+def pipe_table(header: list[str], rows: list[list[str]], caption: str, label: str, align: str | None = None,
+               max_width: int = 28) -> str:
+    """Return a pipe table with a ``: caption {#label}`` line; cells are already markdown.
+
+    ``align`` holds one of 'l', 'r', 'c' per column (default: first left, others right).
+    Column widths (pandoc reads them from the dashes under the header) follow each
+    column's widest cell, between 6 and ``max_width`` characters, so that numbers
+    and intervals never wrap while long text columns do.
+    """
+    if not label.startswith("tbl-"):
+        raise ValueError(f"table label {label!r} must start with 'tbl-'")
+    align = align or "l" + "r" * (len(header) - 1)
+    if not rows:
+        rows = [["none"] + [""] * (len(header) - 1)]
+    # dashes in proportion to each column's widest cell: pandoc's relative widths
+    shown = lambda cell: len(cell.replace("\\", ""))  # noqa: E731 - escapes take no room
+    widths = [max(6, min(max_width, max(shown(r[i]) for r in [header, *rows]))) for i in range(len(header))]
+    rule = {"l": ":{}", "r": "{}:", "c": ":{}:"}
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(rule[a].format("-" * w) for a, w in zip(align, widths)) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(cell if cell != "" else " " for cell in row) + " |")
+    return "\n".join(lines) + f"\n\n: {caption} {{#{label}}}\n"
+
+
+STAT_HEADERS = {
+    "n": "n", "k": "k", "n_pairs": "Pairs", "n_respondents": "Respondents", "n_obs": "Observations",
+    "n_total": "Responses", "n_baseline": "Baseline", "n_completers": "Completers", "n_lost": "Lost",
+    "pct_lost": "% lost", "mean_from": "Before", "mean_to": "After", "mean_diff": "Mean change",
+    "estimate": "Estimate", "pct_change": "% change", "pct": "% yes", "prop": "%", "p_t": "p (t)",
+    "p_holm": "p (Holm)", "p_wilcoxon": "p (Wilcoxon)", "p_mixed": "p", "p_q": "p (Q)", "p_welch": "p (Welch)",
+    "tau2": "tau²", "i2": "I² (%)", "dz": "d~z~", "mean_baseline_completers": "Baseline mean, completers",
+    "mean_baseline_lost": "Baseline mean, lost",
+}
+CI_PAIRS = (("ci_low", "ci_high"), ("diff_ci_low", "diff_ci_high"), ("pct_ci_low", "pct_ci_high"),
+            ("prop_ci_low", "prop_ci_high"))
+TABLE_COLUMNS = {
+    "change": ["n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low", "pct_change", "pct_ci_low", "p_holm",
+               "dz"],
+    "mixed": ["n_respondents", "n_obs", "estimate", "ci_low", "p_mixed"],
+    "feedback": ["n", "k", "pct", "pct_ci_low"],
+    "meta": ["k", "estimate", "ci_low", "tau2", "i2", "p_q"],
+    "themes": ["n", "prop", "prop_ci_low"],
+    "themes_by_cohort": ["n", "n_total", "prop", "prop_ci_low"],
+    "then_test": ["n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low", "pct_change", "p_t"],
+    "attrition": ["n_baseline", "n_completers", "n_lost", "pct_lost", "mean_baseline_completers",
+                  "mean_baseline_lost", "p_welch"],
+}
+
+
+def stat_columns(records: Iterable[Mapping[str, Any]], wanted: list[str] | None = None) -> list[str]:
+    """Statistic columns to show: ``wanted`` in order where present, else all, CI pairs merged."""
+    present: list[str] = []
+    for rec in records:
+        for key, value in rec.items():
+            if key not in present and not isinstance(value, (dict, list)):
+                present.append(key)
+    if wanted is not None:
+        present = [k for k in wanted if k in present or any(k == lo for lo, hi in CI_PAIRS if lo in present)]
+    cols: list[str] = []
+    for key in present:
+        pair = next(((lo, hi) for lo, hi in CI_PAIRS if key in (lo, hi)), None)
+        if pair:
+            if pair[0] in present and pair[1] in present:
+                if pair[0] not in cols:
+                    cols.append(pair[0])
+                continue
+        cols.append(key)
+    return cols
+
+
+def stat_cell(rec: Mapping[str, Any], col: str, prefix: str) -> str:
+    """Format one statistic (a CI column shows '(low, high)')."""
+    for lo, hi in CI_PAIRS:
+        if col == lo:
+            if lo not in rec or hi not in rec:
+                return ""
+            return f"({md_escape(format_value(prefix + '.' + lo, rec[lo]))}, {md_escape(format_value(prefix + '.' + hi, rec[hi]))})"
+    if col not in rec:
+        return ""
+    return md_escape(format_value(prefix + "." + col, rec[col]))
+
+
+def stat_header(col: str, conf_pct: str = "95") -> str:
+    """Column heading for a statistic."""
+    if col in ("ci_low", "diff_ci_low"):
+        return f"{conf_pct}% CI"
+    if col in ("pct_ci_low", "prop_ci_low"):
+        return f"{conf_pct}% CI (%)"
+    return STAT_HEADERS.get(col) or md_escape(col.replace("_", " "))
+
+
+def leaf_records(tree: Any, depth: int) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Walk ``depth`` levels of a nested dict; return ((key, ...), statistics dict) pairs, sorted."""
+    out: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+
+    def walk(node: Any, keys: tuple[str, ...]) -> None:
+        if not isinstance(node, Mapping):
+            return
+        if len(keys) == depth:
+            out.append((keys, dict(node)))
+            return
+        for key in sorted(node, key=str):
+            walk(node[key], keys + (str(key),))
+
+    walk(tree, ())
+    return out
+
+
+def stats_table(tree: Any, levels: list[str], caption: str, label: str, *, wanted: list[str] | None = None,
+                names: Mapping[str, Mapping[str, str]] | None = None, prefix: str = "x", conf_pct: str = "95") -> str:
+    """A table with one row per leaf of ``tree`` (``levels`` deep) and one column per statistic.
+
+    ``names`` maps a level's heading to {id: display name} for row labels.
+    """
+    records = leaf_records(tree or {}, len(levels))
+    cols = stat_columns([rec for _, rec in records], wanted)
+    header = [md_escape(level) for level in levels] + [stat_header(c, conf_pct) for c in cols]
+    rows = []
+    for keys, rec in records:
+        labels = [md_escape((names or {}).get(level, {}).get(key, key)) for level, key in zip(levels, keys)]
+        rows.append(labels + [stat_cell(rec, c, prefix) for c in cols])
+    return pipe_table(header, rows, caption, label, "l" * len(levels) + "r" * len(cols))
+
+
+def display_names(instrument: Mapping[str, Any] | None, codebook: Mapping[str, Any] | None) -> dict[str, dict[str, str]]:
+    """Row-label maps from the instrument (domains, feedback items) and codebook (themes)."""
+    instrument = instrument or {}
+    codebook = codebook or {}
+    domains = {k: v.get("name", k) for k, v in (instrument.get("domains") or {}).items()}
+    feedback = {f["id"]: f.get("text", f["id"]) for f in instrument.get("feedback") or []}
+    themes = {t["id"]: t.get("name", t["id"]) for t in codebook.get("themes") or []}
+    comparisons = {"pre_vs_post": "Pre-test vs end", "then_vs_post": "Then-test vs end"}
+    return {"Domain": domains, "Item": feedback, "Theme": themes, "Comparison": comparisons}
+
+
+def cohorts_table(cohorts: list[Mapping[str, Any]]) -> str:
+    """Table of the cohorts: programme, region, PCNs, dates, waves and where the data came from.
+
+    ``cohorts`` are records of the processed cohorts table (``cohort_records``). A field
+    a cohort.yml left empty shows as an empty cell, never as 'None'.
+    """
+    def cell(value: Any) -> str:
+        return "" if value is None else md_escape(value)
+
+    rows = []
+    for c in cohorts:
+        waves = list(c.get("waves") or []) + list(c.get("retrospective_waves") or [])
+        start, end = c.get("start"), c.get("end")
+        dates = f"{start} to {end}" if start and end else str(start or end or "")
+        rows.append([
+            cell(c.get("cohort")), cell(c.get("programme")), cell(c.get("region")), cell(c.get("n_pcns")),
+            cell(dates), cell(", ".join(str(w) for w in waves)),
+            "simulated" if c.get("data") == SIMULATED else "survey export",
+        ])
+    simulated = bool(cohorts) and all(c.get("data") == SIMULATED for c in cohorts)
+    caption = ("The cohorts of the simulated twin and the programmes they mirror" if simulated
+               else "The cohorts analysed, their programmes and where their data came from")
+    return pipe_table(["Cohort", "Programme", "Region", "PCNs", "Dates", "Waves", "Data"], rows, caption,
+                      "tbl-cohorts", "lllrlll")
+
+
+def quotes_table(quotes: pd.DataFrame | None, theme_names: Mapping[str, str], max_chars: int = 300) -> str:
+    """Exemplar quotes by theme from a quotes table with a theme column and a text/quote column.
+
+    ``quotes`` is ``read_quotes``' table (None: no quotes file); rows by theme, then rank, then text.
+    """
+    rows = []
+    has_source = False
+    if quotes is not None:
+        fields = [str(c) for c in quotes.columns]
+        theme_col = next((c for c in ("theme", "theme_id", "topic") if c in fields), None)
+        text_col = next((c for c in ("quote", "text", "excerpt") if c in fields), None)
+        if theme_col is None or text_col is None:
+            raise ValueError(f"quotes need a theme and a quote/text column, not {', '.join(fields)}")
+        extra = [c for c in ("cohort", "profession", "wave") if c in fields]
+        has_source = bool(extra)
+        rank = lambda r: float(r["rank"]) if (r.get("rank") or "").strip() else 0.0  # noqa: E731
+        records = sorted(quotes.to_dict("records"), key=lambda r: (r[theme_col], rank(r), r[text_col]))
+        for rec in records:
+            text = rec[text_col].strip()
+            if len(text) > max_chars:
+                text = text[: max_chars - 1].rsplit(" ", 1)[0] + " …"
+            source = ", ".join(rec[c] for c in extra if rec.get(c))
+            rows.append([md_escape(theme_names.get(rec[theme_col], rec[theme_col])), "“" + md_escape(text) + "”",
+                         md_escape(source)])
+    header = ["Theme", "Quote", "Source"] if has_source else ["Theme", "Quote"]
+    rows = [row[: len(header)] for row in rows]
+    return pipe_table(header, rows, "Exemplar quotes by theme (redacted, simulated)", "tbl-quotes",
+                      "l" * len(header), max_width=90)
+
+
+def wave_columns(scores: Mapping[str, Any]) -> list[str] | None:
+    """The waves in time order (scores.settings.waves), then any other wave seen, for by-wave tables."""
+    order = list(((scores.get("settings") or {}).get("waves")) or [])
+    seen = [w for _, rec in leaf_records(scores.get("reliability") or {}, 2) for w in rec]
+    extra = sorted({w for w in seen if w not in order})
+    return order + extra if (order or extra) else None
+
+
+def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, codebook: Mapping | None,
+                 conf_pct: str, quotes: pd.DataFrame | None,
+                 cohorts: list[Mapping[str, Any]] | None) -> dict[str, str]:
+    """The paper's results tables, {file stem: markdown}, from the results trees.
+
+    Every table is always made (a table without results shows one row 'none'), so
+    that the paper's includes and @tbl- references always resolve; the cohorts table
+    only when ``cohorts`` is given.
+    """
+    scores = results.get("scores") or {}
+    themes = results.get("themes") or {}
+    names = display_names(instrument, codebook)
+    kw = {"names": names, "conf_pct": conf_pct}
+    cols = TABLE_COLUMNS
+    tables = {
+        "change": stats_table(scores.get("change"), ["Cohort", "Domain"],
+                              "Change in self-rated capability from baseline to the end of each programme, by "
+                              "domain (complete pairs)", "tbl-change", wanted=cols["change"],
+                              prefix="scores.change.x.x", **kw),
+        "mixed": stats_table(scores.get("mixed"), ["Cohort", "Domain"],
+                             "Linear mixed models of domain scores: change from baseline to the last wave, "
+                             "using every observation", "tbl-mixed", wanted=cols["mixed"],
+                             prefix="scores.mixed.x.x", **kw),
+        "reliability": stats_table(scores.get("reliability"), ["Cohort", "Domain"],
+                                   "Internal consistency of each domain (Cronbach's alpha) by wave",
+                                   "tbl-reliability", wanted=wave_columns(scores), prefix="scores.reliability.x.x",
+                                   **kw),
+        "then_test": stats_table(scores.get("then_test"), ["Cohort", "Domain", "Comparison"],
+                                 "Response shift: the retrospective then-test beside the pre-test, against the "
+                                 "end of the programme", "tbl-then-test", wanted=cols["then_test"],
+                                 prefix="scores.then_test.x.x.x", **kw),
+        "attrition": stats_table(scores.get("attrition"), ["Cohort"],
+                                 "Attrition between the first and last waves, and how those lost differed at "
+                                 "baseline", "tbl-attrition", wanted=cols["attrition"],
+                                 prefix="scores.attrition.x", **kw),
+        "feedback": stats_table(scores.get("feedback"), ["Cohort", "Item"],
+                                "Participants' feedback: share answering yes, with Wilson intervals",
+                                "tbl-feedback", wanted=cols["feedback"], prefix="scores.feedback.x.x", **kw),
+        "meta": stats_table(scores.get("meta"), ["Domain"],
+                            "Random-effects meta-analysis of the change in each domain across cohorts",
+                            "tbl-meta", wanted=cols["meta"], prefix="scores.meta.x", **kw),
+        "themes": stats_table(themes.get("themes"), ["Theme"],
+                              "Prevalence of the codebook's themes in the free text, with Wilson intervals",
+                              "tbl-themes", wanted=cols["themes"], prefix="themes.themes.x", **kw),
+        "themes_by_cohort": stats_table(themes.get("by_cohort"), ["Cohort", "Theme"],
+                                        "Prevalence of each theme by cohort", "tbl-themes-by-cohort",
+                                        wanted=cols["themes_by_cohort"], prefix="themes.by_cohort.x.x", **kw),
+        "quotes": quotes_table(quotes, names["Theme"]),
+    }
+    if cohorts is not None:
+        tables["cohorts"] = cohorts_table(cohorts)
+    return tables
