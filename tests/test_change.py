@@ -1,14 +1,19 @@
-"""Paired change scores against R's t.test / wilcox.test answers, and the scores command."""
+"""Paired change scores against R's t.test / wilcox.test answers, and the scores command.
+
+The R checks go through ``change_table``, the function the scores stage and the
+``pcnstudy scores`` command run; ``paired_t`` is checked to give the same numbers."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
-from pcnstudy.scores.change import (CHANGE_COLUMNS, adjust_pvalues, add_domain_scores, change_table, paired_t,
-                             pct_change_bootstrap, pct_change_delta, psignrank, rank_biserial, scores_command,
-                             validate_long, wilcoxon_signed_rank, InputError)
+from pcnstudy.scores.change import (CHANGE_COLUMNS, adjust_pvalues, change_table, paired_t, paired_t_from_summary,
+                                    pct_change_bootstrap, pct_change_delta, psignrank, rank_biserial, scores_command,
+                                    wilcoxon_signed_rank)
+from pcnstudy.scores.ratings_table import InputError, add_domain_scores, validate_long
 from reference import RESULTS, assert_matches
 
 
@@ -18,18 +23,46 @@ def sleep():
     return d[d.group == 1]["extra"].to_numpy(), d[d.group == 2]["extra"].to_numpy()
 
 
-def test_paired_t_matches_r_on_student_sleep(sleep):
+def _pair_table(x_from, x_to, wave_from="from", wave_to="to"):
+    """One change_table row comparing x_to with x_from (paired by position)."""
+    n = len(x_from)
+    long = pd.DataFrame({"respondent": [f"r{i}" for i in range(n)] * 2, "wave": [wave_from] * n + [wave_to] * n,
+                         "item": "x", "score": np.concatenate([x_from, x_to])})
+    table = change_table(validate_long(long), [wave_from, wave_to])
+    assert len(table) == 1
+    return table.iloc[0]
+
+
+def test_change_table_t_test_matches_r_on_student_sleep(sleep):
     g1, g2 = sleep
-    res = paired_t(g2, g1)  # t.test(g1, g2, paired=TRUE) tests g1 - g2
+    row = _pair_table(g2, g1)  # t.test(g1, g2, paired=TRUE) tests g1 - g2: from g2 to g1
+    assert_matches("sleep_paired_t", {"t": row["t"], "df": row["df"], "p": row["p_t"],
+                                      "ci_low": row["diff_ci_low"], "ci_high": row["diff_ci_high"]})
+
+
+def test_paired_t_gives_the_change_tables_numbers(sleep):
+    g1, g2 = sleep
+    row = _pair_table(g2, g1)
+    res = paired_t(g2, g1)
     assert_matches("sleep_paired_t", {"t": res["t"], "df": res["df"], "p": res["p_t"],
                                       "ci_low": res["diff_ci_low"], "ci_high": res["diff_ci_high"]})
+    for key in ("mean_diff", "sd_diff", "t", "df", "p_t", "diff_ci_low", "diff_ci_high", "dz"):
+        # the means differ only in summation order (pandas' groupby against numpy)
+        assert res[key] == pytest.approx(row[key], rel=1e-12), key
+    # the table's t statistics are paired_t_from_summary of its own mean, SD and n, exactly
+    again = paired_t_from_summary(row["mean_diff"], row["sd_diff"], row["n_pairs"])
+    for key in ("t", "df", "p_t", "diff_ci_low", "diff_ci_high", "dz"):
+        assert float(again[key]) == row[key], key
 
 
-def test_wilcoxon_matches_r_with_ties_and_zero(sleep):
+def test_change_table_wilcoxon_matches_r_with_ties_and_zero(sleep):
     g1, g2 = sleep
     v, p, method, n = wilcoxon_signed_rank(g1 - g2)
     assert method == "normal" and n == 9
     assert_matches("sleep_wilcoxon", {"V": v, "p": p})
+    row = _pair_table(g2, g1)
+    assert row["wilcoxon_method"] == "normal" and row["n_nonzero"] == 9
+    assert_matches("sleep_wilcoxon", {"V": row["wilcoxon_v"], "p": row["p_wilcoxon"]})
 
 
 def test_wilcoxon_exact_matches_r_hollander_wolfe():
@@ -37,6 +70,9 @@ def test_wilcoxon_exact_matches_r_hollander_wolfe():
     v, p, method, n = wilcoxon_signed_rank(d.x_first - d.y_second)
     assert method == "exact"
     assert_matches("depression_wilcoxon", {"V": v, "p_two_sided": p})
+    row = _pair_table(d.y_second.to_numpy(), d.x_first.to_numpy())
+    assert row["wilcoxon_method"] == "exact"
+    assert_matches("depression_wilcoxon", {"V": row["wilcoxon_v"], "p_two_sided": row["p_wilcoxon"]})
 
 
 def test_wilcoxon_normal_path_agrees_with_scipy():
@@ -64,8 +100,6 @@ def test_rank_biserial_and_dz():
 
 
 def test_holm_and_bh_match_statsmodels():
-    from statsmodels.stats.multitest import multipletests
-
     p = np.array([0.01, 0.04, 0.03, 0.2, np.nan, 0.001])
     ok = ~np.isnan(p)
     for ours, theirs in (("holm", "holm"), ("bh", "fdr_bh")):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats.meta_analysis import combine_effects
 
 from pcnstudy.scores.meta import pool_change, random_effects
 from reference import RESULTS, assert_matches
@@ -24,8 +25,6 @@ def test_bcg_matches_metafor(bcg, method):
     assert res["k"] == 13
     assert_matches(f"bcg_{method}", res)
     if method == "dl":
-        from statsmodels.stats.meta_analysis import combine_effects
-
         ref = combine_effects(*bcg, method_re="dl")
         assert res["estimate"] == pytest.approx(ref.mean_effect_re, rel=1e-10)
         assert res["tau2"] == pytest.approx(ref.tau2, rel=1e-10)

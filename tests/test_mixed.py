@@ -1,4 +1,6 @@
-"""Mixed models against lme4's sleepstudy answers, and their notes on failure."""
+"""Mixed models against lme4's sleepstudy answers, and their notes on failure.
+
+The statsmodels MixedLM fits (tests/lmm_oracle.py) are the oracle the package's REML is compared with."""
 from __future__ import annotations
 
 import math
@@ -7,7 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pcnstudy.scores.mixed import MIXED_COLUMNS, fit_lmm, fit_wave_model, mixed_table
+from scipy import stats
+
+from lmm_oracle import fit_lmm, lmm_from_arrays
+from pcnstudy.scores.mixed import MIXED_COLUMNS, fit_wave_model, mixed_table, wave_design
+from pcnstudy.scores.reml import fit_nested_reml
 from reference import RESULTS, assert_matches
 
 
@@ -41,8 +47,6 @@ def test_balanced_wave_effect_equals_paired_mean_difference():
     # with complete pairs the REML SE is the paired-t SE, and the CI the paired-t CI
     d = wide["end"] - wide["baseline"]
     assert est["se"] == pytest.approx(d.std(ddof=1) / math.sqrt(len(d)), rel=1e-4)
-    from scipy import stats
-
     half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d))
     assert est["ci_high"] - est["estimate"] == pytest.approx(half, rel=1e-4)
     normal = fit_wave_model(data, ["baseline", "end"], min_pcn_groups=100, ci_df="normal")
@@ -69,8 +73,6 @@ def test_failures_are_never_silent():
 
 
 def test_sleepstudy_from_arrays_matches_lme4():
-    from pcnstudy.scores.mixed import lmm_from_arrays
-
     data = pd.read_csv(RESULTS / "sleepstudy.csv")
     exog = pd.DataFrame({"Intercept": 1.0, "Days": data["Days"].astype(float)})
     model = lmm_from_arrays(data["Reaction"], exog, data["Subject"].to_numpy())
@@ -83,8 +85,6 @@ def test_sleepstudy_from_arrays_matches_lme4():
 
 
 def test_nested_model_from_arrays_equals_formula_model():
-    from pcnstudy.scores.mixed import lmm_from_arrays, wave_design
-
     data = _balanced(seed=4, n=36).sample(frac=1.0, random_state=2).reset_index(drop=True)  # rows out of order
     data["wave"] = pd.Categorical(data["wave"], categories=["baseline", "end"])
     formula, _, _ = fit_lmm("score ~ C(wave)", data, "pcn", vc_formula={"respondent": "0 + C(respondent)"})
@@ -101,8 +101,6 @@ def test_nested_model_from_arrays_equals_formula_model():
 
 
 def test_nested_reml_matches_lme4_sleepstudy():
-    from pcnstudy.scores.mixed import fit_nested_reml
-
     data = pd.read_csv(RESULTS / "sleepstudy.csv")
     X = np.column_stack([np.ones(len(data)), data["Days"].to_numpy(float)])
     fit = fit_nested_reml(data["Reaction"], X, data["Subject"])
@@ -119,8 +117,6 @@ ANOVA_REL = 1e-6
 
 
 def test_nested_reml_equals_anova_estimators_on_balanced_data():
-    from pcnstudy.scores.mixed import fit_nested_reml
-
     rng = np.random.default_rng(8)
     P, R, J = 14, 6, 3
     pcn_eff = rng.normal(0, 0.4, P)
@@ -148,8 +144,6 @@ def test_nested_reml_equals_anova_estimators_on_balanced_data():
 
 
 def test_nested_reml_agrees_with_statsmodels_on_unbalanced_data():
-    from pcnstudy.scores.mixed import fit_nested_reml, lmm_from_arrays, wave_design
-
     rng = np.random.default_rng(3)
     rows = []
     for r in range(90):

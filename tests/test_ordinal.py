@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.miscmodels.ordinal_model import OrderedModel
 
 from pcnstudy.scores.ordinal import cluster_robust_cov, fit_cumulative_logit, fit_ordinal
 
@@ -34,8 +35,6 @@ def _ratings(seed=11, n=60, waves=("baseline", "mid", "end")):
 
 
 def _per_row_reference(data, waves):
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
-
     levels = sorted(data["score"].unique())
     endog = pd.Series(pd.Categorical(data["score"], categories=levels, ordered=True))
     exog = pd.DataFrame({f"wave[T.{w}]": (data["wave"] == w).astype(float).to_numpy() for w in waves[1:]})

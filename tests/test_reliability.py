@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 
 from pcnstudy.core.proportions import feedback_table, wilson_ci
 from pcnstudy.scores.reliability import cronbach_alpha, reliability_table
@@ -32,12 +33,17 @@ def test_reliability_table_per_domain_and_wave():
 
 @pytest.mark.parametrize("k,n", [(81, 263), (15, 148), (0, 20), (1, 29)])
 def test_wilson_matches_newcombe_and_statsmodels(k, n):
-    from statsmodels.stats.proportion import proportion_confint
-
     low, high = wilson_ci(k, n)
     assert_matches(f"wilson_newcombe_{k}_{n}", {"ci_low": float(low), "ci_high": float(high)})
     ref = proportion_confint(k, n, method="wilson")
     assert float(low) == pytest.approx(ref[0], abs=1e-12) and float(high) == pytest.approx(ref[1], abs=1e-12)
+
+
+def test_wilson_is_nan_without_answers_and_exact_at_none_and_all():
+    low, high = wilson_ci(np.array([0, 3, 5, 0, 0]), np.array([0, 3, 5, 7, 40]))
+    assert np.isnan(low[0]) and np.isnan(high[0])
+    assert (high[1:3] == 1.0).all() and (low[1:3] < 1).all()
+    assert (low[3:] == 0.0).all() and (high[3:] > 0).all()
 
 
 def test_feedback_table():

@@ -1,16 +1,31 @@
-"""The scores stage end to end on a small simulated study (in memory, no ingest)."""
+"""The scores stage end to end on a small simulated study (in memory, no ingest):
+read_inputs, compute (pure), write; the results object; settings from params.yaml only."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from pcnstudy.scores.change import CHANGE_COLUMNS
+from conftest import ROOT
+from pcnstudy.core.params import resolve_settings
+from pcnstudy.core.paths import INSTRUMENT
+from pcnstudy.scores.change import CHANGE_COLUMNS, paired_t
 from pcnstudy.scores.mixed import MIXED_COLUMNS
-from pcnstudy.scores.stage import run_scores_stage
+from pcnstudy.scores.publish import suppress_small_n
+from pcnstudy.scores.ratings_table import add_domain_scores
+from pcnstudy.scores.stage import (SETTINGS_KEYS, TABLE_KEYS, ScoresSettings, compute, read_inputs, run_scores_stage,
+                                   write)
+from pcnstudy.scores.then_test import then_test_table
 from pcnstudy.simulate.twin import simulate_ratings
+
+SETTINGS = ScoresSettings(alpha=0.05, bootstrap_reps=200, seed=1, min_pcn_groups=10, min_cell=5,
+                          disclosure_rule="threshold", cohorts=())
 
 
 def _spec(name, waves, n, pct):
@@ -39,15 +54,15 @@ def stage(tmp_path_factory):
     fb.to_parquet(processed / "feedback.parquet")
     ratings.drop_duplicates(["cohort", "respondent"])[["respondent", "cohort", "pcn", "profession"]].to_parquet(
         processed / "respondents.parquet")
+    inputs = read_inputs(processed, INSTRUMENT)
+    result = compute(inputs, SETTINGS)
     out = tmp_path_factory.mktemp("out")
-    params = {"scores": {"alpha": 0.05, "bootstrap_reps": 200, "seed": 1, "min_pcn_groups": 10},
-              "disclosure": {"min_cell": 5, "rule": "threshold"}, "cohorts": []}
-    result = run_scores_stage(processed, out / "results", out / "figures", params)
-    return result, out, ratings
+    written = write(result, out / "results", out / "figures")
+    return result, out, ratings, processed, written
 
 
 def test_tables_and_figures_written(stage):
-    result, out, _ = stage
+    result, out, *_ = stage
     names = {p.stem for p in (out / "results" / "scores").glob("*.csv")}
     assert {"change_scores", "mixed_models", "ordinal", "reliability", "feedback_proportions", "attrition",
             "meta"} <= names
@@ -61,7 +76,7 @@ def test_tables_and_figures_written(stage):
 
 
 def test_scores_json_follows_the_conventions(stage):
-    result, out, _ = stage
+    result, out, *_ = stage
     data = json.loads((out / "results" / "scores.json").read_text())
     entry = data["change"]["alpha"]["systems"]
     assert set(entry) >= {"wave_from", "wave_to", "n_pairs", "mean_from", "mean_to", "mean_diff", "pct_change",
@@ -76,7 +91,7 @@ def test_scores_json_follows_the_conventions(stage):
 
 
 def test_feedback_is_disclosure_controlled(stage):
-    result, out, ratings = stage
+    result, out, ratings, *_ = stage
     data = json.loads((out / "results" / "scores.json").read_text())
     first = data["feedback"]["alpha"]["took_action"]  # two "no" answers: the yes count would reveal them
     assert first["k"] == "<5" and first["pct"] == "<5"
@@ -87,17 +102,14 @@ def test_feedback_is_disclosure_controlled(stage):
 
 
 def test_recovers_simulated_percent_change(stage):
-    result, _, ratings = stage
-    change = result["json"]["change"]["alpha"]
+    result, _, ratings, *_ = stage
+    change = result.summary["change"]["alpha"]
     # the population targets of the first cohort
     for domain, target in {"leadership": 0.24, "systems": 0.43, "partners": 0.18}.items():
         assert change[domain]["pct_ci_low"] - 0.1 < target < change[domain]["pct_ci_high"] + 0.1
 
 
 def test_then_test_sits_beside_pre_post():
-    from pcnstudy.scores.change import add_domain_scores
-    from pcnstudy.scores.stage import then_test_table
-
     rng = np.random.default_rng(2)
     rows = []
     for r in range(20):
@@ -112,13 +124,100 @@ def test_then_test_sits_beside_pre_post():
 
 
 def test_small_n_suppression_covers_the_count_column_itself():
-    import pandas as pd
-
-    from pcnstudy.scores.stage import _suppress_small_n
-
     frame = pd.DataFrame({"item": ["a", "b"], "n_pairs": [3, 30], "mean_diff": [0.5, 0.2]})
-    out = _suppress_small_n(frame, "n_pairs", ["n_pairs", "mean_diff"], "<20", 20)
+    out = suppress_small_n(frame, "n_pairs", ["n_pairs", "mean_diff"], "<20", 20)
     assert out.loc[0, "n_pairs"] == "<20" and out.loc[0, "mean_diff"] == "<20"
     assert out.loc[1, "n_pairs"] == 30 and out.loc[1, "mean_diff"] == 0.2
-    out = _suppress_small_n(frame, "n_pairs", ["n_pairs", "mean_diff"], "<5", 5)
+    out = suppress_small_n(frame, "n_pairs", ["n_pairs", "mean_diff"], "<5", 5)
     assert out.loc[0, "n_pairs"] == "<5" and out.loc[1, "mean_diff"] == 0.2
+
+
+def test_write_returns_what_it_wrote_and_the_json_is_the_results_summary(stage):
+    result, out, _, _, written = stage
+    assert set(written["tables"]) == set(result.tables) == set(TABLE_KEYS)
+    assert all(path.is_file() for path in written["tables"].values())
+    assert json.loads(written["summary"].read_text()) == json.loads(json.dumps(result.summary))
+    assert set(written["figures"]) == {"fig-slopes", "fig-forest", "fig-likert", "fig-feedback"}
+
+
+def test_compute_is_pure_and_repeatable(stage, tmp_path):
+    result, out, _, processed, _ = stage
+    again = compute(read_inputs(processed, INSTRUMENT), SETTINGS)
+    assert list(tmp_path.iterdir()) == []
+    for name, table in result.tables.items():
+        pd.testing.assert_frame_equal(table, again.tables[name])
+    assert again.summary == result.summary
+
+
+def test_summary_frame_is_labelled_by_the_tables_keys(stage):
+    result, *_ = stage
+    change = result.summary_frame("change_scores")
+    assert list(change.index.names) == TABLE_KEYS["change_scores"]
+    assert change.index.is_unique
+    row = change.loc[("alpha", "domain", "systems", "baseline", "end")]
+    assert row["mean_diff"] == result.summary["change"]["alpha"]["systems"]["mean_diff"]
+    assert list(result.summary_frame("meta").index.names) == ["domain", "method"]
+    with pytest.raises(KeyError, match="no table 'nope'"):
+        result.summary_frame("nope")
+
+
+def test_conf_int_recomputes_the_change_ci_at_any_alpha(stage):
+    result, *_ = stage
+    published = result.summary_frame("change_scores")
+    at_stage = result.conf_int(alpha=SETTINGS.alpha)
+    shown = published["n_pairs"] != result.marker
+    np.testing.assert_array_equal(at_stage.loc[shown.to_numpy(), "diff_ci_low"].to_numpy(float),
+                                  published.loc[shown, "diff_ci_low"].to_numpy(float))
+    np.testing.assert_array_equal(at_stage.loc[shown.to_numpy(), "diff_ci_high"].to_numpy(float),
+                                  published.loc[shown, "diff_ci_high"].to_numpy(float))
+    wide = result.conf_int(alpha=0.01)
+    assert ((wide["diff_ci_low"] <= at_stage["diff_ci_low"]) | wide["diff_ci_low"].isna()).all()
+    # one row at 90% against the paired t-test on the raw pairs
+    data = result.data
+    dom = data[(data.cohort == "alpha") & (data.item == "systems")]
+    pair = dom.pivot_table(index="respondent", columns="wave", values="score")[["baseline", "end"]].dropna()
+    ref = paired_t(pair["baseline"], pair["end"], alpha=0.1)
+    got = result.conf_int(alpha=0.1).loc[("alpha", "domain", "systems", "baseline", "end")]
+    assert got["diff_ci_low"] == pytest.approx(ref["diff_ci_low"], rel=1e-12)
+    assert got["diff_ci_high"] == pytest.approx(ref["diff_ci_high"], rel=1e-12)
+
+
+def test_settings_have_no_defaults_and_come_from_params_yaml():
+    fields = dataclasses.fields(ScoresSettings)
+    assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING for f in fields)
+    assert {f.name for f in fields} == set(SETTINGS_KEYS)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    settings = ScoresSettings.from_params(params)
+    assert settings.alpha == params["scores"]["alpha"] and settings.min_cell == params["disclosure"]["min_cell"]
+    assert settings.cohorts == tuple(params["cohorts"])
+    with pytest.raises(KeyError, match="scores.seed"):
+        ScoresSettings.from_params({**params, "scores": {k: v for k, v in params["scores"].items() if k != "seed"}})
+    with pytest.raises(ValueError, match="alpha"):
+        dataclasses.replace(SETTINGS, alpha=1.5)
+
+
+def test_notebook_parameters_are_none_and_dvc_passes_them():
+    nb = nbformat.read(ROOT / "notebooks" / "02_scores.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assigned = dict(line.split(" = ", 1) for line in cell.source.splitlines() if line.strip())
+    assert set(assigned.values()) == {"None"}
+    assert set(assigned) == set(SETTINGS_KEYS) | {"processed_dir", "results_dir", "figures_dir", "instrument"}
+    cmd = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["scores"]["cmd"]
+    passed = set(re.findall(r"-p (\w+)=", cmd))
+    # cohorts is a list, which DVC cannot interpolate into a command: the notebook
+    # resolves it from params.yaml, where dvc.yaml declares it
+    assert passed == set(assigned) - {"cohorts"}
+    assert "cohorts" in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["scores"]["params"]
+    assert resolve_settings({"cohorts": None}, {"cohorts": "cohorts"})["cohorts"] == \
+        yaml.safe_load((ROOT / "params.yaml").read_text())["cohorts"]
+
+
+def test_run_scores_stage_reads_computes_and_writes(stage, tmp_path):
+    result, out, _, processed, _ = stage
+    params = {"scores": {"alpha": 0.05, "bootstrap_reps": 200, "seed": 1, "min_pcn_groups": 10},
+              "disclosure": {"min_cell": 5, "rule": "threshold"}, "cohorts": []}
+    again = run_scores_stage(processed, tmp_path / "results", tmp_path / "figures", params)
+    assert again.summary == result.summary
+    for name in result.tables:
+        assert (tmp_path / "results" / "scores" / f"{name}.csv").read_bytes() == \
+            (out / "results" / "scores" / f"{name}.csv").read_bytes()

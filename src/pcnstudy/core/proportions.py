@@ -1,7 +1,7 @@
 """Proportions of yes/no feedback items with Wilson score 95% CIs.
 
-``wilson_ci(k, n, alpha)`` is vectorised: centre (k + z²/2)/(n + z²), half-width
-z sqrt(k(n-k)/n + z²/4)/(n + z²) (Wilson 1927; Newcombe 1998, method 3).
+``wilson_ci(k, n, alpha)`` is vectorised: statsmodels' ``proportion_confint(method="wilson")``
+(Wilson 1927; Newcombe 1998, method 3), exactly 0 at k = 0 and 1 at k = n, NaN where n == 0.
 ``feedback_table(feedback, alpha)`` takes the processed feedback table (respondent,
 cohort, wave, item, value 0/1) and gives one row per cohort x wave x item: cohort,
 wave, item, n, k, pct, pct_ci_low, pct_ci_high (not yet disclosure-controlled; see
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 FEEDBACK_COLUMNS = ["cohort", "wave", "item", "n", "k", "pct", "pct_ci_low", "pct_ci_high"]
 
@@ -20,12 +20,12 @@ def wilson_ci(k, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for k successes out of n (arrays allowed); NaN where n == 0."""
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
-    z = stats.norm.ppf(1 - alpha / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        centre = (k + z**2 / 2) / (n + z**2)
-        half = z * np.sqrt(k * (n - k) / n + z**2 / 4) / (n + z**2)
-        low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-        high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    some = np.where(n > 0, n, 1.0)  # n == 0 gives NaN below, without a division by zero
+    low, high = proportion_confint(k, some, alpha=alpha, method="wilson")
+    # the Wilson interval of 0/n starts at 0 and that of n/n ends at 1 exactly; the
+    # library's arithmetic leaves them a rounding error away (inside, off the estimate)
+    low = np.where(n > 0, np.where(k == 0, 0.0, np.clip(low, 0, 1)), np.nan)
+    high = np.where(n > 0, np.where(k == n, 1.0, np.clip(high, 0, 1)), np.nan)
     return low, high
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pcnstudy.scores.change import order_waves
+from pcnstudy.scores.ratings_table import order_waves
 
 ATTRITION_COLUMNS = ["cohort", "wave_from", "wave_to", "n_baseline", "n_completers", "n_lost", "pct_lost",
                      "mean_baseline_completers", "mean_baseline_lost", "diff_lost_minus_completers",

@@ -1,7 +1,7 @@
 """Paired change scores, and the ``pcnstudy scores`` command.
 
-Takes a long table of ratings (``respondent, wave, item, score``; optionally
-``cohort, domain, pcn``) and gives one row per cohort x item (or domain) x later
+Takes a long table of ratings (read and checked by ``pcnstudy.scores.ratings_table``) (``respondent, wave, item, score``;
+optionally ``cohort, domain, pcn``) and gives one row per cohort x item (or domain) x later
 wave, comparing each later wave with the first (the baseline) on complete pairs:
 
 * n pairs, the two means, the mean difference with its t-based CI;
@@ -9,7 +9,8 @@ wave, comparing each later wave with the first (the baseline) on complete pairs:
   method on the log of the ratio of the paired means (variances and covariance of the
   pairs, t quantile with n - 1 df), back-transformed; optionally also a seeded
   percentile bootstrap over respondents (``bootstrap_reps``, ``seed``);
-* the paired t-test (as R's ``t.test(paired = TRUE)``);
+* the paired t-test (as R's ``t.test(paired = TRUE)``), computed in one place,
+  ``paired_t_from_summary``, for the table and for ``paired_t``;
 * the Wilcoxon signed-rank test as R's ``wilcox.test(paired = TRUE)`` with its
   defaults: zero differences dropped (Wilcoxon's method), ``V`` = sum of the ranks of
   the positive differences; the exact null distribution when fewer than 50 non-zero
@@ -19,7 +20,8 @@ wave, comparing each later wave with the first (the baseline) on complete pairs:
   ranking so that floating-point noise in domain means does not break real ties;
 * Cohen's dz (mean difference / SD of differences) and the matched-pairs
   rank-biserial correlation ``(T+ - T-) / (T+ + T-)`` on the non-zero differences;
-* Holm and Benjamini-Hochberg adjusted p-values of the t-test within each family:
+* Holm and Benjamini-Hochberg adjusted p-values of the t-test (statsmodels'
+  ``multipletests``) within each family:
   one cohort x later wave x level (the items; separately the domains).
 
 A domain score is the mean of the respondent's answered items of that domain in that
@@ -38,127 +40,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 from tqdm import tqdm
 
-REQUIRED_COLUMNS = ["respondent", "wave", "item", "score"]
-OPTIONAL_COLUMNS = ["cohort", "domain", "pcn"]
+from pcnstudy.scores.mixed import mixed_table
+from pcnstudy.scores.ratings_table import (NO_COHORT, POOLED, InputError, add_domain_scores, order_waves, read_long,
+                                           validate_long, write_csv)
+
 CHANGE_COLUMNS = [
     "cohort", "item", "wave_from", "wave_to", "n_pairs", "mean_from", "mean_to", "mean_diff",
     "diff_ci_low", "diff_ci_high", "pct_change", "pct_ci_low", "pct_ci_high", "t", "df", "p_t",
     "wilcoxon_v", "p_wilcoxon", "dz", "rank_biserial", "p_holm", "p_bh",
 ]
 CHANGE_EXTRA_COLUMNS = ["level", "sd_diff", "wilcoxon_method", "n_nonzero"]
-KNOWN_WAVE_ORDER = ["baseline", "pre", "then", "mid", "post", "end", "follow_up", "followup"]
-NO_COHORT = "all"
-POOLED = "pooled"
 RANK_DIGITS = 10
-
-
-class InputError(ValueError):
-    """Bad input to a scores computation; the message is one line naming file, row and column."""
-
-
-# ----------------------------------------------------------------------------- input
-
-def read_long(path: Path) -> pd.DataFrame:
-    """Read a long CSV or parquet table of ratings (no validation); InputError if unreadable.
-
-    A CSV is read as its tool wrote it (``textfile.read_table``): any common encoding
-    and delimiter, header names matched ignoring case and surrounding spaces; empty
-    cells are missing values.
-    """
-    from pcnstudy.core.textfile import TableError, read_table
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}:0:: no such file")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        frame = read_table(path, [], optional=REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
-        return frame.mask(frame == "")
-    except TableError as exc:
-        raise InputError(str(exc)) from None
-    except Exception as exc:  # noqa: BLE001 - any reader failure is bad input
-        raise InputError(f"{path}:0:: cannot read the table ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
-
-
-def order_waves(observed, waves: list[str] | None = None) -> list[str]:
-    """Time order of the waves: ``waves`` when given, else known names first, then as seen."""
-    seen = list(dict.fromkeys(str(w) for w in pd.unique(pd.Series(observed, dtype=object))))
-    if waves:
-        return [w for w in waves if w in seen]
-    known = [w for w in KNOWN_WAVE_ORDER if w in seen]
-    return known + [w for w in seen if w not in known]
-
-
-def validate_long(frame: pd.DataFrame, waves: list[str] | None = None, source: str = "ratings") -> pd.DataFrame:
-    """Check and tidy a long ratings table; raise InputError naming file, row and column.
-
-    Rows count as a spreadsheet user counts them (header = row 1). Returns a copy with
-    ``score`` as float, ``cohort`` filled with ``all`` when absent, and string ids.
-    Missing scores are dropped; a repeated respondent x wave x item is an error.
-    """
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(f"{source}:1:{missing[0]}: missing column {missing[0]!r} (need {', '.join(REQUIRED_COLUMNS)})")
-    out = frame.copy()
-    out.index = pd.RangeIndex(len(out))
-    raw = out["score"]
-    numeric = pd.to_numeric(raw, errors="coerce")
-    bad = numeric.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{source}:{i + 2}:score: not a number (value {str(raw.iloc[i])!r})")
-    if np.isinf(numeric.to_numpy(dtype=float)).any():
-        i = int(np.flatnonzero(np.isinf(numeric.to_numpy(dtype=float)))[0])
-        raise InputError(f"{source}:{i + 2}:score: not a finite number (value {str(raw.iloc[i])!r})")
-    out["score"] = numeric.astype(float)
-    for col in ("respondent", "wave", "item"):
-        empty = out[col].isna() | (out[col].astype(str).str.strip() == "")
-        if empty.any():
-            i = int(np.flatnonzero(empty.to_numpy())[0])
-            raise InputError(f"{source}:{i + 2}:{col}: empty value")
-        out[col] = out[col].astype(str).str.strip()
-    if waves:
-        unknown = ~out["wave"].isin(waves)
-        if unknown.any():
-            i = int(np.flatnonzero(unknown.to_numpy())[0])
-            raise InputError(f"{source}:{i + 2}:wave: wave {out['wave'].iloc[i]!r} is not in --waves ({','.join(waves)})")
-    if "cohort" not in out.columns:
-        out["cohort"] = NO_COHORT
-    out["cohort"] = out["cohort"].fillna(NO_COHORT).astype(str)
-    for col in ("domain", "pcn"):
-        if col in out.columns:
-            out[col] = out[col].astype("string").fillna("").astype(str)
-    out = out[out["score"].notna()]
-    dup = out.duplicated(["cohort", "respondent", "wave", "item"], keep="first")
-    if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
-        row = out.index[i]
-        raise InputError(f"{source}:{row + 2}:item: respondent {out['respondent'].iloc[i]!r} rated item "
-                         f"{out['item'].iloc[i]!r} twice in wave {out['wave'].iloc[i]!r}")
-    return out.reset_index(drop=True)
-
-
-def add_domain_scores(long: pd.DataFrame) -> pd.DataFrame:
-    """Return item rows (``level='item'``) plus domain rows: the mean of each respondent's items.
-
-    Domain rows have ``item`` = the domain id and ``level='domain'``. Without a
-    ``domain`` column only item rows are returned.
-    """
-    items = long.copy()
-    items["level"] = "item"
-    if "domain" not in long.columns:
-        return items
-    has = long[long["domain"].astype(str) != ""]
-    keys = ["cohort", "respondent", "wave", "domain"]
-    extra = [c for c in ("pcn",) if c in long.columns]
-    dom = has.groupby(keys, sort=True, observed=True).agg(score=("score", "mean"), **{c: (c, "first") for c in extra})
-    dom = dom.reset_index()
-    dom["item"] = dom["domain"]
-    dom["level"] = "domain"
-    return pd.concat([items, dom[items.columns.intersection(dom.columns)]], ignore_index=True)
+#: The names other modules and the command reach through this one (they live in ratings_table).
+__all__ = ["CHANGE_COLUMNS", "CHANGE_EXTRA_COLUMNS", "InputError", "NO_COHORT", "POOLED", "add_domain_scores",
+           "adjust_pvalues", "change_table", "order_waves", "paired_t", "paired_t_from_summary",
+           "pct_change_bootstrap", "pct_change_delta", "psignrank", "rank_biserial", "read_long", "scores_command",
+           "validate_long", "wilcoxon_signed_rank", "write_csv"]
 
 
 # ----------------------------------------------------------------------------- tests
@@ -233,22 +133,38 @@ def rank_biserial(diff) -> float:
     return float((pos - neg) / (pos + neg))
 
 
+def paired_t_from_summary(mean_diff, sd_diff, n, alpha: float = 0.05) -> dict[str, np.ndarray]:
+    """Paired t statistics from the mean, SD (ddof 1) and number of the differences; vectorised.
+
+    Gives se, t, df (n - 1), two-sided p, the t-based CI of the mean difference and
+    Cohen's dz; NaN where undefined (n < 2, SD 0). The one place the paired t-test is
+    computed: ``paired_t`` and ``change_table`` both call it, and a change table's CI at
+    another alpha is recomputed with it from the stored mean_diff, sd_diff, n_pairs.
+    """
+    md = np.asarray(mean_diff, dtype=float)
+    sd = np.asarray(sd_diff, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = sd / np.sqrt(n)
+        df = n - 1
+        df_ok = np.where(df > 0, df, np.nan)
+        t = np.where(se > 0, md / se, np.nan)
+        q = stats.t.ppf(1 - alpha / 2, df_ok)
+        p = 2 * stats.t.sf(np.abs(t), df_ok)
+        low, high = md - q * se, md + q * se
+        dz = np.where(sd > 0, md / sd, np.nan)
+    return {"se": se, "t": t, "df": df, "p_t": p, "diff_ci_low": low, "diff_ci_high": high, "dz": dz}
+
+
 def paired_t(x_from, x_to, alpha: float = 0.05) -> dict[str, float]:
     """Paired t-test of x_to - x_from (as R's t.test(x_to, x_from, paired=TRUE))."""
-    x_from = np.asarray(x_from, dtype=float)
-    x_to = np.asarray(x_to, dtype=float)
-    d = x_to - x_from
+    d = np.asarray(x_to, dtype=float) - np.asarray(x_from, dtype=float)
     n = d.size
     md = float(d.mean()) if n else math.nan
     sd = float(d.std(ddof=1)) if n > 1 else math.nan
-    se = sd / math.sqrt(n) if n > 1 else math.nan
-    df = n - 1
-    t = md / se if se and se > 0 else math.nan
-    p = float(2 * stats.t.sf(abs(t), df)) if not math.isnan(t) else math.nan
-    q = float(stats.t.ppf(1 - alpha / 2, df)) if df > 0 else math.nan
-    return {"mean_diff": md, "sd_diff": sd, "t": t, "df": float(df), "p_t": p,
-            "diff_ci_low": md - q * se, "diff_ci_high": md + q * se,
-            "dz": md / sd if sd and sd > 0 else math.nan}
+    res = paired_t_from_summary(md, sd, n, alpha)
+    return {"mean_diff": md, "sd_diff": sd, **{k: float(res[k]) for k in ("t", "df", "p_t", "diff_ci_low",
+                                                                        "diff_ci_high", "dz")}}
 
 
 def pct_change_delta(mean_from, mean_to, var_from, var_to, cov, n, alpha: float = 0.05):
@@ -308,26 +224,20 @@ def pct_change_bootstrap(x_from, x_to, reps: int, seed: int, alpha: float = 0.05
     return float(low), float(high)
 
 
+#: ``adjust_pvalues`` method -> statsmodels' ``multipletests`` method.
+ADJUSTMENTS = {"holm": "holm", "bh": "fdr_bh"}
+
+
 def adjust_pvalues(p, method: str) -> np.ndarray:
-    """Holm ('holm') or Benjamini-Hochberg ('bh') adjustment; NaNs are left out and kept."""
+    """Holm ('holm') or Benjamini-Hochberg ('bh') adjustment (statsmodels' ``multipletests``);
+    NaNs are left out of the family and kept."""
+    if method not in ADJUSTMENTS:
+        raise ValueError(f"unknown adjustment {method!r}")
     p = np.asarray(p, dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m == 0:
-        return out
-    q = p[ok]
-    order = np.argsort(q, kind="mergesort")
-    ranked = q[order]
-    if method == "holm":
-        adj = np.maximum.accumulate((m - np.arange(m)) * ranked)
-    elif method == "bh":
-        adj = np.minimum.accumulate((m / np.arange(m, 0, -1)[::-1] * ranked)[::-1])[::-1]
-    else:
-        raise ValueError(f"unknown adjustment {method!r}")
-    res = np.empty(m)
-    res[order] = np.minimum(adj, 1.0)
-    out[ok] = res
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=ADJUSTMENTS[method])[1]
     return out
 
 
@@ -374,17 +284,9 @@ def _change_for(data: pd.DataFrame, wave_order: list[str], cohort_label: str | N
             # cov(x0, x1) = (var0 + var1 - var_d) / 2
             agg["cov"] = (agg["var_from"] + agg["var_to"] - agg["sd_diff"] ** 2) / 2
             n = agg["n_pairs"].to_numpy(float)
-            se = agg["sd_diff"].to_numpy() / np.sqrt(n)
-            df = n - 1
-            with np.errstate(divide="ignore", invalid="ignore"):
-                tval = np.where(se > 0, agg["mean_diff"].to_numpy() / se, np.nan)
-                q = stats.t.ppf(1 - alpha / 2, np.where(df > 0, df, np.nan))
-                agg["t"] = tval
-                agg["df"] = df
-                agg["p_t"] = 2 * stats.t.sf(np.abs(tval), np.where(df > 0, df, np.nan))
-                agg["diff_ci_low"] = agg["mean_diff"] - q * se
-                agg["diff_ci_high"] = agg["mean_diff"] + q * se
-                agg["dz"] = np.where(agg["sd_diff"] > 0, agg["mean_diff"] / agg["sd_diff"], np.nan)
+            tt = paired_t_from_summary(agg["mean_diff"], agg["sd_diff"], n, alpha)
+            for col in ("t", "df", "p_t", "diff_ci_low", "diff_ci_high", "dz"):
+                agg[col] = tt[col]
             pct, low, high = pct_change_delta(agg["mean_from"], agg["mean_to"], agg["var_from"],
                                               agg["var_to"], agg["cov"], n, alpha)
             agg["pct_change"], agg["pct_ci_low"], agg["pct_ci_high"] = pct, low, high
@@ -448,21 +350,11 @@ def change_table(long: pd.DataFrame, waves: list[str] | None = None, alpha: floa
 
 # ----------------------------------------------------------------------------- command
 
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a CSV with '\\n' line endings and full float precision."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, lineterminator="\n")
-    return path
-
-
 def scores_command(ratings: Path, out: Path, waves: str | None = None, alpha: float = 0.05) -> int:
     """``pcnstudy scores``: change_scores.csv and mixed_models.csv for a long table.
 
     Returns 0 on success, 1 on bad input (one line on stderr), 2 on a usage error.
     """
-    from pcnstudy.scores.mixed import mixed_table
-
     if not (0 < alpha < 1):
         print(f"error: --alpha must be between 0 and 1, got {alpha}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ params.yaml ``scores.seed``, for the sample of lines in fig-slopes).
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -28,6 +29,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
 from pcnstudy.core.plots import save_figure  # noqa: E402
 
@@ -197,10 +199,6 @@ def feedback_figure(fb: pd.DataFrame, mask: pd.DataFrame, marker: str = "<5"):
 def make_all(data, change, meta, fb, fb_mask, waves, folder: Path, instrument: dict, marker: str = "<5",
              seed: int = 0) -> dict:
     """Draw and save the four scores figures; return {label: [png, svg]} (``seed``: the slope sample)."""
-    import sys
-
-    from tqdm import tqdm
-
     labels = {int(k): v for k, v in (instrument.get("scale", {}).get("labels", {}) or {}).items()}
     draw = {"slopes": lambda: slope_figure(data, waves, seed=seed), "forest": lambda: forest_figure(change, meta, waves),
             "likert": lambda: likert_figure(data, waves, labels), "feedback": lambda: feedback_figure(fb, fb_mask, marker)}

@@ -15,6 +15,10 @@ Both give the pooled estimate, its SE and Wald CI (normal quantile), tau², I²
 its p-value. ``pool_change(change, ...)`` applies both methods to each domain's
 mean change across cohorts (variance = SE² of the mean difference) and returns a
 tidy table: domain, method, estimate, se, ci_low, ci_high, tau2, i2, q, p_q, k.
+
+Why hand-written: statsmodels' ``combine_effects`` has DL but no REML tau² (and does
+not truncate DL at zero); the Fisher-scoring REML is a few lines, checked against
+metafor's dat.bcg answers (tests/test_meta.py).
 """
 from __future__ import annotations
 

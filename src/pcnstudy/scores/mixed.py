@@ -25,21 +25,22 @@ statsmodels' per-group loop (1.15 s -> 0.02-0.04 s per national model, the same 
 the fixed effects are sigma^2 (X'V^-1 X)^-1 as lme4 reports them: statsmodels'
 Hessian-based SEs differ by up to 1% on the demonstration study's small cohorts, 0.02%
 at national scale). Its reference tests: lme4's sleepstudy answers, and on balanced
-nested data the ANOVA estimators (which REML equals there).
-``fit_lmm(formula, frame, group_col, vc_formula)`` (statsmodels ``MixedLM``, formula or
-``lmm_from_arrays`` model) remains for other models.
+nested data the ANOVA estimators (which REML equals there). The fit lives in
+``pcnstudy.scores.reml``.
 """
 from __future__ import annotations
 
 import math
-import warnings
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from tqdm import tqdm
 
-from pcnstudy.scores.change import NO_COHORT, POOLED, add_domain_scores, order_waves
+from pcnstudy.scores.ratings_table import POOLED, add_domain_scores, order_waves
+from pcnstudy.scores.reml import fit_nested_reml
 
 MIXED_COLUMNS = ["cohort", "item", "term", "estimate", "se", "ci_low", "ci_high", "p", "sd_respondent",
                  "sd_residual", "n_obs", "n_respondents", "converged"]
@@ -76,81 +77,6 @@ class WaveModel:
 
 def _term_name(name: str) -> str:
     return name.replace("C(wave)", "wave")
-
-
-def lmm_from_arrays(endog, exog: pd.DataFrame, groups, nested=None, nested_name: str = "respondent"):
-    """A statsmodels ``MixedLM`` with a random intercept per group, from arrays.
-
-    ``exog``: the fixed-effects design (its column names name the terms); ``groups``:
-    the top-level group of each row. With ``nested`` (a label per row, e.g. the
-    respondent within a PCN), a variance component ``nested_name`` adds a random
-    intercept per nested label within each group: the model ``MixedLM.from_formula``
-    builds with ``re_formula="1", vc_formula={nested_name: "0 + C(nested)"}``, each
-    group's indicator block built with numpy (columns in sorted label order).
-    """
-    from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
-
-    endog = np.asarray(endog, dtype=float)
-    groups = np.asarray(groups)
-    if nested is None:
-        model = MixedLM(endog, exog, groups)
-        names = ["Group"]
-    else:
-        nested = np.asarray(nested)
-        order = np.argsort(groups, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, groups[order][1:] != groups[order][:-1], True])
-        mats, colnames = [], []
-        for start, stop in zip(bounds[:-1], bounds[1:]):
-            labels, codes = np.unique(nested[order[start:stop]], return_inverse=True)
-            mat = np.zeros((stop - start, len(labels)))
-            mat[np.arange(stop - start), codes] = 1.0
-            mats.append(mat)
-            colnames.append([f"C({nested_name})[{label}]" for label in labels])
-        exog_vc = VCSpec([nested_name], [colnames], [mats])
-        model = MixedLM(endog, exog, groups, exog_re=np.ones((len(endog), 1)), exog_vc=exog_vc)
-        names = ["Group"]
-    param_names, re_names, re_names_full = model._make_param_names(names)
-    model.data.param_names = param_names
-    model.data.exog_re_names = re_names
-    model.data.exog_re_names_full = re_names_full
-    if nested is not None:
-        model.data.vcomp_names = model.exog_vc.names
-    return model
-
-
-def fit_lmm(formula: str, frame: pd.DataFrame, group_col: str, vc_formula: dict | None = None, model=None):
-    """Fit a random-intercept LMM by REML; return (result, notes, converged).
-
-    The model is ``formula`` with a random intercept per ``group_col`` (plus the
-    variance components of ``vc_formula``), or ``model`` when given (e.g. from
-    ``lmm_from_arrays``; then ``formula`` and ``frame`` are not used).
-    Every warning raised during the fit becomes a note. ``converged`` is False when
-    the last optimiser attempt failed (statsmodels retries with another optimiser
-    after a failure, and says so) or ``result.converged`` is False.
-    """
-    converged = True
-    notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if model is None:
-            import statsmodels.formula.api as smf
-
-            kwargs = {"re_formula": "1", "vc_formula": vc_formula} if vc_formula else {}
-            model = smf.mixedlm(formula, frame, groups=frame[group_col], **kwargs)
-        result = model.fit(reml=True)
-    failed = False  # an optimiser failure not followed by a retry
-    for w in caught:
-        text = str(w.message).splitlines()[0] if str(w.message) else ""
-        notes.append(f"{w.category.__name__}: {text}")
-        if "failed to converge" in text.lower() or "did not converge" in text.lower():
-            failed = True
-        elif text.lower().startswith("retrying"):
-            failed = False
-    converged = not failed
-    if not getattr(result, "converged", True):
-        converged = False
-        notes.append("optimiser did not converge")
-    return result, notes, converged
 
 
 def wave_design(wave: pd.Series) -> pd.DataFrame:
@@ -259,9 +185,6 @@ def mixed_table(long: pd.DataFrame, waves: list[str] | None = None, alpha: float
                 min_pcn_groups: int = 10, levels: tuple[str, ...] = ("item", "domain"),
                 pooled: bool = False, progress: bool | None = None) -> pd.DataFrame:
     """Fit ``fit_wave_model`` per cohort x item/domain; MIXED_COLUMNS then extras, sorted."""
-    from tqdm import tqdm
-    import sys
-
     data = long if "level" in long.columns else add_domain_scores(long)
     data = data[data["level"].isin(levels)]
     wave_order = order_waves(data["wave"], waves)
@@ -298,139 +221,4 @@ def mixed_table(long: pd.DataFrame, waves: list[str] | None = None, alpha: float
     return table[MIXED_COLUMNS + MIXED_EXTRA_COLUMNS].reset_index(drop=True)
 
 
-
-# --------------------------------------------------------------------------- REML on group sums
-
-
-#: Nelder-Mead's tolerances on the relative SDs and on the REML criterion (absolute: the
-#: criterion is -2 log-likelihood, thousands at national scale, so 1e-8 is near float precision).
-REML_XTOL = 1e-9
-REML_FTOL = 1e-8
-
-
-@dataclass
-class RemlFit:
-    """A REML fit of y = X beta + PCN intercept + respondent intercept + error.
-
-    ``beta`` and ``cov_beta`` (sigma^2 (X' H^-1 X)^-1, as lme4 reports), ``sigma2``
-    (residual variance), ``var_respondent`` and ``var_pcn`` (0 when not modelled),
-    ``deviance`` (the profiled REML criterion), ``converged`` and ``message``.
-    """
-
-    beta: np.ndarray
-    cov_beta: np.ndarray
-    sigma2: float
-    var_respondent: float
-    var_pcn: float
-    deviance: float
-    converged: bool
-    message: str = ""
-
-
-class _NestedSums:
-    """Respondent-level sums that the REML criterion of the nested model needs.
-
-    With H = I + t_r^2 Z_r Z_r' + t_p^2 Z_p Z_p' (respondents nested in PCNs), every
-    quadratic form a' H^-1 b over the columns of [X, y] is a sum over respondents and
-    PCNs (a respondent's block inverts in closed form, a PCN adds a rank-one term), so
-    one evaluation costs O(respondents x columns^2), not a pass over a dense design.
-    """
-
-    def __init__(self, y: np.ndarray, X: np.ndarray, unit: np.ndarray, top: np.ndarray | None):
-        W = np.column_stack([X, y])
-        self.n, self.p = X.shape
-        self.cross = W.T @ W
-        unit_index = pd.factorize(pd.Series(unit), sort=True)[0]
-        n_units = int(unit_index.max()) + 1 if len(unit_index) else 0
-        self.m = np.bincount(unit_index, minlength=n_units).astype(float)
-        self.S = np.column_stack([np.bincount(unit_index, weights=W[:, j], minlength=n_units)
-                                  for j in range(W.shape[1])])
-        if top is not None:
-            from scipy import sparse
-
-            first = np.zeros(n_units, dtype=int)
-            first[unit_index[::-1]] = np.arange(len(unit_index))[::-1]
-            self.top = np.unique(np.asarray(top)[first], return_inverse=True)[1]
-            self.n_top = int(self.top.max()) + 1
-            self.members = sparse.csr_matrix((np.ones(n_units), (self.top, np.arange(n_units))),
-                                             shape=(self.n_top, n_units))
-        else:
-            self.top = None
-
-    def quad(self, t_r: float, t_p: float) -> tuple[np.ndarray, float]:
-        """[X, y]' H^-1 [X, y] and log|H| at relative SDs t_r (respondent), t_p (PCN)."""
-        a = t_r * t_r
-        denom = 1.0 + self.m * a
-        c = a / denom
-        Q = self.cross - (self.S * c[:, None]).T @ self.S
-        logdet = float(np.log(denom).sum())
-        if self.top is not None and t_p > 0:
-            b = t_p * t_p
-            w = self.S / denom[:, None]                          # 1' A_i^-1 [X, y] per respondent
-            s = np.bincount(self.top, weights=self.m / denom, minlength=self.n_top)
-            G = self.members @ w
-            k = b / (1.0 + b * s)
-            Q = Q - (G * k[:, None]).T @ G
-            logdet += float(np.log1p(b * s).sum())
-        return Q, logdet
-
-    def criterion(self, t_r: float, t_p: float) -> tuple[float, np.ndarray, np.ndarray, float]:
-        """Profiled REML deviance, and beta, (X'H^-1X)^-1, sigma^2 at (t_r, t_p)."""
-        Q, logdet = self.quad(t_r, t_p)
-        p = self.p
-        XtX, Xty, yty = Q[:p, :p], Q[:p, p], Q[p, p]
-        L = np.linalg.cholesky(XtX)
-        beta = np.linalg.solve(XtX, Xty)
-        rss = float(yty - Xty @ beta)
-        dof = self.n - p
-        if dof <= 0:
-            raise ValueError("no residual degrees of freedom (as many fixed effects as observations)")
-        sigma2 = rss / dof
-        if not sigma2 > 0:
-            raise np.linalg.LinAlgError("residual variance is zero at these parameters")
-        dev = logdet + 2.0 * float(np.log(np.diag(L)).sum()) + dof * (1.0 + math.log(2.0 * math.pi * sigma2))
-        return dev, beta, np.linalg.inv(XtX), sigma2
-
-
-def fit_nested_reml(y, X, respondent, pcn=None) -> RemlFit:
-    """REML fit of ``y ~ X`` with a random intercept per respondent (and per PCN, respondents nested).
-
-    The variance parameters are the relative SDs (random-effect SD / residual SD), as in
-    lme4: the profiled REML criterion is minimised over them with a Nelder-Mead
-    simplex, bounded below by 0 (a variance estimated at the boundary is exactly 0).
-    A respondent is identified within its PCN (the same label in two PCNs is two units).
-    """
-    from scipy import optimize
-
-    y = np.asarray(y, dtype=float)
-    X = np.asarray(X, dtype=float)
-    labels = pd.DataFrame({"r": np.asarray(respondent).astype(str)})
-    if pcn is not None:
-        labels["p"] = np.asarray(pcn).astype(str)
-    unit = labels.groupby(["p", "r"] if pcn is not None else ["r"], sort=True).ngroup().to_numpy()
-    sums = _NestedSums(y, X, unit, None if pcn is None else labels["p"].to_numpy())
-    nested = pcn is not None
-
-    def objective(t):
-        try:
-            return sums.criterion(t[0], t[1] if nested else 0.0)[0]
-        except np.linalg.LinAlgError:
-            return np.inf
-
-    bounds = [(0.0, None), (0.0, None)] if nested else [(0.0, None)]
-    x0 = np.array([1.0, 0.5][: len(bounds)])
-    # Nelder-Mead: the criterion is smooth but its numerical gradient is not reliable
-    # enough near the optimum for L-BFGS-B (it stops early); 1-2 parameters make the
-    # simplex cheap (each evaluation is a pass over respondent sums).
-    best = optimize.minimize(objective, x0, method="Nelder-Mead", bounds=bounds,
-                             options={"xatol": REML_XTOL, "fatol": REML_FTOL, "maxiter": 4000, "maxfev": 8000})
-    theta = np.maximum(best.x, 0.0)
-    t_r, t_p = float(theta[0]), float(theta[1]) if nested else 0.0
-    dev, beta, xtx_inv, sigma2 = sums.criterion(t_r, t_p)
-    converged = bool(best.success) and np.isfinite(dev)
-    return RemlFit(beta, sigma2 * xtx_inv, sigma2, sigma2 * t_r * t_r, sigma2 * t_p * t_p, dev, converged,
-                   "" if best.success else str(best.message))
-
-
-__all__ = ["MIXED_COLUMNS", "NO_COHORT", "RemlFit", "WaveModel", "fit_lmm", "fit_nested_reml", "fit_wave_model",
-           "lmm_from_arrays", "mixed_table", "wave_design"]
+__all__ = ["MIXED_COLUMNS", "MIXED_EXTRA_COLUMNS", "WaveModel", "fit_wave_model", "mixed_table", "wave_design"]

@@ -1,0 +1,127 @@
+"""scores.json: the stage's headline numbers as plain JSON, for the paper and the cohort report.
+
+``build_scores_json(change, mixed, reliability, fb, fb_mask, meta, attrition, att_pub,
+then_test, kirk, wave_order, marker, threshold)`` takes the stage's tables (change
+already disclosure-controlled; feedback and attrition unsuppressed beside their masks
+or published forms) and gives a dict keyed by section, then cohort, then domain or
+item (the Results JSON conventions of docs/architecture.md): floats as plain floats,
+NaN as null, a hidden value as the disclosure marker string (e.g. ``"<5"``).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pcnstudy.scores.ratings_table import order_waves
+
+CHANGE_JSON_KEYS = ["wave_from", "wave_to", "n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low",
+                    "diff_ci_high", "pct_change", "pct_ci_low", "pct_ci_high", "p_t", "p_holm", "p_wilcoxon", "dz",
+                    "rank_biserial"]
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe plain value: floats (NaN -> None), ints, strings, bools."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _nested(rows: pd.DataFrame, keys: list[str], fields: list[str]) -> dict:
+    out: dict = {}
+    for rec in rows.to_dict("records"):
+        node = out
+        for key in keys[:-1]:
+            node = node.setdefault(str(rec[key]), {})
+        node[str(rec[keys[-1]])] = {f: _clean(rec[f]) for f in fields if f in rec}
+    return out
+
+
+def last_wave_rows(change: pd.DataFrame, wave_order: list[str]) -> pd.DataFrame:
+    """The row of each cohort x level x item with the latest ``wave_to`` (in ``wave_order``)."""
+    rank = {w: i for i, w in enumerate(wave_order)}
+    frame = change.assign(_r=change["wave_to"].map(rank))
+    idx = frame.groupby(["cohort", "level", "item"])["_r"].idxmax()
+    return frame.loc[idx.sort_values()].drop(columns="_r")
+
+
+def build_scores_json(change, mixed, reliability, fb, fb_mask, meta, attrition, att_pub, then_test, kirk,
+                      wave_order, marker, threshold) -> dict:
+    """Assemble scores.json (Results JSON conventions) from the stage's tables."""
+    out: dict[str, Any] = {}
+    last = last_wave_rows(change, wave_order) if not change.empty else change
+    dom = last[last["level"] == "domain"]
+    out["change"] = _nested(dom, ["cohort", "item"], CHANGE_JSON_KEYS)
+    items = last[last["level"] == "item"]
+    out["change_items"] = _nested(items, ["cohort", "item"], CHANGE_JSON_KEYS)
+    # every later wave too (e.g. baseline -> mid), keyed by wave
+    out["change_by_wave"] = _nested(change[change["level"] == "domain"], ["cohort", "item", "wave_to"],
+                                    CHANGE_JSON_KEYS)
+    mx = mixed[mixed["term"].astype(str).str.startswith("wave[")].copy()
+    if not mx.empty:
+        mx["wave_to"] = mx["term"].str.extract(r"wave\[T\.(.*)\]", expand=False)
+        rank = {w: i for i, w in enumerate(wave_order)}
+        mx["_r"] = mx["wave_to"].map(rank)
+        lastmx = mx.loc[mx.groupby(["cohort", "item"])["_r"].idxmax().sort_values()]
+        out["mixed"] = _nested(lastmx, ["cohort", "item"], ["wave_to", "estimate", "se", "ci_low", "ci_high", "p",
+                                                          "sd_respondent", "sd_residual", "n_obs", "n_respondents",
+                                                          "converged"])
+        for cohort in out["mixed"].values():
+            for rec in cohort.values():
+                rec["p_mixed"] = rec.pop("p")
+    else:
+        out["mixed"] = {}
+    out["reliability"] = {}
+    for rec in reliability.to_dict("records"):
+        out["reliability"].setdefault(rec["cohort"], {}).setdefault(rec["domain"], {})[rec["wave"]] = _clean(rec["alpha"])
+    out["feedback"] = {}
+    fb_rank = {w: i for i, w in enumerate(order_waves(fb["wave"]))} if not fb.empty else {}
+    if not fb.empty:
+        fbl = fb.assign(_r=fb["wave"].map(fb_rank), _hide=fb_mask["k"].to_numpy() | fb_mask["n"].to_numpy(),
+                        _hide_n=fb_mask["n"].to_numpy())
+        fbl = fbl.loc[fbl.groupby(["cohort", "item"])["_r"].idxmax().sort_values()]
+        for rec in fbl.to_dict("records"):
+            entry = {"wave": rec["wave"], "n": marker if rec["_hide_n"] else int(rec["n"])}
+            for key in ("k", "pct", "pct_ci_low", "pct_ci_high"):
+                entry[key] = marker if rec["_hide"] else _clean(rec[key])
+            out["feedback"].setdefault(rec["cohort"], {})[rec["item"]] = entry
+    out["meta"] = {}
+    for rec in meta.to_dict("records"):
+        entry = {k: _clean(rec[k]) for k in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q", "p_q", "k")}
+        entry["method"] = rec["method"]
+        entry["cohorts"] = rec["cohorts"]
+        out["meta"].setdefault(rec["domain"], {})[rec["method"]] = entry
+    # the headline method per domain (REML) at the top level of each domain
+    for domain, methods in out["meta"].items():
+        if "reml" in methods:
+            methods.update({k: v for k, v in methods["reml"].items()})
+    out["attrition"] = {}
+    for raw, pub in zip(attrition.to_dict("records"), att_pub.to_dict("records")):
+        entry = {}
+        for key, value in raw.items():
+            if key == "cohort":
+                continue
+            shown = pub.get(key)
+            entry[key] = marker if shown == marker else _clean(value)
+        out["attrition"][raw["cohort"]] = entry
+    out["then_test"] = {}
+    if not then_test.empty:
+        for rec in then_test.to_dict("records"):
+            node = out["then_test"].setdefault(rec["cohort"], {}).setdefault(rec["item"], {})
+            node[rec["comparison"]] = {k: _clean(rec[k]) for k in CHANGE_JSON_KEYS if k in rec}
+    out["kirkpatrick"] = {}
+    for rec in kirk.to_dict("records"):
+        node = out["kirkpatrick"].setdefault(rec["dimension"], {}).setdefault(rec["source"], {})
+        fields = {k: _clean(v) for k, v in rec.items()
+                  if k not in ("dimension", "source", "cohort", "level") and _clean(v) is not None}
+        node.setdefault(rec["cohort"], {})[rec["level"]] = fields
+    out["settings"] = {"waves": wave_order, "disclosure_marker": marker, "disclosure_threshold": threshold}
+    return out
