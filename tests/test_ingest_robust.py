@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from pcnstudy.ingest.coerce import coerce_likert, coerce_yes_no, parse_uk_date
-from pcnstudy.ingest.exports import read_export, sniff_format, utf16_without_bom
+from pcnstudy.core.decoding import utf16_without_bom
+from pcnstudy.ingest.export_records import sniff_format
+from pcnstudy.ingest.exports import read_export
 from pcnstudy.ingest.stage import ingest_cohort, ingest_study, match_headers, validate_command
 from pcnstudy.ingest.pseudonym import DEMO_KEY
 from pcnstudy.ingest.validate import CohortConfigError, load_cohort, mapping_problems

@@ -52,7 +52,7 @@ from pcnstudy.ingest.coerce import (
     spreadsheet_error,
 )
 from pcnstudy.ingest.cohorts_table import cohorts_frame
-from pcnstudy.ingest.exports import utf16_without_bom
+from pcnstudy.core.decoding import utf16_without_bom
 from pcnstudy.core.params import load_params, load_yaml
 from pcnstudy.core.problems import QUARANTINE_COLUMNS, Problem
 from pcnstudy.ingest.pseudonym import PseudonymKey, check_demo_key_use, normalise_id, pseudonymise, resolve_key
@@ -159,7 +159,7 @@ def header_key(header: Any) -> str:
     Case, whitespace runs (non-breaking spaces included), zero-width characters and
     typographic quotes are ignored: "Q1.  I am CONFIDENT\u00a0leading" matches "Q1. I am confident leading".
     """
-    from pcnstudy.ingest.exports import flatten_header
+    from pcnstudy.ingest.export_layouts import flatten_header
 
     text = flatten_header(header).casefold()
     return text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}))
