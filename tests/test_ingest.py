@@ -14,9 +14,10 @@ from pcnstudy.core import paths
 from pcnstudy.ingest.coerce import (coerce_likert, coerce_yes_no, escape_html, has_markup, is_formula_like,
                              neutralise_formula, parse_uk_date)
 from leakscan import find_raw_ids
-from pcnstudy.core.params import load_params
+from pcnstudy.core.params import load_params, resolve_settings
 from pcnstudy.ingest.commands import ingest_study
 from pcnstudy.ingest.stage import SETTING_KEYS, IngestSettings, compute, read_inputs, write
+from pcnstudy.ingest.study import settings_from_params
 from pcnstudy.ingest.tables import _as_text
 from pcnstudy.ingest.writers import csv_safe
 from pcnstudy.ingest.pseudonym import DEMO_KEY, DemoKeyWarning, PseudonymKey, check_demo_key_use, pseudonymise, resolve_key
@@ -94,6 +95,14 @@ def test_formula_and_markup():
         assert not is_formula_like(text)
     assert has_markup("<script>alert(1)</script>") and not has_markup("3 < 4 and 5 > 2")
     assert escape_html("<b>&</b>") == "&lt;b&gt;&amp;&lt;/b&gt;"
+
+
+def test_notebook_settings_resolve_to_what_the_command_line_reads():
+    """The notebook's parameters (SETTING_KEYS) and the commands' params.yaml reading agree."""
+    params = load_params()
+    resolved = resolve_settings({}, SETTING_KEYS, params)
+    assert settings_from_params(params) == IngestSettings(tuple(resolved["cohorts"]), resolved["key_env"],
+                                                          resolved["key_file"])
 
 
 @pytest.fixture(scope="module")

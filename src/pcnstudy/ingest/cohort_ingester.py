@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +38,11 @@ from pcnstudy.ingest.coerce import (
     parse_uk_date,
     spreadsheet_error,
 )
+from pcnstudy.ingest.cohort_data import CohortData, FileStats
 from pcnstudy.ingest.exports import RawTable, read_export
 from pcnstudy.ingest.header_matching import match_headers
 from pcnstudy.ingest.pseudonym import normalise_id, pseudonymise
-from pcnstudy.ingest.redact import KINDS, Redactor, count_kinds
+from pcnstudy.ingest.redact import Redactor, count_kinds
 from pcnstudy.ingest.transcripts import INTERVIEW_QUESTION, read_transcript
 from pcnstudy.ingest.validate import header_problems, load_cohort, mapped_headers, mapping_problems
 
@@ -49,39 +50,6 @@ from pcnstudy.ingest.validate import header_problems, load_cohort, mapped_header
 MAX_TEXT_CHARS = 10_000
 #: A completion date this many days outside the cohort's start..end is a problem.
 DATE_MARGIN_DAYS = 366
-TABLES = ("respondents", "ratings", "feedback", "texts")
-
-
-@dataclass
-class FileStats:
-    """Counts for one raw file (the proof that nothing was lost)."""
-
-    rows_read: int = 0
-    rows_kept: int = 0
-    rows_quarantined: int = 0
-    values_coerced: int = 0
-    values_quarantined: int = 0
-    values_flagged: int = 0
-
-    def balanced(self) -> bool:
-        return self.rows_read == self.rows_kept + self.rows_quarantined
-
-
-@dataclass
-class CohortData:
-    """What one cohort gives: table rows, problems, counts, and the raw texts (for tests)."""
-
-    cohort: str
-    demo: bool
-    records: dict[str, list[dict]] = field(default_factory=lambda: {t: [] for t in TABLES})
-    problems: list[Problem] = field(default_factory=list)
-    files: dict[str, FileStats] = field(default_factory=dict)
-    raw_ids: set[str] = field(default_factory=set)
-    raw_texts: list[dict] = field(default_factory=list)
-    redaction: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KINDS})
-    no_baseline: int = 0
-    names: list[str] = field(default_factory=list)
-    literals: list[str] = field(default_factory=list)
 
 
 def _clean(value: Any) -> str | None:

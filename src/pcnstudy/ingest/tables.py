@@ -1,6 +1,6 @@
 """Table assembly and the ingest report: the cohorts' rows to typed tables, and the proof that nothing was lost.
 
-Takes the ``CohortData`` of every ingested cohort (pcnstudy.ingest.cohort_ingester)
+Takes the ``CohortData`` of every ingested cohort (pcnstudy.ingest.cohort_data)
 and gives:
 
 - ``build_tables(cohorts)``: respondents, ratings, feedback, texts and quarantine as
@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from pcnstudy.core.problems import Problem
-from pcnstudy.ingest.cohort_ingester import MAX_TEXT_CHARS, TABLES, CohortData, FileStats
+from pcnstudy.ingest.cohort_data import TABLES, CohortData, FileStats
+from pcnstudy.ingest.cohort_ingester import MAX_TEXT_CHARS
 from pcnstudy.ingest.cohorts_table import cohorts_frame
 from pcnstudy.ingest.pseudonym import PseudonymKey
 from pcnstudy.ingest.redact import KINDS

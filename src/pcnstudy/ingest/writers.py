@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from pcnstudy.core.problems import QUARANTINE_COLUMNS
-from pcnstudy.ingest.cohort_ingester import TABLES
+from pcnstudy.ingest.cohort_data import TABLES
 from pcnstudy.ingest.coerce import FORMULA_PREFIXES, neutralise_formula
 from pcnstudy.ingest.tables import IngestResult
 
