@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nhs_number
 import pandas as pd
 import pytest
+from faker import Faker
 
 from pcnstudy.core import paths
 from pcnstudy.core.params import load_yaml
@@ -84,10 +86,6 @@ def test_redaction_on_the_simulated_twin():
 
 def test_redaction_on_generated_planted_data():
     """A larger seeded check: faker en_GB names, phones, postcodes inside plain sentences."""
-    from faker import Faker
-
-    import nhs_number
-
     fake = Faker("en_GB")
     fake.seed_instance(3)
     frames, truth = [], []
