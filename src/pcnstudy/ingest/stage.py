@@ -21,11 +21,13 @@ The contract, as notebooks/01_ingest.ipynb runs it (pcnstudy.ingest.study):
 Where the work is done: pcnstudy.ingest.cohort_ingester (one cohort), .tables (tables
 and the report), .writers (files), .figures (the notebook's figure). The command
 entry points (``pcnstudy validate``, ``pcnstudy ingest``, ``pcnstudy new-cohort``) are
-in pcnstudy.ingest.commands and are re-exported here for pcnstudy.cli.
+in pcnstudy.ingest.commands and are re-exported here for pcnstudy.cli, with
+``ingest_study`` (read_inputs, compute and write with params.yaml's settings in one
+call) for the benchmark.
 """
 from __future__ import annotations
 
-from pcnstudy.ingest.commands import ingest_command, validate_command
+from pcnstudy.ingest.commands import ingest_command, ingest_study, validate_command
 from pcnstudy.ingest.study import (
     SETTING_KEYS,
     IngestError,
@@ -38,4 +40,4 @@ from pcnstudy.ingest.study import (
 from pcnstudy.ingest.tables import IngestResult
 
 __all__ = ["SETTING_KEYS", "IngestError", "IngestInputs", "IngestResult", "IngestSettings", "compute",
-           "ingest_command", "read_inputs", "validate_command", "write"]
+           "ingest_command", "ingest_study", "read_inputs", "validate_command", "write"]
