@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from lxml import html as lxml_html
+from pypdf import PdfReader
 
 from conftest import BIN, ROOT, copy_repository, pipeline_env
 from pcnstudy.paper.manuscript import display_names, format_value
@@ -144,8 +145,6 @@ def test_report_shows_the_cohorts_numbers(study, shape):
     assert checked >= 10
     if shape == "plain":  # the only fixture with two waves: it has change scores
         assert scores["change"][name]
-    from pypdf import PdfReader
-
     text = " ".join(p.extract_text() for p in PdfReader(str(rep["pdf"])).pages)
     assert name in text
 

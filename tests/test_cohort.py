@@ -6,18 +6,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pcnstudy.ingest.cohort import (
-    LOW,
-    MAPPED,
-    build_cohort_yml,
-    format_matches,
-    header_parts,
-    infer_mapping,
-    new_cohort_command,
-    normalise,
-    similarity,
-)
+from pcnstudy.ingest.commands import new_cohort_command, validate_command
 from pcnstudy.ingest.exports import read_export
+from pcnstudy.ingest.header_matching import LOW, MAPPED, header_parts, infer_mapping, normalise, similarity
+from pcnstudy.ingest.scaffold import build_cohort_yml, format_matches
+from pcnstudy.ingest.validate import load_cohort, mapping_problems
 
 HERE = Path(__file__).parent
 EXPORTS = HERE / "data" / "exports"
@@ -212,12 +205,11 @@ def test_new_cohort_scaffolds_each_export_shape(tmp_path, capsys, exports, waves
 
 
 def test_new_cohort_output_is_read_by_validate(tmp_path):
-    validate = pytest.importorskip("pcnstudy.ingest.validate")
     assert run(tmp_path, "demo", [EXPORTS / "qualtrics.csv"]) == 0
-    config = validate.load_cohort(tmp_path / "raw" / "demo")
+    config = load_cohort(tmp_path / "raw" / "demo")
     assert config["columns"]["respondent_id"] == "Please enter your participant ID"
     assert config["files"][0]["layout"] == "qualtrics"
-    assert validate.mapping_problems(config, INSTRUMENT) == []
+    assert mapping_problems(config, INSTRUMENT) == []
 
 
 def test_unmapped_respondent_id_names_the_line_to_edit(tmp_path, capsys):
@@ -307,6 +299,5 @@ def test_month_first_dates_are_not_mapped(tmp_path):
                 ["surveymonkey.csv"], ["msforms.xlsx"], ["googleforms.csv"]],
 )
 def test_scaffolded_cohorts_validate_cleanly(tmp_path, capsys, exports):
-    ingest = pytest.importorskip("pcnstudy.ingest.stage")
     assert run(tmp_path, "demo", [EXPORTS / e for e in exports]) == 0
-    assert ingest.validate_command(tmp_path / "raw" / "demo") == 0, capsys.readouterr()
+    assert validate_command(tmp_path / "raw" / "demo") == 0, capsys.readouterr()

@@ -9,14 +9,10 @@ import openpyxl
 import pytest
 import yaml
 
-from pcnstudy.ingest.exports import (
-    column_letter,
-    detect_layout,
-    excel_text,
-    read_export,
-    sniff_delimiter,
-    split_choices,
-)
+from pcnstudy.core.decoding import sniff_delimiter
+from pcnstudy.ingest.export_layouts import detect_layout, split_choices
+from pcnstudy.ingest.export_records import excel_text
+from pcnstudy.ingest.exports import column_letter, read_export
 
 EXPORTS = Path(__file__).parent / "data" / "exports"
 INSTRUMENT = yaml.safe_load((Path(__file__).parents[1] / "config" / "instrument.yml").read_text(encoding="utf-8"))

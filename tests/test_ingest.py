@@ -3,15 +3,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import typst
 
 from pcnstudy.core import paths
 from pcnstudy.ingest.coerce import (coerce_likert, coerce_yes_no, escape_html, has_markup, is_formula_like,
                              neutralise_formula, parse_uk_date)
-from pcnstudy.ingest.stage import find_raw_ids, ingest_study
+from leakscan import find_raw_ids
+from pcnstudy.core.params import load_params, resolve_settings
+from pcnstudy.ingest.commands import ingest_study
+from pcnstudy.ingest.stage import SETTING_KEYS, IngestSettings, compute, read_inputs, write
+from pcnstudy.ingest.study import settings_from_params
+from pcnstudy.ingest.tables import _as_text
+from pcnstudy.ingest.writers import csv_safe
 from pcnstudy.ingest.pseudonym import DEMO_KEY, DemoKeyWarning, PseudonymKey, check_demo_key_use, pseudonymise, resolve_key
 
 REFERENCE = json.loads((Path(__file__).parent / "results" / "pseudonym_reference.json").read_text())
@@ -89,12 +97,25 @@ def test_formula_and_markup():
     assert escape_html("<b>&</b>") == "&lt;b&gt;&amp;&lt;/b&gt;"
 
 
+def test_notebook_settings_resolve_to_what_the_command_line_reads():
+    """The notebook's parameters (SETTING_KEYS) and the commands' params.yaml reading agree."""
+    params = load_params()
+    resolved = resolve_settings({}, SETTING_KEYS, params)
+    assert settings_from_params(params) == IngestSettings(tuple(resolved["cohorts"]), resolved["key_env"],
+                                                          resolved["key_file"])
+
+
 @pytest.fixture(scope="module")
 def twin(tmp_path_factory):
     if not HAVE_RAW:
         pytest.skip("data/raw (the simulated twin) is absent: run `pcnstudy simulate`")
     out = tmp_path_factory.mktemp("processed")
-    result = ingest_study(paths.RAW, out, cohorts=[], key=DEMO_KEY, params={})
+    settings = IngestSettings(cohorts=(), key_env="UNSET_KEY_ENV", key_file="unset.key")
+    inputs = read_inputs(paths.RAW, settings.cohorts, paths.INSTRUMENT, settings.key_env, settings.key_file,
+                         key=DEMO_KEY)
+    result = compute(inputs, settings)
+    assert not list(out.iterdir()), "compute writes nothing"
+    write(result, out)
     return out, result
 
 
@@ -133,8 +154,6 @@ def test_no_raw_id_in_processed_files(twin):
 def test_find_raw_ids_finds_a_planted_id(tmp_path):
     bad = Path(__file__).parent / "data" / "bad"
     (tmp_path / "leak.txt").write_text("fine\nrespondent P003 said\nP0031 is not it\n")
-    import shutil
-
     raw = tmp_path / "raw"
     shutil.copytree(bad / "likert_zero", raw / "likert_zero")
     hits = find_raw_ids(raw, [tmp_path / "leak.txt"])
@@ -154,8 +173,6 @@ def one_id_cohort(tmp_path: Path) -> Path:
 
 
 def test_leak_scan_ignores_binary_files_and_embedded_images(tmp_path):
-    from pcnstudy.ingest.stage import find_raw_ids
-
     out = one_id_cohort(tmp_path)
     (out / "figure.png").write_bytes(b"\x89PNG\x00\x00r13x\x00")
     (out / "page.html").write_text('<img src="data:image/png;base64,AAr13xBB=="><p>clean</p>')
@@ -168,10 +185,6 @@ def test_leak_scan_ignores_binary_files_and_embedded_images(tmp_path):
 
 def test_leak_scan_reads_a_pdf_as_its_page_text(tmp_path):
     """A PDF's compressed streams hold short ids by chance; what a reader sees is scanned."""
-    import typst
-
-    from pcnstudy.ingest.stage import find_raw_ids
-
     out = one_id_cohort(tmp_path)
     for name, body in (("clean", "A clean page."), ("leak", "Respondent r13x said so.")):
         (tmp_path / f"{name}.typ").write_text(body)
@@ -183,8 +196,6 @@ def test_leak_scan_reads_a_pdf_as_its_page_text(tmp_path):
 
 
 def test_csv_safe_same_for_text_and_object_columns():
-    from pcnstudy.ingest.stage import csv_safe
-
     values = ["=SUM(A1)", "+cmd", "-2+3", "@x", "\tx", "plain", None, "- bullet", "'already"]
     as_object = pd.DataFrame({"t": pd.Series(values, dtype=object)})
     as_text = pd.DataFrame({"t": pd.Series(values, dtype="str")})
@@ -196,8 +207,6 @@ def test_csv_safe_same_for_text_and_object_columns():
 
 
 def test_frame_text_columns_keep_missing_and_stringify_others():
-    from pcnstudy.ingest.stage import _as_text
-
     out = _as_text(pd.Series(["a", None, 3, float("nan"), 2.5], dtype=object))
     assert str(out.dtype) == "str"
     assert out.iloc[0] == "a" and out.iloc[2] == "3" and out.iloc[4] == "2.5"

@@ -4,15 +4,20 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from pcnstudy.ingest.stage import ingest_cohort, ingest_study, validate_command
+from pcnstudy.core import paths
+from pcnstudy.core.params import load_yaml
+from pcnstudy.ingest.cohort_ingester import MAX_TEXT_CHARS, ingest_cohort
+from pcnstudy.ingest.commands import ingest_study, validate_command
 from pcnstudy.ingest.pseudonym import DEMO_KEY
 
 BAD = Path(__file__).parent / "data" / "bad"
 SPECS = json.loads((BAD / "expected.json").read_text(encoding="utf-8"))
+INSTRUMENT = load_yaml(paths.INSTRUMENT)
 
 
 def run_validate(folder: Path) -> tuple[int, str]:
@@ -41,7 +46,7 @@ def test_bad_export_reported_at_file_row_column(spec):
 
 @pytest.mark.parametrize("spec", SPECS, ids=[s["kind"] for s in SPECS])
 def test_bad_export_loses_no_row(spec):
-    data = ingest_cohort(BAD / spec["kind"], DEMO_KEY)
+    data = ingest_cohort(BAD / spec["kind"], DEMO_KEY, INSTRUMENT)
     assert sum(s.rows_read for s in data.files.values()) == spec["rows_read"]
     for rel, stats in data.files.items():
         assert stats.rows_read == stats.rows_kept + stats.rows_quarantined, rel
@@ -62,8 +67,6 @@ def test_whole_corpus_ingests_with_every_row_accounted(tmp_path):
     assert "'+cmd" in texts and "'@SUM" in texts and "'-2+3" in texts
     assert "\r\n" not in texts
     # the long answer is truncated to the documented maximum
-    from pcnstudy.ingest.stage import MAX_TEXT_CHARS
-
     assert result.texts["text"].str.len().max() <= MAX_TEXT_CHARS
     # set-aside raw lines (which hold ids) never reach quarantine.csv
     assert "P004,West PCN" not in quarantine
@@ -80,8 +83,6 @@ def test_usage_errors_exit_2(tmp_path):
 
 
 def test_unmapped_column_is_a_warning_only(tmp_path):
-    import shutil
-
     folder = tmp_path / "extra_col"
     shutil.copytree(BAD / "likert_zero", folder)
     text = (folder / "cohort.yml").read_text().replace("likert_zero", "extra_col")

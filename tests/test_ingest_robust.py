@@ -15,8 +15,14 @@ from pathlib import Path
 import pytest
 
 from pcnstudy.ingest.coerce import coerce_likert, coerce_yes_no, parse_uk_date
-from pcnstudy.ingest.exports import read_export, sniff_format, utf16_without_bom
-from pcnstudy.ingest.stage import ingest_cohort, ingest_study, match_headers, validate_command
+from pcnstudy.core.decoding import utf16_without_bom
+from pcnstudy.ingest.export_records import sniff_format
+from pcnstudy.ingest.exports import read_export
+from pcnstudy.core import paths
+from pcnstudy.core.params import load_yaml
+from pcnstudy.ingest.cohort_ingester import ingest_cohort
+from pcnstudy.ingest.commands import _one_line, ingest_study, validate_command
+from pcnstudy.ingest.header_matching import infer_mapping, match_headers
 from pcnstudy.ingest.pseudonym import DEMO_KEY
 from pcnstudy.ingest.validate import CohortConfigError, load_cohort, mapping_problems
 
@@ -148,7 +154,7 @@ def test_control_characters_removed_from_text_with_a_warning(tmp_path):
     folder = cohort(tmp_path, "ctrl", base_csv(rows=mb.with_cell(3, mb.TX, answer)).encode())
     code, out = validate(folder)
     assert code == 0 and "ctrl/baseline.csv:3:What did you value most about the programme?: control characters" in out
-    data = ingest_cohort(folder, DEMO_KEY)
+    data = ingest_cohort(folder, DEMO_KEY, load_yaml(paths.INSTRUMENT))
     texts = [r["text"] for r in data.records["texts"]]
     assert "Great \U0001f44d evil \u05e9\u05dc\u05d5\u05dd bell [31m" in texts
 
@@ -173,7 +179,7 @@ def test_utf16_transcript_is_read(tmp_path):
     transcript = "Participant ID: P001\nInterviewer: How was it?\nParticipant: Protected time helped.\n"
     (folder / "interviews" / "p1.txt").write_bytes(transcript.encode("utf-16"))
     (folder / "interviews" / "p2.txt").write_bytes(b"\x00\x01\x02\x03" * 50)
-    data = ingest_cohort(folder, DEMO_KEY)
+    data = ingest_cohort(folder, DEMO_KEY, load_yaml(paths.INSTRUMENT))
     assert [r["text"] for r in data.records["texts"]] == ["Protected time helped."]
     assert any(p.file.endswith("p2.txt") and "binary" in p.reason and p.fatal for p in data.problems)
 
@@ -216,15 +222,9 @@ def test_cohort_id_other_than_folder_name_warns(tmp_path):
 
 
 def test_scaffolder_survives_headers_that_normalise_to_nothing():
-    from pcnstudy.core import paths
-    from pcnstudy.ingest.cohort import infer_mapping
-    from pcnstudy.core.params import load_yaml
-
     matches = infer_mapping(["Q3.", "...", "Participant ID"], load_yaml(paths.INSTRUMENT))
     assert [m.status for m in matches[:2]] == ["unmapped", "unmapped"] and matches[2].role == "respondent_id"
 
 
 def test_ingest_errors_are_one_line():
-    from pcnstudy.ingest.stage import _one_line
-
     assert _one_line(ValueError("{\n  'a': 1\n}")) == "ValueError: 'a': 1"

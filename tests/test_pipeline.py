@@ -41,7 +41,7 @@ def test_second_repro_reruns_nothing(built):
 
 
 def test_no_participant_id_leaves_ingest(built):
-    from pcnstudy.ingest.stage import find_raw_ids
+    from leakscan import find_raw_ids
 
     import pandas as pd
 

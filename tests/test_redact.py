@@ -4,11 +4,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nhs_number
 import pandas as pd
 import pytest
+from faker import Faker
 
 from pcnstudy.core import paths
+from pcnstudy.core.params import load_yaml
+from pcnstudy.ingest.cohort_ingester import ingest_cohort
+from pcnstudy.ingest.pseudonym import DEMO_KEY
 from pcnstudy.ingest.redact import Redactor, count_kinds, redaction_scores
+from pcnstudy.ingest.study import cohort_dirs
 
 TARGETS = json.loads((Path(__file__).parent / "results" / "redaction_targets.json").read_text())
 
@@ -65,12 +71,10 @@ def test_scores_count_partial_redaction_as_miss():
 @pytest.mark.skipif(not (paths.TRUTH / "pii.csv").is_file() or not paths.RAW.is_dir(),
                     reason="data/raw or data/simulation_truth/pii.csv is absent: run `pcnstudy simulate`")
 def test_redaction_on_the_simulated_twin():
-    from pcnstudy.ingest.stage import _cohort_dirs, ingest_cohort
-    from pcnstudy.ingest.pseudonym import DEMO_KEY
-
     texts, names, literals = [], {}, {}
-    for folder in _cohort_dirs(paths.RAW, None):
-        data = ingest_cohort(folder, DEMO_KEY)
+    instrument = load_yaml(paths.INSTRUMENT)
+    for folder in cohort_dirs(paths.RAW, None):
+        data = ingest_cohort(folder, DEMO_KEY, instrument)
         texts += data.raw_texts
         names[data.cohort], literals[data.cohort] = data.names, data.literals
     truth = pd.read_csv(paths.TRUTH / "pii.csv", dtype=str)
@@ -82,10 +86,6 @@ def test_redaction_on_the_simulated_twin():
 
 def test_redaction_on_generated_planted_data():
     """A larger seeded check: faker en_GB names, phones, postcodes inside plain sentences."""
-    from faker import Faker
-
-    import nhs_number
-
     fake = Faker("en_GB")
     fake.seed_instance(3)
     frames, truth = [], []

@@ -3,13 +3,15 @@
 The themes and scores commands are run on CSVs written by many tools (Excel, survey platforms,
 pandas, text editors). This module takes a path and gives its rows as strings:
 
-- ``decode_bytes(data, path) -> str``: UTF-8 (with or without a byte-order mark),
-  UTF-16/UTF-32 (byte-order mark, or UTF-16 recognised by its zero bytes), else
-  Windows-1252 (Excel's "CSV" on Windows), else Latin-1. A file that is not text (a
-  zip/xlsx, PDF, or one where over 1% of the characters are control bytes) raises
-  ``TableError``; a few stray NUL bytes are dropped.
+- ``decode_bytes(data, path) -> str``: the text by the one decoding policy of every
+  user file (pcnstudy.core.decoding: a byte-order mark for UTF-8/16/32, UTF-16
+  recognised by its zero bytes, else each line UTF-8 or else Windows-1252, Excel's
+  "CSV" on Windows; bytes that are neither become U+FFFD). A file that is not text (a
+  zip/xlsx, PDF, damaged UTF-16/32, or one where over 1% of the characters are control
+  bytes) raises ``TableError``; a few stray NUL bytes are dropped.
 - ``sniff_delimiter(text) -> str``: the delimiter of the header line, one of
-  ``,`` ``;`` tab ``|`` (comma when none is present or on ties).
+  ``,`` ``;`` tab ``|`` (comma when none is present or on ties; the same sniffing as
+  the survey-export reader's, pcnstudy.core.decoding.sniff_delimiter).
 - ``read_table(path, columns, optional=()) -> pandas.DataFrame``: the rows of the file
   (all values ``str``, surrounding whitespace kept), with the header names matched to
   ``columns``/``optional`` ignoring case and surrounding whitespace and renamed to them;
@@ -32,16 +34,9 @@ from typing import Sequence
 
 import pandas as pd
 
-from pcnstudy.ingest.exports import sniff_delimiter as sniff_header_delimiter
-from pcnstudy.ingest.exports import utf16_without_bom
+from pcnstudy.core.decoding import decode
+from pcnstudy.core.decoding import sniff_delimiter as sniff_header_delimiter
 
-_BOMS = (
-    (b"\xef\xbb\xbf", "utf-8-sig"),
-    (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe", "utf-16-le"),
-    (b"\xfe\xff", "utf-16-be"),
-)
 _SIGNATURES = (
     (b"PK\x03\x04", "a zip archive (an .xlsx workbook?); save it as CSV"),
     (b"\xd0\xcf\x11\xe0", "an Office document (an .xls workbook?); save it as CSV"),
@@ -70,36 +65,17 @@ def decode_bytes(data: bytes, path: Path | str = "<bytes>") -> str:
     for signature, what in _SIGNATURES:
         if data.startswith(signature):
             raise _fail(path, 0, "", f"cannot read as CSV: the file is {what}")
-    text = None
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            try:
-                text = data[len(bom):].decode(codec.replace("-sig", ""))
-            except UnicodeDecodeError:
-                raise _fail(path, 0, "", f"cannot read as CSV: invalid {codec} text") from None
-            break
-    if text is None and b"\x00" in data[:4]:
-        codec = utf16_without_bom(data)
-        if codec is not None:
-            try:
-                text = data.decode(codec)
-            except UnicodeDecodeError:
-                text = None
-    if text is None:
-        for codec in ("utf-8", "cp1252", "latin-1"):
-            try:
-                text = data.decode(codec)
-                break
-            except UnicodeDecodeError:
-                continue
-    assert text is not None  # latin-1 decodes any bytes
+    decoded = decode(data)
+    if decoded.wide and decoded.broken:
+        raise _fail(path, 0, "", f"cannot read as CSV: invalid {decoded.encoding} text")
+    text = decoded.text
     if _control_share(text) > 0.01:
         raise _fail(path, 0, "", "cannot read as CSV: the file is binary, not text")
     return text.replace("\x00", "")  # a stray NUL byte in a text file
 
 
 def sniff_delimiter(text: str) -> str:
-    """The delimiter of the first non-blank line (``exports.sniff_delimiter``: the most frequent
+    """The delimiter of the first non-blank line (``decoding.sniff_delimiter``: the most frequent
     of , ; tab | outside quotes, comma on ties or when none is present)."""
     return sniff_header_delimiter(next((line for line in text.splitlines() if line.strip()), ""))
 

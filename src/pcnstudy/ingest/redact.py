@@ -32,6 +32,12 @@ from functools import lru_cache
 from typing import Iterable
 
 import nhs_number
+from faker.providers.person.en_GB import Provider
+
+try:
+    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+except ImportError:  # simplemma's module layout changed: name_lists falls back to the hand list
+    DefaultDictionaryFactory = None
 
 PLACEHOLDERS = {
     "name": "[NAME]",
@@ -98,13 +104,9 @@ class Span:
 @lru_cache(maxsize=1)
 def name_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """Return (given names, surnames, surnames that are common English words) from faker en_GB."""
-    from faker.providers.person.en_GB import Provider
-
     given = frozenset(Provider.first_names_male) | frozenset(Provider.first_names_female) | EXTRA_GIVEN
     surnames = frozenset(Provider.last_names)
     try:
-        from simplemma.strategies.dictionaries import DefaultDictionaryFactory
-
         english = DefaultDictionaryFactory().get_dictionary("en")
         common = frozenset(name for name in surnames if name.lower() in english)
     except Exception:  # simplemma's dictionary layout changed: fall back to the hand list

@@ -18,6 +18,8 @@ addresses) that the analysis need not use.
 """
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -150,8 +152,6 @@ def _line_of(text: str, needle: str) -> int:
 
 
 def _is_date(text: str) -> bool:
-    import datetime as dt
-
     try:
         year, month, day = (int(part) for part in text.split("-"))
         dt.date(year, month, day)
@@ -249,8 +249,6 @@ def load_cohort(cohort_dir: Path) -> dict[str, Any]:
 
 def _unknown_keys(found: Any, known: tuple[str, ...], where: str) -> list[tuple[str, str]]:
     """(key, message) for each key of ``found`` not in ``known``, with the nearest known key."""
-    import difflib
-
     if not isinstance(found, dict):
         return []
     out = []

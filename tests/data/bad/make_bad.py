@@ -9,9 +9,13 @@ the export holds; ``README.md`` is written from the same list.
 """
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
 import zipfile
 from pathlib import Path
+
+from pcnstudy.simulate.xlsx import stable_xlsx
 
 HERE = Path(__file__).resolve().parent
 
@@ -122,8 +126,6 @@ def _(f):
 
 @kind("zip_not_workbook", "a zip archive that is not a workbook", 0, "", "zip", rows_read=0)
 def _(f):
-    import io
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         info = zipfile.ZipInfo("notes.txt", date_time=(2020, 1, 1, 0, 0, 0))
@@ -336,10 +338,6 @@ def _(f):
 # --- hardening round: corruptions found by fuzzing the readers ----------------------
 def xlsx_bytes(rows: list[list], merge: str | None = None) -> bytes:
     """A workbook whose bytes depend only on ``rows`` (fixed properties and zip times)."""
-    import datetime as dt
-
-    from pcnstudy.simulate.xlsx import stable_xlsx
-
     return stable_xlsx(rows, dt.datetime(2021, 1, 1), creator="pcnstudy fixtures", merge=merge)
 
 
