@@ -29,7 +29,8 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from pcnstudy.core import paths
-from pcnstudy.scores.change import add_domain_scores, change_table
+from pcnstudy.scores.change import change_table
+from pcnstudy.scores.ratings_table import add_domain_scores
 from pcnstudy.scores.mixed import fit_wave_model
 from pcnstudy.core.params import load_params
 from pcnstudy.simulate.config import cohort_spec, load_config, load_instrument

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from pcnstudy.core import paths
 from pcnstudy.core.params import load_yaml
 from pcnstudy.ingest.cohort_ingester import ingest_cohort
-from pcnstudy.ingest.study import cohort_dirs
+from pcnstudy.ingest.stage import cohort_dirs
 from pcnstudy.ingest.validate import load_cohort
 
 

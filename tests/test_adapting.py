@@ -12,7 +12,6 @@ docs/adapting.md's console blocks must be one this module ran.
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -23,7 +22,8 @@ from lxml import html as lxml_html
 from pypdf import PdfReader
 
 from conftest import BIN, ROOT, copy_repository, pipeline_env
-from pcnstudy.paper.manuscript import display_names, format_value
+from pcnstudy.paper.tables import display_names
+from pcnstudy.paper.values import format_value
 
 pytestmark = pytest.mark.slow
 

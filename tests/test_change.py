@@ -11,8 +11,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from pcnstudy.scores.change import (CHANGE_COLUMNS, adjust_pvalues, change_table, paired_t, paired_t_from_summary,
-                                    pct_change_bootstrap, pct_change_delta, psignrank, rank_biserial, scores_command,
+                                    pct_change_bootstrap, pct_change_delta, psignrank, rank_biserial,
                                     wilcoxon_signed_rank)
+from pcnstudy.scores.command import scores_command
 from pcnstudy.scores.ratings_table import InputError, add_domain_scores, validate_long
 from reference import RESULTS, assert_matches
 

@@ -17,7 +17,7 @@ from leakscan import find_raw_ids
 from pcnstudy.core.params import load_params, resolve_settings
 from pcnstudy.ingest.commands import ingest_study
 from pcnstudy.ingest.stage import SETTING_KEYS, IngestSettings, compute, read_inputs, write
-from pcnstudy.ingest.study import settings_from_params
+from pcnstudy.ingest.stage import settings_from_params
 from pcnstudy.ingest.tables import _as_text
 from pcnstudy.ingest.writers import csv_safe
 from pcnstudy.ingest.pseudonym import DEMO_KEY, DemoKeyWarning, PseudonymKey, check_demo_key_use, pseudonymise, resolve_key

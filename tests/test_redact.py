@@ -14,7 +14,7 @@ from pcnstudy.core.params import load_yaml
 from pcnstudy.ingest.cohort_ingester import ingest_cohort
 from pcnstudy.ingest.pseudonym import DEMO_KEY
 from pcnstudy.ingest.redact import Redactor, count_kinds, redaction_scores
-from pcnstudy.ingest.study import cohort_dirs
+from pcnstudy.ingest.stage import cohort_dirs
 
 TARGETS = json.loads((Path(__file__).parent / "results" / "redaction_targets.json").read_text())
 

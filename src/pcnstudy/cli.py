@@ -41,7 +41,7 @@ def simulate(
 @app.command()
 def validate(cohort_dir: Path = typer.Argument(..., help="A cohort folder, e.g. data/raw/<cohort>.")) -> None:
     """Check a cohort's exports; print every problem as file:row:column: message."""
-    from pcnstudy.ingest.stage import validate_command
+    from pcnstudy.ingest.commands import validate_command
 
     _exit(validate_command(cohort_dir))
 
@@ -52,7 +52,7 @@ def ingest(
     out: Path = typer.Option(paths.PROCESSED, help="Folder for the processed tables."),
 ) -> None:
     """Run the ingest stage outside DVC: raw exports to tidy, pseudonymised tables."""
-    from pcnstudy.ingest.stage import ingest_command
+    from pcnstudy.ingest.commands import ingest_command
 
     _exit(ingest_command(raw=raw, out=out))
 
@@ -65,7 +65,7 @@ def scores(
     alpha: float = typer.Option(0.05, help="1 - confidence level."),
 ) -> None:
     """Change scores and mixed models for any long table of ratings."""
-    from pcnstudy.scores.change import scores_command
+    from pcnstudy.scores.command import scores_command
 
     _exit(scores_command(ratings=ratings, out=out, waves=waves, alpha=alpha))
 
@@ -80,7 +80,7 @@ def themes(
     seed: int = typer.Option(7, help="Random seed."),
 ) -> None:
     """Code free text against a codebook with the guided topic model."""
-    from pcnstudy.themes.stage import themes_command
+    from pcnstudy.themes.command import themes_command
 
     _exit(
         themes_command(
@@ -117,7 +117,7 @@ def new_cohort(
     wave: List[str] = typer.Option([], "--wave", help="Wave label of each export, in order."),
 ) -> None:
     """Scaffold data/raw/NAME from survey exports and infer its column mapping."""
-    from pcnstudy.ingest.cohort import new_cohort_command
+    from pcnstudy.ingest.commands import new_cohort_command
 
     _exit(new_cohort_command(name=name, exports=export, waves=wave))
 

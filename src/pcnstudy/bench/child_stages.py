@@ -74,7 +74,7 @@ def _child_simulate(args: dict[str, Any]) -> dict[str, Any]:
 
 def _child_ingest(args: dict[str, Any]) -> dict[str, Any]:
     # imported here, in the child, so each measured process loads only the stage it measures
-    from pcnstudy.ingest.stage import ingest_study
+    from pcnstudy.ingest.commands import ingest_study
 
     raw = Path(args["raw"])
     cohorts = sorted(p.parent.name for p in raw.glob("*/cohort.yml"))

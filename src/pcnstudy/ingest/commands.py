@@ -33,7 +33,7 @@ from pcnstudy.ingest.cohort_ingester import ingest_cohort
 from pcnstudy.ingest.exports import RawTable, read_export
 from pcnstudy.ingest.pseudonym import resolve_key
 from pcnstudy.ingest.scaffold import COHORT_NAME, DEFAULT_WAVES, build_cohort_yml, format_matches
-from pcnstudy.ingest.study import IngestError, compute, read_inputs, settings_from_params, write
+from pcnstudy.ingest.stage import IngestError, compute, read_inputs, settings_from_params, write
 from pcnstudy.ingest.tables import IngestResult
 from pcnstudy.ingest.validate import CohortConfigError, load_cohort
 

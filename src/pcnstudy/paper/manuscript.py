@@ -69,9 +69,7 @@ from pcnstudy.paper.prose import (
     study_facts,
     study_roles,
 )
-# display_names is not used here: it stays importable from this module for the callers that
-# took it from here before the split (its home is pcnstudy.paper.tables).
-from pcnstudy.paper.tables import display_names, paper_tables  # noqa: F401
+from pcnstudy.paper.tables import paper_tables
 from pcnstudy.paper.values import PCT_RE, flatten, format_param, format_value, nest, prose_percent, stat_name
 
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)

@@ -55,9 +55,9 @@ from pcnstudy.paper.inputs import PaperInputError, cohort_records, project_path,
 from pcnstudy.paper.tables import display_names, md_escape, pipe_table
 from pcnstudy.paper.values import conf_pct as confidence_pct
 from pcnstudy.paper.values import flatten, format_value, nest
-from pcnstudy.scores.change import order_waves
 from pcnstudy.scores.meta import random_effects
-from pcnstudy.themes.stage import select_quotes
+from pcnstudy.scores.ratings_table import order_waves
+from pcnstudy.themes.prevalence import select_quotes
 
 COHORT_NAME = re.compile(r"^[a-z0-9_]+$")
 TEMPLATE = "cohort_report.qmd"

@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import math
 import sys
-import warnings
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,9 +41,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from tqdm import tqdm
 
-from pcnstudy.scores.mixed import mixed_table
-from pcnstudy.scores.ratings_table import (NO_COHORT, POOLED, InputError, add_domain_scores, order_waves, read_long,
-                                           validate_long, write_csv)
+from pcnstudy.scores.ratings_table import POOLED, add_domain_scores, order_waves
 
 CHANGE_COLUMNS = [
     "cohort", "item", "wave_from", "wave_to", "n_pairs", "mean_from", "mean_to", "mean_diff",
@@ -55,10 +51,9 @@ CHANGE_COLUMNS = [
 CHANGE_EXTRA_COLUMNS = ["level", "sd_diff", "wilcoxon_method", "n_nonzero"]
 RANK_DIGITS = 10
 #: The names other modules and the command reach through this one (they live in ratings_table).
-__all__ = ["CHANGE_COLUMNS", "CHANGE_EXTRA_COLUMNS", "InputError", "NO_COHORT", "POOLED", "add_domain_scores",
-           "adjust_pvalues", "change_table", "order_waves", "paired_t", "paired_t_from_summary",
-           "pct_change_bootstrap", "pct_change_delta", "psignrank", "rank_biserial", "read_long", "scores_command",
-           "validate_long", "wilcoxon_signed_rank", "write_csv"]
+__all__ = ["CHANGE_COLUMNS", "CHANGE_EXTRA_COLUMNS", "adjust_pvalues", "change_table", "paired_t",
+           "paired_t_from_summary", "pct_change_bootstrap", "pct_change_delta", "psignrank", "rank_biserial",
+           "wilcoxon_signed_rank"]
 
 
 # ----------------------------------------------------------------------------- tests
@@ -346,37 +341,3 @@ def change_table(long: pd.DataFrame, waves: list[str] | None = None, alpha: floa
     table["n_pairs"] = table["n_pairs"].astype(int)
     table["n_nonzero"] = table["n_nonzero"].astype(int)
     return table[CHANGE_COLUMNS + extras].reset_index(drop=True)
-
-
-# ----------------------------------------------------------------------------- command
-
-def scores_command(ratings: Path, out: Path, waves: str | None = None, alpha: float = 0.05) -> int:
-    """``pcnstudy scores``: change_scores.csv and mixed_models.csv for a long table.
-
-    Returns 0 on success, 1 on bad input (one line on stderr), 2 on a usage error.
-    """
-    if not (0 < alpha < 1):
-        print(f"error: --alpha must be between 0 and 1, got {alpha}", file=sys.stderr)
-        return 2
-    wave_list = [w.strip() for w in waves.split(",") if w.strip()] if waves else None
-    if waves is not None and not wave_list:
-        print("error: --waves is empty", file=sys.stderr)
-        return 2
-    try:
-        frame = read_long(Path(ratings))
-        long = validate_long(frame, wave_list, source=str(ratings))
-        if long.empty:
-            raise InputError(f"{ratings}:0:score: no scores to analyse")
-        data = add_domain_scores(long)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            change = change_table(data, wave_list, alpha=alpha)
-            mixed = mixed_table(data, wave_list, alpha=alpha)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    out = Path(out)
-    write_csv(change, out / "change_scores.csv")
-    write_csv(mixed, out / "mixed_models.csv")
-    print(f"wrote {out / 'change_scores.csv'} ({len(change)} rows) and {out / 'mixed_models.csv'} ({len(mixed)} rows)")
-    return 0

@@ -18,8 +18,7 @@ intervals at another level, hidden where disclosure control hides the count.
 
 ``run_themes_stage(processed, results, figures, params, codebook)`` runs the three
 steps with settings read from a params.yaml-shaped dict (for the benchmark). The
-``pcnstudy themes`` command lives in ``pcnstudy.themes.command`` (``themes_command``,
-re-exported here), the prevalence and quote rules in ``pcnstudy.themes.prevalence``.
+``pcnstudy themes`` command lives in ``pcnstudy.themes.command`` (``themes_command``), the prevalence and quote rules in ``pcnstudy.themes.prevalence``.
 """
 from __future__ import annotations
 
@@ -36,7 +35,6 @@ from pcnstudy.core.plots import save_figure
 from pcnstudy.core.proportions import wilson_ci
 from pcnstudy.themes.codebook import Codebook, load_codebook
 from pcnstudy.themes.coding import doc_themes_table, fit_model, long_codes, quality_summary, topics_table
-from pcnstudy.themes.command import themes_command
 from pcnstudy.themes.figures import STAGE_FIGURES, stage_figures
 from pcnstudy.themes.inputs import InputError, parse_free_topics
 from pcnstudy.themes.outputs import plain, write_csv, write_json
@@ -46,7 +44,7 @@ from pcnstudy.themes.sentiment import sentiment_by_theme
 from pcnstudy.themes.topics import ASSIGN_AT, GuidedThemeModel
 
 __all__ = ["SETTING_KEYS", "ThemesInputs", "ThemesResult", "ThemesSettings", "compute", "read_inputs",
-           "run_themes_stage", "select_quotes", "themes_command", "write"]
+           "run_themes_stage", "write"]
 
 # each setting and the params.yaml key its value comes from
 SETTING_KEYS = {

@@ -1,0 +1,105 @@
+"""The package's import graph, read from the source: no cycles, the core imports no
+stage, no pipeline stage imports the simulator, the benchmark or verify, and the
+package's own modules are imported at the top of a module (only the command line
+imports each command's module when it runs, so that `pcnstudy --help` stays fast, and
+the benchmark's measured child process imports only the stage it measures)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "src" / "pcnstudy"
+STAGES = {"ingest", "scores", "themes", "paper"}
+TOOLS = {"simulate", "bench", "verify"}
+# module -> why it imports the package's modules inside functions
+LAZY_ALLOWED = {
+    "pcnstudy.cli": "each command imports its module when it runs: `pcnstudy --help` stays fast",
+    "pcnstudy.bench.child_stages": "a measured child process loads only the stage it measures",
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def own_imports(path: Path) -> list[tuple[str, bool]]:
+    """(imported pcnstudy module, imported inside a function?) for each import in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    inner: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            inner.update(id(n) for n in ast.walk(node) if n is not node)
+    found = []
+    for node in ast.walk(tree):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name.startswith("pcnstudy")]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pcnstudy"):
+            base = node.module
+            names = [f"{base}.{a.name}" if (PACKAGE.parent / f"{base}.{a.name}".replace(".", "/")).exists()
+                     or (PACKAGE.parent / (f"{base}.{a.name}".replace(".", "/") + ".py")).exists() else base
+                     for a in node.names]
+        found += [(name, id(node) in inner) for name in names]
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    edges: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        for target, _ in own_imports(path):
+            while target not in modules and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target in modules and target != name:
+                edges[name].add(target)
+    return edges
+
+
+def subpackage(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and (PACKAGE / parts[1]).is_dir()) else ""
+
+
+def test_the_import_graph_has_no_cycle():
+    edges = graph()
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(nxt):] + [nxt]))
+            if nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(edges):
+        if node not in state:
+            visit(node)
+
+
+def test_the_core_imports_no_stage_and_stages_import_no_tool():
+    for module, targets in graph().items():
+        here = subpackage(module)
+        for target in targets:
+            there = subpackage(target)
+            if here == "core":
+                assert there in {"core", ""} and target != "pcnstudy.cli", f"{module} imports {target}"
+            if here in STAGES:
+                assert there not in TOOLS, f"{module} imports {target}"
+
+
+def test_own_modules_are_imported_at_the_top():
+    lazy = []
+    for path in PACKAGE.rglob("*.py"):
+        name = module_name(path)
+        if name in LAZY_ALLOWED:
+            continue
+        lazy += [f"{name} imports {target} inside a function" for target, inner in own_imports(path) if inner]
+    assert not lazy, lazy
