@@ -20,9 +20,11 @@ END = "<!-- end of modules -->"
 
 
 def summary(path: Path) -> str:
-    """The first sentence-line of a module's docstring ('' when it has none)."""
+    """The first sentence of a module's docstring, on one line ('' when it has none)."""
     doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-    return doc.strip().splitlines()[0].strip() if doc.strip() else ""
+    paragraph = " ".join(line.strip() for line in doc.strip().split("\n\n", 1)[0].splitlines())
+    head, dot, _ = paragraph.partition(". ")
+    return head + "." if dot else paragraph
 
 
 def folders() -> list[Path]:

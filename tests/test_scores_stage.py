@@ -19,7 +19,7 @@ from pcnstudy.scores.change import CHANGE_COLUMNS, paired_t
 from pcnstudy.scores.mixed import MIXED_COLUMNS
 from pcnstudy.scores.publish import suppress_small_n
 from pcnstudy.scores.ratings_table import add_domain_scores
-from pcnstudy.scores.stage import (SETTINGS_KEYS, TABLE_KEYS, ScoresSettings, compute, read_inputs, run_scores_stage,
+from pcnstudy.scores.stage import (SETTING_KEYS, TABLE_KEYS, ScoresSettings, compute, read_inputs, run_scores_stage,
                                    write)
 from pcnstudy.scores.then_test import then_test_table
 from pcnstudy.simulate.twin import simulate_ratings
@@ -185,7 +185,7 @@ def test_conf_int_recomputes_the_change_ci_at_any_alpha(stage):
 def test_settings_have_no_defaults_and_come_from_params_yaml():
     fields = dataclasses.fields(ScoresSettings)
     assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING for f in fields)
-    assert {f.name for f in fields} == set(SETTINGS_KEYS)
+    assert {f.name for f in fields} == set(SETTING_KEYS)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     settings = ScoresSettings.from_params(params)
     assert settings.alpha == params["scores"]["alpha"] and settings.min_cell == params["disclosure"]["min_cell"]
@@ -201,7 +201,7 @@ def test_notebook_parameters_are_none_and_dvc_passes_them():
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     assigned = dict(line.split(" = ", 1) for line in cell.source.splitlines() if line.strip())
     assert set(assigned.values()) == {"None"}
-    assert set(assigned) == set(SETTINGS_KEYS) | {"processed_dir", "results_dir", "figures_dir", "instrument"}
+    assert set(assigned) == set(SETTING_KEYS) | {"processed_dir", "results_dir", "figures_dir", "instrument"}
     cmd = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["scores"]["cmd"]
     passed = set(re.findall(r"-p (\w+)=", cmd))
     # cohorts is a list, which DVC cannot interpolate into a command: the notebook

@@ -1,4 +1,4 @@
-"""Paired change scores, and the ``pcnstudy scores`` command.
+"""Paired change scores: each later wave against the first, on complete pairs.
 
 Takes a long table of ratings (read and checked by ``pcnstudy.scores.ratings_table``) (``respondent, wave, item, score``;
 optionally ``cohort, domain, pcn``) and gives one row per cohort x item (or domain) x later

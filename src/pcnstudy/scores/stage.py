@@ -21,7 +21,7 @@ Three steps (the stage contract of docs/architecture.md):
 ``ScoresSettings`` (no defaults) holds what params.yaml gives: ``scores.alpha``,
 ``scores.bootstrap_reps``, ``scores.seed``, ``scores.min_pcn_groups``,
 ``disclosure.min_cell``, ``disclosure.rule`` and ``cohorts`` (empty: every cohort);
-``SETTINGS_KEYS`` maps each to its dotted key. Waves are put in time order by name
+``SETTING_KEYS`` maps each to its dotted key. Waves are put in time order by name
 (baseline, pre, mid, post, end, follow_up; others as seen); a retrospective wave
 (``RETROSPECTIVE_WAVES``: the then-test) is left out of change and mixed models and
 compared with the last wave separately. The unpublished remainder of a feedback
@@ -59,7 +59,7 @@ from pcnstudy.scores.scores_json import build_scores_json, last_wave_rows
 from pcnstudy.scores.then_test import then_test_table
 
 #: Each setting and the params.yaml key that holds its value.
-SETTINGS_KEYS = {
+SETTING_KEYS = {
     "alpha": "scores.alpha",
     "bootstrap_reps": "scores.bootstrap_reps",
     "seed": "scores.seed",
@@ -90,7 +90,7 @@ RATINGS_COLUMNS = ("respondent", "cohort", "pcn", "profession", "wave", "item", 
 
 @dataclass(frozen=True)
 class ScoresSettings:
-    """The stage's settings, as params.yaml gives them (keys in ``SETTINGS_KEYS``)."""
+    """The stage's settings, as params.yaml gives them (keys in ``SETTING_KEYS``)."""
 
     alpha: float
     bootstrap_reps: int
@@ -110,8 +110,8 @@ class ScoresSettings:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "ScoresSettings":
-        """The settings params.yaml (as a dict) holds at ``SETTINGS_KEYS``; KeyError naming a missing key."""
-        return cls(**resolve_settings({}, SETTINGS_KEYS, params))
+        """The settings params.yaml (as a dict) holds at ``SETTING_KEYS``; KeyError naming a missing key."""
+        return cls(**resolve_settings({}, SETTING_KEYS, params))
 
 
 @dataclass(frozen=True)
