@@ -103,3 +103,27 @@ def test_own_modules_are_imported_at_the_top():
             continue
         lazy += [f"{name} imports {target} inside a function" for target, inner in own_imports(path) if inner]
     assert not lazy, lazy
+
+
+def closure(start: str, edges: dict[str, set[str]]) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo += edges.get(node, ())
+    return seen
+
+
+def test_each_stage_runs_only_code_its_dvc_stage_depends_on():
+    """What a stage imports, directly or not, lies in its own folder or the core (the
+    folders dvc.yaml lists as its deps); so dvc.yaml's per-stage deps miss nothing."""
+    edges = graph()
+    entries = {"ingest": ["pcnstudy.ingest.stage", "pcnstudy.ingest.figures"],
+               "scores": ["pcnstudy.scores.stage"], "themes": ["pcnstudy.themes.stage"],
+               "paper": ["pcnstudy.paper.manuscript"]}
+    for stage, modules in entries.items():
+        for module in modules:
+            outside = sorted(m for m in closure(module, edges)
+                             if subpackage(m) not in {stage, "core"} and m != "pcnstudy")
+            assert not outside, f"the {stage} stage ({module}) imports {outside}"
