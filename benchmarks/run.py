@@ -2,9 +2,11 @@
 
     python benchmarks/run.py                       # every scenario, reports/bench.json
     python benchmarks/run.py --only cold,noop      # some scenarios
+    python benchmarks/run.py --only cold,floor     # cold / floor: the study's work against its overhead
     python benchmarks/run.py --work /tmp/b --out /tmp/bench.json
 
 Scenarios: cold, noop, incremental (the demonstration study under ``dvc repro``),
+floor (the stage notebooks cut after their imports and a one-paragraph paper, beside cold),
 national (config/simulation-national.yml through ingest, scores and themes),
 throughput (theme model vs gensim LdaModel), growth (scores and themes at 1x, 4x, 16x).
 See ``pcnstudy.bench.scenarios`` for what each measures and where. Exit 0 when every step ran, 1 when a

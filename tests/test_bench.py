@@ -8,6 +8,7 @@ known exponent, and that scaling a simulation config keeps its exact counts cons
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -205,3 +206,107 @@ def test_exponents_with_national_use_the_largest_two_sizes():
     got = bench.exponents_with_national(growth, national)["scores"]
     assert got["largest_two"] == pytest.approx(1.0, abs=1e-3)  # 16x the size, 16x the time
     assert 0 < got["fit"] < 1.0
+
+
+def notebook_of(cells: list[tuple[str, str, list[str]]]) -> dict:
+    """A notebook from (cell type, source, tags) triples."""
+    return {"cells": [{"cell_type": kind, "source": source, "metadata": {"tags": tags} if tags else {},
+                       **({"outputs": [{"output_type": "stream", "name": "stdout", "text": "old"}],
+                           "execution_count": 3} if kind == "code" else {})}
+                      for kind, source, tags in cells],
+            "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_trim_notebook_keeps_the_cells_up_to_the_imports(tmp_path):
+    nb = notebook_of([("markdown", "# Title", []), ("code", "alpha = None", ["parameters"]),
+                      ("markdown", "The settings.", []), ("code", "%matplotlib inline", []),
+                      ("code", "import pandas as pd\nfrom pcnstudy.core import paths\nx = paths.ROOT", []),
+                      ("markdown", "## Read", []), ("code", "inputs = read_inputs()", []),
+                      ("code", "import numpy as np", [])])
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(nb))
+    assert bench.trim_notebook(path) == 3
+    kept = json.loads(path.read_text())["cells"]
+    assert [c["source"] for c in kept] == ["# Title", "alpha = None", "The settings.", "%matplotlib inline",
+                                           "import pandas as pd\nfrom pcnstudy.core import paths\nx = paths.ROOT"]
+    assert kept[1]["metadata"]["tags"] == ["parameters"]
+    assert all(c["outputs"] == [] and c["execution_count"] is None for c in kept if c["cell_type"] == "code")
+
+
+def test_trim_notebook_without_imports_is_an_error(tmp_path):
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(notebook_of([("code", "alpha = None", ["parameters"]), ("code", "x = 1", [])])))
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="no code cell imports anything"):
+        bench.trim_notebook(path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["01_ingest", "02_scores", "03_themes"])
+def test_trimmed_stage_notebooks_keep_parameters_and_imports_only(tmp_path, name):
+    path = tmp_path / f"{name}.ipynb"
+    path.write_bytes((ROOT / "notebooks" / f"{name}.ipynb").read_bytes())
+    total = len(json.loads(path.read_text())["cells"])
+    dropped = bench.trim_notebook(path)
+    kept = json.loads(path.read_text())["cells"]
+    assert dropped > 0 and len(kept) + dropped == total
+    assert any("parameters" in c["metadata"].get("tags", []) for c in kept)
+    assert "import " in "".join(kept[-1]["source"])
+
+
+def test_notebook_commands_are_dvc_yamls_with_params_put_in(tmp_path):
+    dvc = {"stages": {
+        "ingest": {"cmd": "pcnstudy notebook 01_ingest\n-p raw_dir=${ingest.raw_dir} -p \"key_file=${ingest.key}\""},
+        "scores": {"cmd": "pcnstudy notebook 02_scores -p alpha=${scores.alpha} -p flag=${scores.flag}"},
+        "paper": {"cmd": "pcnstudy paper --formats ${paper.formats}"}}}
+    params = {"ingest": {"raw_dir": "data/raw", "key": "~/a key"},
+              "scores": {"alpha": 0.05, "flag": True}, "paper": {"formats": "html,pdf"}}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(dvc))
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    got = bench.notebook_commands(tmp_path / "dvc.yaml", tmp_path / "params.yaml", ("01_ingest", "02_scores"))
+    assert got == {"ingest": ["pcnstudy", "notebook", "01_ingest", "-p", "raw_dir=data/raw", "-p", "key_file=~/a key"],
+                   "scores": ["pcnstudy", "notebook", "02_scores", "-p", "alpha=0.05", "-p", "flag=true"]}
+    with pytest.raises(ValueError, match="03_themes"):
+        bench.notebook_commands(tmp_path / "dvc.yaml", tmp_path / "params.yaml")
+    params["scores"].pop("alpha")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(KeyError, match="scores.alpha"):
+        bench.notebook_commands(tmp_path / "dvc.yaml", tmp_path / "params.yaml", ("02_scores",))
+
+
+def test_the_projects_notebook_commands_run_every_stage_notebook():
+    got = bench.notebook_commands(ROOT / "dvc.yaml", ROOT / "params.yaml")
+    assert {argv[2] for argv in got.values()} == {"01_ingest", "02_scores", "03_themes"}
+    assert all("${" not in word for argv in got.values() for word in argv)
+
+
+def test_one_paragraph_paper_keeps_the_front_matter_and_files(tmp_path):
+    paper = bench.one_paragraph_paper(ROOT / "paper", tmp_path / "paper")
+    text = (paper / "index.qmd").read_text()
+    front = (ROOT / "paper" / "index.qmd").read_text().split("---\n", 2)[1]
+    assert text.startswith(f"---\n{front}---\n")
+    body = text.split("---\n", 2)[2].strip()
+    assert body and "\n\n" not in body and "{{<" not in body and "#" not in body
+    for name in ("_quarto.yml", "references.bib", "vancouver.csl", "style.css", "_study.yml"):
+        assert (paper / name).is_file(), name
+
+
+def test_cold_over_floor_ratio_and_its_budget_row():
+    rows = [Measurement("cold", "total", 30.0, 400.0), Measurement("floor", "ingest", 5.0, 200.0),
+            Measurement("floor", "paper", 15.0, 300.0), Measurement("floor", "total", 20.0, 300.0)]
+    assert bench.cold_over_floor(rows) == {"cold_s": 30.0, "floor_s": 20.0, "ratio": 1.5}
+    status = budgets_status(rows, None)
+    assert status["cold_over_floor_ratio"] == {"goal": 1.5, "reached": 1.5, "status": "met"}
+    rows[0].wall_s = 31.0
+    assert budgets_status(rows, None)["cold_over_floor_ratio"]["status"] == "missed"
+    printed = bench.format_budgets(budgets_status(rows, None))
+    assert re.search(r"^  cold / floor +goal +<= 1\.5 +reached +1\.55 +missed$", printed, re.M), printed
+    assert ">= 1.0" in printed  # the throughput budget is met at or above its goal
+    rows[-1].returncode = 1
+    assert bench.cold_over_floor(rows) is None
+    assert budgets_status(rows, None)["cold_over_floor_ratio"]["status"] == "not measured"
+    assert bench.cold_over_floor(rows[1:]) is None
+
+
+def test_floor_is_a_scenario_beside_cold():
+    assert "floor" in bench.SCENARIOS and bench.SCENARIOS.index("floor") == bench.SCENARIOS.index("cold") + 1

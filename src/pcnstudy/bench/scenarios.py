@@ -12,6 +12,12 @@ Scenarios
 - ``noop``: a second ``dvc repro`` in that copy (nothing to do).
 - ``incremental``: ``dvc repro`` after appending whitespace to a markdown cell of one
   notebook (the themes notebook by default).
+- ``floor``: right after ``cold``, in another fresh copy, the three stage notebooks cut
+  after their parameters and imports cells, each run by its dvc.yaml command
+  (``pcnstudy notebook NAME -p ...``: papermill, a kernel, nbconvert), then a
+  one-paragraph document through the paper's render path (``pcnstudy.paper.render``)
+  in a fresh process. ``cold / floor`` (the ``cold_over_floor`` entry of the report) is
+  how much the study's own work adds to that unavoidable overhead; goal at most 1.5.
 - ``national``: the national-scale simulated study (``config/simulation-national.yml``)
   written by ``pcnstudy simulate``, then ingest, scores and themes, each in its own
   child process calling the package's functions (peak RSS per stage, not cumulative).
@@ -25,10 +31,12 @@ Budgets are goals reported beside the figures, never asserted.
 
 Where each part lives: ``measure`` (``Measurement``, ``run_measured``), ``child_stages``
 (one stage in a measured child process: ``run_child_stage``, ``child_main``),
-``dvc_runs`` (cold, noop, incremental; ``touch_notebook``, ``stage_keys_from_dvc``),
+``dvc_runs`` (cold, noop, incremental; ``touch_notebook``, ``stage_keys_from_dvc``;
+floor: ``trim_notebook``, ``notebook_commands``, ``one_paragraph_paper``, ``bench_floor``),
 ``scaled_studies`` (national, throughput, growth; ``scale_simulation_config``,
 ``fit_exponent``, ``exponents_with_national``), ``throughput`` (theme model vs
-gensim), ``report`` (``budgets_status``, ``format_table``, ``write_report``). This
+gensim), ``report`` (``budgets_status``, ``cold_over_floor``, ``format_table``,
+``format_budgets``, ``write_report``). This
 module runs the chosen scenarios (``run_benchmarks``, ``bench_command``) and gathers
 those names.
 """
@@ -42,9 +50,25 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from pcnstudy.bench.child_stages import child_main, run_child_stage, run_child_stages
-from pcnstudy.bench.dvc_runs import bench_dvc, stage_keys_from_dvc, touch_notebook
+from pcnstudy.bench.dvc_runs import (
+    DVC_SCENARIOS,
+    bench_dvc,
+    bench_floor,
+    notebook_commands,
+    one_paragraph_paper,
+    stage_keys_from_dvc,
+    touch_notebook,
+    trim_notebook,
+)
 from pcnstudy.bench.measure import POLL_INTERVAL_S, Measurement, machine_info, run_measured
-from pcnstudy.bench.report import BUDGETS, budgets_status, format_table, write_report
+from pcnstudy.bench.report import (
+    BUDGETS,
+    budgets_status,
+    cold_over_floor,
+    format_budgets,
+    format_table,
+    write_report,
+)
 from pcnstudy.bench.scaled_studies import (
     GROWTH_FACTORS,
     bench_growth,
@@ -56,7 +80,7 @@ from pcnstudy.bench.scaled_studies import (
 )
 from pcnstudy.core import paths
 
-SCENARIOS = ("cold", "noop", "incremental", "national", "throughput", "growth")
+SCENARIOS = ("cold", "floor", "noop", "incremental", "national", "throughput", "growth")
 
 __all__ = [
     "BUDGETS",
@@ -65,11 +89,16 @@ __all__ = [
     "SCENARIOS",
     "Measurement",
     "bench_command",
+    "bench_floor",
     "budgets_status",
     "child_main",
+    "cold_over_floor",
     "exponents_with_national",
     "fit_exponent",
+    "format_budgets",
     "format_table",
+    "notebook_commands",
+    "one_paragraph_paper",
     "run_benchmarks",
     "run_child_stage",
     "run_child_stages",
@@ -77,6 +106,7 @@ __all__ = [
     "scale_simulation_config",
     "stage_keys_from_dvc",
     "touch_notebook",
+    "trim_notebook",
     "write_report",
 ]
 
@@ -100,9 +130,12 @@ def run_benchmarks(
     report: dict[str, Any] = {"machine": machine_info(), "scenarios": scenarios}
     throughput: dict[str, Any] | None = None
     try:
-        if {"cold", "noop", "incremental"} & set(scenarios):
+        if set(DVC_SCENARIOS) & set(scenarios):
             (work / "dvc").mkdir(parents=True, exist_ok=True)
-            rows += bench_dvc(root, work / "dvc")
+            rows += bench_dvc(root, work / "dvc", scenarios=scenarios)
+        if "floor" in scenarios:
+            (work / "floor").mkdir(parents=True, exist_ok=True)
+            rows += bench_floor(root, work / "floor")
         processed = None
         if "national" in scenarios or "throughput" in scenarios:
             (work / "national").mkdir(parents=True, exist_ok=True)
@@ -124,6 +157,7 @@ def run_benchmarks(
         if own_work:
             shutil.rmtree(work, ignore_errors=True)
     report["rows"] = [asdict(m) for m in rows]
+    report["cold_over_floor"] = cold_over_floor(rows)
     report["budgets"] = budgets_status(rows, throughput)
     return report
 
@@ -144,9 +178,11 @@ def bench_command(scenarios: Iterable[str] | None = None, out: Path | None = Non
               f"docs/s: ratio {t['ratio']:.2f} ({t['n_docs']} docs, {t['n_topics']} topics)")
     if report.get("growth_exponents"):
         print("growth exponents: " + ", ".join(f"{k} {v:.2f}" for k, v in report["growth_exponents"].items()))
+    if report.get("cold_over_floor"):
+        c = report["cold_over_floor"]
+        print(f"cold / floor: {c['cold_s']:.2f} s / {c['floor_s']:.2f} s = {c['ratio']:.2f}")
     print("\nbudgets:")
-    for key, b in report["budgets"].items():
-        print(f"  {key:<24} goal {b['goal']:>8}  reached {b['reached']!s:>10}  {b['status']}")
+    print(format_budgets(report["budgets"]))
     path = write_report(report, Path(out) if out else paths.REPORTS / "bench.json")
     print(f"\nwrote {path}")
     failed = [r for r in rows if r.returncode != 0]
