@@ -308,5 +308,29 @@ def test_cold_over_floor_ratio_and_its_budget_row():
     assert bench.cold_over_floor(rows[1:]) is None
 
 
-def test_floor_is_a_scenario_beside_cold():
-    assert "floor" in bench.SCENARIOS and bench.SCENARIOS.index("floor") == bench.SCENARIOS.index("cold") + 1
+def test_floor_runs_straight_after_cold_and_the_report_has_the_ratio(tmp_path, monkeypatch, capsys):
+    """run_benchmarks with fake scenario runners: order, scenarios passed on, report and printed table."""
+    calls = []
+
+    def fake_dvc(root, work, touch=None, scenarios=()):
+        calls.append(("dvc", sorted(scenarios)))
+        return [Measurement("cold", "total", 30.0, 400.0)]
+
+    def fake_floor(root, work):
+        calls.append(("floor", None))
+        return [Measurement("floor", "ingest", 8.0, 200.0), Measurement("floor", "total", 24.0, 300.0)]
+
+    monkeypatch.setattr(bench, "bench_dvc", fake_dvc)
+    monkeypatch.setattr(bench, "bench_floor", fake_floor)
+    assert "floor" in bench.SCENARIOS
+    assert bench.bench_command(["cold", "floor"], out=tmp_path / "b.json", work=tmp_path / "w") == 0
+    assert calls == [("dvc", ["cold", "floor"]), ("floor", None)]
+    report = json.loads((tmp_path / "b.json").read_text())
+    assert report["cold_over_floor"] == {"cold_s": 30.0, "floor_s": 24.0, "ratio": 1.25}
+    assert report["budgets"]["cold_over_floor_ratio"]["status"] == "met"
+    printed = capsys.readouterr().out
+    assert "cold / floor: 30.00 s / 24.00 s = 1.25" in printed
+    assert re.search(r"^  cold / floor +goal +<= 1\.5 +reached +1\.25 +met$", printed, re.M), printed
+    calls.clear()
+    report = bench.run_benchmarks(["floor"], work=tmp_path / "w2")
+    assert calls == [("floor", None)] and report["cold_over_floor"] is None
