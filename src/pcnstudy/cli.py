@@ -132,8 +132,8 @@ def report(name: str = typer.Argument(..., help="Cohort id.")) -> None:
 
 @app.command()
 def bench(
-    only: str = typer.Option("", help="Comma-separated scenarios (cold, noop, incremental, national, throughput, "
-                                      "growth); default all."),
+    only: str = typer.Option("", help="Comma-separated scenarios (cold, floor, noop, incremental, national, "
+                                      "throughput, growth); default all."),
     out: Path = typer.Option(None, help="Report path (default reports/bench.json)."),
     work: Path = typer.Option(None, help="Keep the working files here (default: a temporary folder, removed)."),
 ) -> None:
