@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -43,7 +44,25 @@ window.addEventListener("load", function () {
       var c = t.querySelector("caption"); return {id: t.id, caption: c ? c.textContent.trim() : ""}; }),
     unresolved: ["??", "@fig-", "@tbl-", "{{<", "?var:"].filter(function (s) { return text.indexOf(s) >= 0; }),
     links: Array.from(document.querySelectorAll("a[href^='#']")).map(function (a) { return a.getAttribute("href"); })
-      .filter(function (h) { return h.length > 1 && !document.getElementById(decodeURIComponent(h.slice(1))); })
+      .filter(function (h) { return h.length > 1 && !document.getElementById(decodeURIComponent(h.slice(1))); }),
+    layout: (function () {
+      var nav = document.querySelector("nav#TOC"), main = document.querySelector("main") || document.body;
+      var box = function (el) { var r = el.getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width}; };
+      return {
+        nav: nav ? box(nav) : null, main: box(main),
+        navPosition: nav ? getComputedStyle(nav).position : "",
+        otherFormats: Array.from(document.querySelectorAll("nav#TOC a")).map(function (a) { return a.getAttribute("href"); }),
+        tables: Array.from(document.querySelectorAll("table")).map(function (t) {
+          var wrap = t.parentElement, c = t.querySelector("caption");
+          return {id: t.id, wrapClass: wrap.className, wrapWidth: wrap.getBoundingClientRect().width,
+                  overflow: getComputedStyle(wrap).overflowX, scrolls: wrap.scrollWidth > wrap.clientWidth,
+                  captionAlign: c ? getComputedStyle(c).textAlign : "", captionSide: c ? getComputedStyle(c).captionSide : ""}; }),
+        figures: Array.from(document.querySelectorAll("figure")).map(function (f) {
+          var c = f.querySelector("figcaption"), i = f.querySelector("img");
+          return {captionBelow: !!(c && i && c.getBoundingClientRect().top >= i.getBoundingClientRect().bottom),
+                  captionAlign: c ? getComputedStyle(c).textAlign : ""}; })
+      };
+    })()
   };
   var pre = document.createElement("pre");
   pre.id = "pcnstudy-check";
@@ -64,7 +83,7 @@ def inspect_page(html: Path, tmp_path: Path) -> dict:
     text = html.read_text(encoding="utf-8")
     copy.write_text(text.replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")
     try:
-        done = chromium(["--virtual-time-budget=10000", "--dump-dom", copy.as_uri()], tmp_path)
+        done = chromium(["--virtual-time-budget=10000", "--window-size=1400,1000", "--dump-dom", copy.as_uri()], tmp_path)
     finally:
         copy.unlink()
     match = re.search(r'<pre id="pcnstudy-check">(.*?)</pre>', done.stdout, flags=re.S)
@@ -94,9 +113,25 @@ def assert_reader_sees_a_complete_paper(found: dict, title_part: str, sections: 
         assert table["id"].startswith("tbl-") and table["caption"].startswith(f"Table {i}:"), table
 
 
+def assert_manuscript_layout(layout: dict) -> None:
+    """At 1400 px: the table of contents floats beside the text (left of it, sticky), links the PDF;
+    every table sits in a box of the text column's width that scrolls; captions as Quarto sets them."""
+    nav, main = layout["nav"], layout["main"]
+    assert nav and nav["right"] <= main["left"], layout
+    assert layout["navPosition"] == "sticky"
+    assert "index.pdf" in layout["otherFormats"]
+    for table in layout["tables"]:
+        assert "table-wrap" in table["wrapClass"] and table["overflow"] == "auto", table
+        assert table["wrapWidth"] <= main["width"] + 1, table
+        assert table["captionAlign"] == "center" and table["captionSide"] == "top", table
+    for figure in layout["figures"]:
+        assert figure["captionBelow"] and figure["captionAlign"] == "center", figure
+
+
 @pytest.fixture(scope="module")
 def fixture_html(tmp_path_factory) -> Path:
     folder = build_fixture_paper(tmp_path_factory.mktemp("browser"))
+    shutil.copyfile(ROOT / "paper" / "style.css", folder / "style.css")  # the paper's look
     return render.render(folder, ["html"], epoch=1600000000, engine="pandoc")["html"]["path"]
 
 
@@ -105,6 +140,7 @@ def test_fixture_paper_in_chromium(fixture_html, tmp_path):
     assert_reader_sees_a_complete_paper(found, "Fixture paper", ["Abstract", "Methods", "Results", "References"])
     assert [f["id"] for f in found["figures"]] == ["fig-demo"]
     assert [t["id"] for t in found["tables"]] == ["tbl-change", "tbl-themes"]
+    assert_manuscript_layout(found["layout"])
 
 
 def test_check_catches_a_broken_image_and_a_stray_reference(fixture_html, tmp_path):
@@ -123,6 +159,7 @@ def test_pipeline_paper_in_chromium(built_project, tmp_path):
     found = inspect_page(html, tmp_path)
     assert_reader_sees_a_complete_paper(found, "primary care networks", PAPER_SECTIONS)
     assert len(found["figures"]) >= 7
+    assert_manuscript_layout(found["layout"])
     notebooks = sorted((built_project / "reports").glob("*.html"))
     assert len(notebooks) >= 3
     for nb in notebooks:

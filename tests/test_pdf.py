@@ -29,6 +29,42 @@ HEADLINE_KEYS = (
 )
 
 
+def length_pt(value: str) -> float:
+    """A Typst length such as '2.2cm' in PDF points."""
+    units = {"cm": 72 / 2.54, "mm": 72 / 25.4, "in": 72.0, "pt": 1.0}
+    return float(value[:-2]) * units[value[-2:]]
+
+
+def text_origins(page) -> list[tuple[float, float]]:
+    """(x, y) in points of where each piece of text on ``page`` starts (baseline, from the bottom left)."""
+    found: list[tuple[float, float]] = []
+
+    def visit(text, cm, tm, _font, _size):
+        if text.strip():
+            found.append((tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5]))
+
+    page.extract_text(visitor_text=visit)
+    return found
+
+
+def margins(page) -> dict[str, float]:
+    """The text box of a page as margins in points: left (leftmost text), top (page top to the
+    first baseline), right (page edge to the rightmost text start, an upper bound of the margin)."""
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    points = text_origins(page)
+    return {"left": min(x for x, _ in points), "top": height - max(y for _, y in points),
+            "right": width - max(x for x, _ in points), "width": width}
+
+
+def assert_configured_margins(page) -> None:
+    """Left margin is _quarto.yml's margin.x within 2 pt; the first baseline sits one line below margin.y."""
+    found = margins(page)
+    x, y = length_pt(render.TYPST_MARGIN["x"]), length_pt(render.TYPST_MARGIN["y"])
+    assert abs(found["left"] - x) <= 2, found
+    assert y <= found["top"] <= y + 20, found  # the first line's ascent, at most one large line
+    assert found["right"] > x, found
+
+
 def pdf_text(reader: PdfReader) -> str:
     return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
 
@@ -56,6 +92,17 @@ def test_fixture_pdf_pages_figures_and_numbers(fixture_pdf):
     assert reader.metadata["/CreationDate"].startswith("D:20200913")
 
 
+def test_fixture_pdf_has_the_configured_margins(fixture_pdf):
+    """pandoc's Typst template reads a nested ``margin`` map: the PDF's text box is _quarto.yml's."""
+    assert_configured_margins(PdfReader(str(fixture_pdf)).pages[0])
+
+
+def test_margin_check_would_catch_pandocs_default_margins():
+    """The check distinguishes the configured margin (2.2 cm) from pandoc's default (1.25 in)."""
+    assert abs(length_pt("1.25in") - length_pt(render.TYPST_MARGIN["x"])) > 20
+    assert abs(length_pt("2.2cm") - 62.36) < 0.01
+
+
 @pytest.mark.slow
 def test_pipeline_pdf_pages_figures_and_headline_numbers(built_project):
     results = built_project / "data" / "processed" / "results"
@@ -69,5 +116,6 @@ def test_pipeline_pdf_pages_figures_and_headline_numbers(built_project):
         assert flat[key] in text, f"{key} = {flat[key]} not in the PDF text"
         assert any(ch.isdigit() for ch in flat[key]), f"{key} is suppressed ({flat[key]}): not a headline"
     assert "simulated" in text.lower()
+    assert_configured_margins(reader.pages[2])  # a body page
     scores = json.loads((results / "scores.json").read_text())
     assert scores  # the PDF was built from results that exist

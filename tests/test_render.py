@@ -182,6 +182,60 @@ def test_fallback_writes_html_and_pdf(rendered):
     assert pdf.read_bytes().startswith(b"%PDF") and info["pdf"]["pages"] >= 1
 
 
+def test_fallback_html_has_the_manuscript_layout(rendered):
+    """A floating table of contents beside the text, "Other formats" linking the PDF, every
+    table in a box that scrolls, and the date of the build (the epoch) under the title."""
+    folder, _ = rendered
+    html = (folder / "_output" / "index.html").read_text(encoding="utf-8")
+    layout = html.index('<div class="page-layout">')
+    nav, main = html.index('<nav id="TOC" class="toc-sidebar"'), html.index('<main id="content"')
+    assert layout < nav < main
+    assert '<a href="#methods"' in html[nav:main] or 'href="#methods"' in html[nav:main]
+    assert "<h2>Other formats</h2>" in html[nav:main] and '<a href="index.pdf">PDF</a>' in html[nav:main]
+    assert "notebook-links" not in html  # the fixture paper has no notebooks table
+    assert html.count("<table") == html.count('<div class="table-wrap">\n<table') == 2
+    assert '<p class="date">2020-09-13</p>' in html[main:]
+
+
+def test_notebook_links_come_from_the_notebooks_table(tmp_path):
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "notebooks.md").write_text(
+        "- [01 Ingest: raw \\*exports\\*](notebooks/01_ingest.html) (`01_ingest.html`)\n"
+        "- [Scores & more](notebooks/02_scores.html) (`02_scores.html`)\n")
+    links = render.notebook_links(tmp_path)
+    assert links == [("01 Ingest: raw *exports*", "notebooks/01_ingest.html"),
+                     ("Scores & more", "notebooks/02_scores.html")]
+    args = render.pandoc_args("html", tmp_path / "out.html", notebooks=links)
+    assert "notebook-links=<a href=\"notebooks/02_scores.html\">Scores &amp; more</a>" in args
+    assert render.notebook_links(tmp_path / "nowhere") == []
+
+
+def test_typst_margins_are_a_metadata_map(tmp_path):
+    """``--variable margin.x=`` never reaches pandoc's Typst template; a nested metadata map does."""
+    margin_file = render.write_margin_file(tmp_path)
+    args = render.pandoc_args("typst", tmp_path / "out.typ", margin_file=str(margin_file))
+    assert not any(a.startswith("margin") for a in args)
+    assert args[args.index(str(margin_file)) - 1] == "--metadata-file"
+    (tmp_path / "doc.md").write_text("Text.\n")
+    done = subprocess.run([render.pandoc_path(), "doc.md", "-t", "typst", "-s", "--metadata-file", str(margin_file)],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "margin: (x: 2.2cm,y: 2.5cm,)" in done.stdout
+
+
+def test_both_paths_show_the_same_build_date(tmp_path):
+    """Quarto is given the date the fallback prints (the epoch's), in the same ISO form."""
+    import yaml
+
+    cmd = render.quarto_command("quarto", tmp_path, "html", "2020-09-13")
+    assert cmd[-2:] == ["-M", "date:2020-09-13"]
+    assert render.quarto_command("quarto", tmp_path, "pdf")[-2:] == ["--to", "typst"]
+    project = yaml.safe_load((Path(__file__).resolve().parents[1] / "paper" / "_quarto.yml").read_text())
+    assert project["date-format"] == "iso"
+    assert "--metadata" in (args := render.pandoc_args("html", tmp_path / "o.html", "2020-09-13")) and \
+        "date=2020-09-13" in args
+
+
 def test_rendering_is_deterministic(rendered, tmp_path):
     folder, _ = rendered
     other = build_fixture_paper(tmp_path)
@@ -236,6 +290,8 @@ def test_typst_setup_matches_the_quarto_project():
     assert typst_format["include-in-header"]["text"] == render.TYPST_HEADER
     assert typst_format["citeproc"] is True
     assert project["project"]["output-dir"] == "_output"
+    assert typst_format["margin"] == render.TYPST_MARGIN
+    assert project["format"]["html"]["toc-location"] == "left"
 
 
 def test_paper_command_end_to_end_on_a_project_copy(tmp_path, monkeypatch, capsys):
@@ -266,6 +322,8 @@ def test_paper_command_end_to_end_on_a_project_copy(tmp_path, monkeypatch, capsy
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "Cells below 7 were suppressed" in html and "Level 90%." in html
     assert 'href="notebooks/01_demo.html"' in html and (out / "notebooks" / "01_demo.html").is_file()
+    sidebar = html[html.index('<nav id="TOC"'):html.index("</nav>")]
+    assert "<h2>Notebooks</h2>" in sidebar and 'href="notebooks/01_demo.html"' in sidebar
     assert "Reproducibility colophon" in html and "2020-09-13" in html
     assert (out / "index.pdf").is_file() and (out / "supplementary-tables.zip").is_file()
     assert (paper_dir / "figures" / "fig-demo.png").is_file()

@@ -8,16 +8,27 @@ a dict per format: path, engine, seconds and (PDF) page count.
 - Where ``quarto`` is on PATH: ``quarto render <paper_dir> --to html|typst``.
 - Otherwise: pandoc from the pypandoc-binary wheel with this package's Lua filters
   (shortcodes, then cross-references) BEFORE ``--citeproc``; HTML self-contained
-  (``--embed-resources --standalone``); PDF through pandoc's Typst writer and the
-  ``typst`` package, stamped with ``epoch`` instead of the clock.
+  (``--embed-resources --standalone``) in the layout of a Quarto manuscript (this
+  package's ``templates/paper.html``: a floating table of contents with "Other formats"
+  and the executed notebooks; tables wrapped to scroll in their box, ``tables.lua``);
+  PDF through pandoc's Typst writer (page margins from ``TYPST_MARGIN``, given as a
+  nested metadata map, the form its template reads) and the ``typst`` package,
+  stamped with ``epoch`` instead of the clock.
+
+Both paths show the same date: the ISO date of ``epoch`` (the build's source date,
+``pcnstudy.core.workspace.source_date_epoch``), never the clock; _quarto.yml sets
+``date-format: iso`` so that Quarto prints it as the fallback does.
 
 The bibliography and CSL come from index.qmd's front matter, read by both paths.
 """
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import subprocess
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,8 +48,15 @@ TYPST_HEADER = (
     "#show table: set text(size: 8pt)\n"
     "#show figure: set block(breakable: true)\n"
 )
+# _quarto.yml's typst margin; pandoc's Typst template reads ``margin`` as a map, which
+# only metadata (not ``--variable margin.x=...``) can give.
+TYPST_MARGIN = {"x": "2.2cm", "y": "2.5cm"}
 STUDY_METADATA = "_study.yml"
 FILTERS = ("shortcodes.lua", "crossref.lua")
+HTML_FILTERS = ("tables.lua",)  # after FILTERS, HTML only
+HTML_TEMPLATE = "templates/paper.html"
+NOTEBOOKS_TABLE = "tables/notebooks.md"
+PDF_LINK = '<a href="index.pdf">PDF</a>'
 
 
 class RenderError(Exception):
@@ -48,6 +66,16 @@ class RenderError(Exception):
 def filter_paths() -> list[Path]:
     """The Lua filters shipped in pcnstudy/paper/filters, in the order they must run."""
     return [paths.packaged_file("pcnstudy.paper", f"filters/{name}") for name in FILTERS]
+
+
+def html_filter_paths() -> list[Path]:
+    """The HTML-only Lua filters, run after ``filter_paths()``."""
+    return [paths.packaged_file("pcnstudy.paper", f"filters/{name}") for name in HTML_FILTERS]
+
+
+def html_template_path() -> Path:
+    """The pandoc HTML template of the fallback (Quarto manuscript layout)."""
+    return paths.packaged_file("pcnstudy.paper", HTML_TEMPLATE)
 
 
 def pandoc_path() -> str:
@@ -76,28 +104,54 @@ def _env(epoch: int) -> dict[str, str]:
     return env
 
 
-def pandoc_args(fmt: str, output: Path, date: str | None = None, metadata_file: str | None = None) -> list[str]:
+def pandoc_args(fmt: str, output: Path, date: str | None = None, metadata_file: str | None = None,
+                margin_file: str | None = None, notebooks: list[tuple[str, str]] | tuple = ()) -> list[str]:
     """pandoc's arguments (after the binary) to turn index.qmd into ``fmt`` ('html' or 'typst').
 
     ``metadata_file`` (relative to the paper folder) is read as document metadata, as
     _quarto.yml's ``metadata-files`` is by Quarto: the flags of conditional prose.
+    ``margin_file`` (Typst) is the metadata file holding the nested ``margin`` map
+    (``write_margin_file``); ``notebooks`` (HTML) are (title, href) pairs listed beside
+    the table of contents.
     """
     args = ["index.qmd", "--from", "markdown", "--to", "html5" if fmt == "html" else "typst"]
     if metadata_file:
         args += ["--metadata-file", metadata_file]
-    for path in filter_paths():
+    for path in filter_paths() + (html_filter_paths() if fmt == "html" else []):
         args += ["--lua-filter", str(path)]
     args += ["--citeproc", "--resource-path", ".", "--output", str(output)]
     if date:
         args += ["--metadata", f"date={date}"]
     if fmt == "html":
-        args += ["--embed-resources", "--standalone", "--toc", "--toc-depth=2", "--section-divs",
-                 "--css", "style.css"]
+        args += ["--embed-resources", "--standalone", "--template", str(html_template_path()),
+                 "--toc", "--toc-depth=2", "--section-divs", "--css", "style.css",
+                 "--variable", f"other-formats={PDF_LINK}"]
+        for title, href in notebooks:
+            link = f'<a href="{html.escape(href)}">{html.escape(title)}</a>'
+            args += ["--variable", f"notebook-links={link}"]
     else:
         args += ["--standalone", "--variable", f"header-includes={TYPST_HEADER}",
-                 "--variable", "papersize=a4", "--variable", "fontsize=10pt",
-                 "--variable", "margin.x=2.2cm", "--variable", "margin.y=2.5cm"]
+                 "--variable", "papersize=a4", "--variable", "fontsize=10pt"]
+        if margin_file:
+            args += ["--metadata-file", margin_file]
     return args
+
+
+def write_margin_file(folder: Path) -> Path:
+    """Write ``TYPST_MARGIN`` as a YAML metadata file (``margin: {x: .., y: ..}``) in ``folder``."""
+    lines = ["margin:"] + [f"  {side}: {value}" for side, value in TYPST_MARGIN.items()]
+    out = Path(folder) / "margin.yml"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def notebook_links(paper_dir: Path) -> list[tuple[str, str]]:
+    """(title, href) of each executed notebook the paper's notebooks table links, in its order."""
+    table = Path(paper_dir) / NOTEBOOKS_TABLE
+    if not table.is_file():
+        return []
+    found = re.findall(r"^- \[(.+?)\]\((notebooks/[^)\s]+)\)", table.read_text(encoding="utf-8"), flags=re.M)
+    return [(re.sub(r"\\(.)", r"\1", title), href) for title, href in found]
 
 
 def metadata_file(paper_dir: Path) -> str | None:
@@ -113,7 +167,7 @@ def pdf_pages(path: Path) -> int:
 def render_html_pandoc(paper_dir: Path, out: Path, epoch: int, date: str | None = None) -> Path:
     """index.qmd -> self-contained HTML with pandoc, the Lua filters and citeproc."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    args = pandoc_args("html", out.resolve(), date, metadata_file(paper_dir))
+    args = pandoc_args("html", out.resolve(), date, metadata_file(paper_dir), notebooks=notebook_links(paper_dir))
     if not (paper_dir / "style.css").is_file():
         i = args.index("--css")
         del args[i:i + 2]
@@ -126,7 +180,10 @@ def render_pdf_pandoc(paper_dir: Path, out: Path, epoch: int, date: str | None =
     out.parent.mkdir(parents=True, exist_ok=True)
     source = paper_dir / ".index.pandoc.typ"  # beside index.qmd, so figure paths resolve
     try:
-        _run([pandoc_path(), *pandoc_args("typst", source.resolve(), date, metadata_file(paper_dir))], paper_dir, _env(epoch))
+        with tempfile.TemporaryDirectory(prefix="pcnstudy-typst-") as tmp:
+            margin = str(write_margin_file(Path(tmp)))
+            args = pandoc_args("typst", source.resolve(), date, metadata_file(paper_dir), margin_file=margin)
+            _run([pandoc_path(), *args], paper_dir, _env(epoch))
         try:
             typst.compile(str(source), output=str(out), root=str(paper_dir.resolve()),
                           timestamp=int(epoch), ignore_system_fonts=True)
@@ -139,15 +196,20 @@ def render_pdf_pandoc(paper_dir: Path, out: Path, epoch: int, date: str | None =
     return out
 
 
+def quarto_command(quarto: str, paper_dir: Path, fmt: str, date: str | None = None) -> list[str]:
+    """``quarto render <paper_dir> --to html|typst [-M date:<date>]``: the date the fallback shows too."""
+    cmd = [quarto, "render", str(paper_dir), "--to", "html" if fmt == "html" else "typst"]
+    if date:
+        cmd += ["-M", f"date:{date}"]
+    return cmd
+
+
 def render_quarto(paper_dir: Path, fmt: str, epoch: int, date: str | None = None) -> Path:
     """``quarto render <paper_dir> --to html|typst``; return the output file."""
     quarto = quarto_path()
     if quarto is None:
         raise RenderError("quarto is not on PATH")
-    cmd = [quarto, "render", str(paper_dir), "--to", "html" if fmt == "html" else "typst"]
-    if date:
-        cmd += ["-M", f"date:{date}"]
-    _run(cmd, paper_dir.parent, _env(epoch))
+    _run(quarto_command(quarto, paper_dir, fmt, date), paper_dir.parent, _env(epoch))
     return paper_dir / "_output" / ("index.html" if fmt == "html" else "index.pdf")
 
 
