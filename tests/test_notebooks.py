@@ -1,5 +1,6 @@
 """The stage-notebook runner: parameters from the command line, volatile metadata removed,
 a quiet kernel and a one-line summary; ``make lab`` for running notebooks by hand."""
+import asyncio
 import os
 import re
 import shutil
@@ -10,7 +11,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from pcnstudy.core.notebooks import ipc_kernel_config, notebook_command, parse_param_pairs, strip_volatile
+from pcnstudy.core.notebooks import (
+    StageKernelManager,
+    ipc_kernel_config,
+    notebook_command,
+    parse_param_pairs,
+    strip_volatile,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,6 +95,16 @@ def test_ipc_kernel_config_names_absolute_sockets(tmp_path):
     config = ipc_kernel_config(tmp_path)
     assert config.KernelManager.transport == "ipc"
     assert config.KernelManager.ip == str(tmp_path.resolve() / "kernel")
+
+
+def test_the_stage_kernel_is_not_interrupted_on_its_way_down():
+    """Shutting down, no SIGINT (it made the kernel log KeyboardInterrupt); otherwise as before."""
+    km = StageKernelManager(kernel_name="python3")
+    km.shutting_down = True
+    assert asyncio.run(km._async_interrupt_kernel()) is None
+    km.shutting_down = False
+    with pytest.raises(RuntimeError, match="No kernel is running"):
+        asyncio.run(km._async_interrupt_kernel())
 
 
 def test_a_notebook_runs_quietly_and_says_what_it_did(tmp_path):

@@ -9,7 +9,10 @@ changes from run to run (timings, kernel start times), and writes
 
 Quiet: the kernel talks to the runner over IPC (Unix domain sockets in a private
 temporary folder) rather than TCP on localhost, so ipykernel has no reason to warn
-"Kernel is running over TCP without encryption" on every stage. When a stage has run,
+"Kernel is running over TCP without encryption" on every stage; and at the end the
+kernel is asked to shut down without jupyter_client's SIGINT first (nothing is running
+then, and the signal, landing while the kernel answers a message, made it log
+"KeyboardInterrupt caught in kernel" now and then). When a stage has run,
 ``notebook_command`` prints one line saying what it did, read from the files the stage
 wrote (``pcnstudy.core.stage_summary``), never from the notebook's output cells.
 
@@ -50,6 +53,7 @@ def _skip_slow_imports() -> None:
 _skip_slow_imports()  # before papermill and nbconvert bring in jsonschema (see the module docstring)
 
 import nbformat  # noqa: E402
+from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 import papermill as pm  # noqa: E402
 from nbconvert import HTMLExporter  # noqa: E402
 from papermill.exceptions import PapermillExecutionError  # noqa: E402
@@ -88,6 +92,20 @@ def ipc_kernel_config(socket_dir: Path) -> Config:
     return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(socket_dir).resolve() / "kernel")}})
 
 
+class StageKernelManager(AsyncKernelManager):
+    """The stage kernel's manager: shutting down, it skips the interrupt it would send first.
+
+    papermill shuts the kernel down only once no cell is running (all ran, or one failed),
+    so the interrupt has nothing to stop; an interrupt asked for while the kernel runs
+    (a timeout) is sent as before.
+    """
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
+
 def run_notebook(name: str, parameters: dict[str, Any] | None = None, root: Path | None = None) -> Path:
     """Execute ``notebooks/<name>.ipynb`` into reports/ and render its HTML; return the HTML path."""
     root = Path(root or paths.ROOT)
@@ -110,6 +128,7 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, root: Path
                 cwd=str(root),
                 progress_bar=False,
                 kernel_name="python3",
+                kernel_manager_class=StageKernelManager,
                 config=ipc_kernel_config(Path(socket_dir)),
             )
     finally:
