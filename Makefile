@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: repro test setup lock clean-venv
+.PHONY: repro test setup lock clean-venv lab
 
 setup: $(STAMP)
 
@@ -21,6 +21,15 @@ repro: $(STAMP)
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+# JupyterLab in the project's environment, rooted at the project: open notebooks/ and
+# run a stage notebook by hand (README, "Contributing"). Its python3 kernel is the venv's
+# python, which has pcnstudy installed. Opens a browser; LAB_ARGS=--no-browser does not.
+# Jupyter refuses to run as root unless told: in a root container, it is told.
+LAB_ARGS ?=
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+lab: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" PCNSTUDY_ROOT="$(CURDIR)" $(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" $(LAB_ROOT) $(LAB_ARGS)
 
 # Re-resolve the pins after changing pyproject.toml's dependencies.
 lock:

@@ -7,6 +7,15 @@ threads, hash seed, locale, time zone and render date pinned), removes the metad
 changes from run to run (timings, kernel start times), and writes
 ``reports/01_ingest.html``. All in one process, with one kernel start.
 
+Quiet: the kernel talks to the runner over IPC (Unix domain sockets in a private
+temporary folder) rather than TCP on localhost, so ipykernel has no reason to warn
+"Kernel is running over TCP without encryption" on every stage; and at the end the
+kernel is asked to shut down without jupyter_client's SIGINT first (nothing is running
+then, and the signal, landing while the kernel answers a message, made it log
+"KeyboardInterrupt caught in kernel" now and then). When a stage has run,
+``notebook_command`` prints one line saying what it did, read from the files the stage
+wrote (``pcnstudy.core.stage_summary``), never from the notebook's output cells.
+
 Start-up: importing papermill and nbconvert pulls in jsonschema, which, when the
 optional ``rfc3987_syntax`` package is installed (it comes with Jupyter's own
 dependencies), builds a Lark grammar at import time to check the "iri" string format:
@@ -19,12 +28,15 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
 from pcnstudy.core import paths
+from pcnstudy.core.stage_summary import stage_summary
 from pcnstudy.core.workspace import pinned_environment
 
 VOLATILE_METADATA = ("papermill", "execution", "widgets")
@@ -41,9 +53,11 @@ def _skip_slow_imports() -> None:
 _skip_slow_imports()  # before papermill and nbconvert bring in jsonschema (see the module docstring)
 
 import nbformat  # noqa: E402
+from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 import papermill as pm  # noqa: E402
 from nbconvert import HTMLExporter  # noqa: E402
 from papermill.exceptions import PapermillExecutionError  # noqa: E402
+from traitlets.config import Config  # noqa: E402
 
 
 def parse_param_pairs(pairs: Iterable[str]) -> dict[str, Any]:
@@ -69,6 +83,29 @@ def strip_volatile(nb: Any) -> Any:
     return nb
 
 
+def ipc_kernel_config(socket_dir: Path) -> Config:
+    """Kernel-manager config for a kernel reached over IPC sockets named under ``socket_dir``.
+
+    The socket prefix is absolute, so the runner and the kernel (started in the project
+    root) find the same sockets whatever the runner's working directory.
+    """
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(socket_dir).resolve() / "kernel")}})
+
+
+class StageKernelManager(AsyncKernelManager):
+    """The stage kernel's manager: shutting down, it skips the interrupt it would send first.
+
+    papermill shuts the kernel down only once no cell is running (all ran, or one failed),
+    so the interrupt has nothing to stop; an interrupt asked for while the kernel runs
+    (a timeout) is sent as before.
+    """
+
+    async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            return
+        await super()._async_interrupt_kernel()
+
+
 def run_notebook(name: str, parameters: dict[str, Any] | None = None, root: Path | None = None) -> Path:
     """Execute ``notebooks/<name>.ipynb`` into reports/ and render its HTML; return the HTML path."""
     root = Path(root or paths.ROOT)
@@ -82,14 +119,18 @@ def run_notebook(name: str, parameters: dict[str, Any] | None = None, root: Path
     os.environ.update(pinned_environment(root))
     os.environ["PCNSTUDY_ROOT"] = str(root)
     try:
-        pm.execute_notebook(
-            str(source),
-            str(executed),
-            parameters=parameters or {},
-            cwd=str(root),
-            progress_bar=False,
-            kernel_name="python3",
-        )
+        # A short /tmp path: a Unix socket's path must stay under about 100 characters.
+        with tempfile.TemporaryDirectory(prefix="pcnstudy-kernel-") as socket_dir:
+            pm.execute_notebook(
+                str(source),
+                str(executed),
+                parameters=parameters or {},
+                cwd=str(root),
+                progress_bar=False,
+                kernel_name="python3",
+                kernel_manager_class=StageKernelManager,
+                config=ipc_kernel_config(Path(socket_dir)),
+            )
     finally:
         os.environ.clear()
         os.environ.update(env_before)
@@ -117,7 +158,9 @@ def failure_summary(err: Exception, name: str) -> str:
 
 
 def notebook_command(name: str, parameters: dict[str, Any] | None = None, root: Path | None = None) -> int:
-    """``pcnstudy notebook NAME``: run it; on failure print one line and return 1 (2: no such notebook)."""
+    """``pcnstudy notebook NAME``: run it and print one line saying what the stage did;
+    on failure print one line to stderr and return 1 (2: no such notebook)."""
+    started = time.time()
     try:
         run_notebook(name, parameters, root)
     except FileNotFoundError as err:
@@ -126,4 +169,5 @@ def notebook_command(name: str, parameters: dict[str, Any] | None = None, root: 
     except PapermillExecutionError as err:
         print(failure_summary(err, name), file=sys.stderr)
         return 1
+    print(stage_summary(name, parameters or {}, Path(root or paths.ROOT), since=started))
     return 0
