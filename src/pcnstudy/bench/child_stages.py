@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pyarrow.parquet as pq
-from tqdm import tqdm
+from pcnstudy.core.progress import progress
 
 from pcnstudy.bench.measure import Measurement, log_tail, run_measured, say
 from pcnstudy.core.params import load_params
@@ -50,7 +50,7 @@ def run_child_stages(root: Path, raw: Path, processed: Path, work: Path, scenari
     """Run ``stages`` of the study in ``raw`` one after the other, each in its own child; stop at a failure."""
     rows = []
     stages = list(stages)
-    for stage in tqdm(stages, desc=scenario, unit="stage", disable=not sys.stderr.isatty(), leave=False):
+    for stage in progress(stages, desc=scenario, unit="stage", leave=False):
         say(f"{scenario}: {stage}")
         m = run_child_stage(stage, {"raw": str(raw), "processed": str(processed), "root": str(root)},
                             work, scenario)

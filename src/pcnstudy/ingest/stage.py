@@ -21,12 +21,11 @@ params.yaml for the command line.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from tqdm import tqdm
+from pcnstudy.core.progress import progress
 
 from pcnstudy.core.params import load_yaml
 from pcnstudy.ingest.cohort_ingester import ingest_cohort
@@ -116,7 +115,7 @@ def compute(inputs: IngestInputs, settings: IngestSettings) -> IngestResult:
             raise CohortConfigError(f"cohorts not among the inputs: {', '.join(unknown)}")
         pairs = [by_folder[name] for name in settings.cohorts]
     results = [ingest_cohort(folder, inputs.key.key, inputs.instrument, config)
-               for folder, config in tqdm(pairs, desc="ingest", disable=not sys.stderr.isatty())]
+               for folder, config in progress(pairs, desc="ingest")]
     tables = build_tables(results)
     validate_tables(tables, inputs.instrument.get("scale"))
     report = build_report(results, inputs.key)

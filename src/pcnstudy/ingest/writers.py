@@ -9,13 +9,12 @@ quarantine.csv, and ingest_report.json (sorted keys, two-space indent).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
+from pcnstudy.core.progress import progress
 
 from pcnstudy.core.problems import QUARANTINE_COLUMNS
 from pcnstudy.ingest.cohort_data import TABLES
@@ -53,7 +52,7 @@ def write_outputs(result: IngestResult, out: Path) -> None:
     """Write the tables (parquet + CSV), quarantine.csv and ingest_report.json into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for table in tqdm(TABLES, desc="write tables", disable=not sys.stderr.isatty(), leave=False):
+    for table in progress(TABLES, desc="write tables", leave=False):
         frame = getattr(result, table)
         write_parquet(frame, out / f"{table}.parquet")
         write_csv(frame, out / f"{table}.csv")

@@ -36,10 +36,10 @@ from typing import Any, Mapping
 
 import pandas as pd
 import yaml
-from tqdm import tqdm
 
 from pcnstudy.core import paths
 from pcnstudy.core.params import load_params
+from pcnstudy.core.progress import progress
 from pcnstudy.paper import render
 from pcnstudy.paper.colophon import (
     build_commit,
@@ -320,7 +320,7 @@ def paper_command(formats: list[str], root: Path | None = None) -> int:
     shown_root = Path(root) if root is not None else paths.ROOT
     paper_dir = project_path(root, paths.PAPER)
     outputs: dict[str, dict[str, Any]] = {}
-    with tqdm(total=len(formats) + 2, desc="paper", unit="step", disable=not sys.stderr.isatty()) as bar:
+    with progress(total=len(formats) + 2, desc="paper", unit="step") as bar:
         try:
             bar.set_postfix_str("variables, tables, figures")
             facts = prepare(root)

@@ -32,15 +32,14 @@ global order against each later wave). ``cohort`` is ``all`` when the input has 
 from __future__ import annotations
 
 import math
-import sys
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
-from tqdm import tqdm
 
+from pcnstudy.core.progress import progress
 from pcnstudy.scores.ratings_table import POOLED, add_domain_scores, order_waves
 
 CHANGE_COLUMNS = [
@@ -297,8 +296,8 @@ def _change_for(data: pd.DataFrame, wave_order: list[str], cohort_label: str | N
                 starts = ends - agg["n_pairs"].to_numpy()
                 v0, v1 = x0.to_numpy(float), x1.to_numpy(float)
                 boots = [pct_change_bootstrap(v0[a:b], v1[a:b], bootstrap_reps, seed + i, alpha)
-                         for i, (a, b) in enumerate(tqdm(list(zip(starts, ends)), desc=f"bootstrap {cohort} {later}",
-                                                         disable=not sys.stderr.isatty(), leave=False))]
+                         for i, (a, b) in enumerate(progress(list(zip(starts, ends)), desc=f"bootstrap {cohort} {later}",
+                                                             leave=False))]
                 agg["pct_boot_ci_low"] = [b[0] for b in boots]
                 agg["pct_boot_ci_high"] = [b[1] for b in boots]
             agg = agg.reset_index()

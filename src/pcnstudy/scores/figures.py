@@ -17,7 +17,6 @@ params.yaml ``scores.seed``, for the sample of lines in fig-slopes).
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -29,9 +28,9 @@ from matplotlib.collections import LineCollection  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from pcnstudy.core.plots import save_figure  # noqa: E402
+from pcnstudy.core.progress import progress
 
 #: Most respondents' lines drawn per panel of fig-slopes; above this, a seeded sample.
 MAX_SLOPE_LINES = 200
@@ -203,7 +202,7 @@ def make_all(data, change, meta, fb, fb_mask, waves, folder: Path, instrument: d
     draw = {"slopes": lambda: slope_figure(data, waves, seed=seed), "forest": lambda: forest_figure(change, meta, waves),
             "likert": lambda: likert_figure(data, waves, labels), "feedback": lambda: feedback_figure(fb, fb_mask, marker)}
     out = {}
-    for key in tqdm(list(draw), desc="scores figures", disable=not sys.stderr.isatty(), leave=False):
+    for key in progress(list(draw), desc="scores figures", leave=False):
         fig = draw[key]()  # one figure open at a time
         try:
             out[LABELS[key]] = save_figure(fig, LABELS[key], folder)

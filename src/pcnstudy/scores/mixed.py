@@ -31,14 +31,13 @@ nested data the ANOVA estimators (which REML equals there). The fit lives in
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from tqdm import tqdm
 
+from pcnstudy.core.progress import progress as progress_bar
 from pcnstudy.scores.ratings_table import POOLED, add_domain_scores, order_waves
 from pcnstudy.scores.reml import fit_nested_reml
 
@@ -194,9 +193,9 @@ def mixed_table(long: pd.DataFrame, waves: list[str] | None = None, alpha: float
         extra["cohort"] = POOLED
         data = pd.concat([data, extra], ignore_index=True)
     groups = list(data.groupby(["cohort", "level", "item"], sort=True))
-    disable = (not sys.stderr.isatty()) if progress is None else not progress
+    disable = None if progress is None else not progress  # None: a bar only on a terminal
     frames = []
-    for (cohort, level, item), sub in tqdm(groups, desc="mixed models", disable=disable):
+    for (cohort, level, item), sub in progress_bar(groups, desc="mixed models", disable=disable):
         fit = fit_wave_model(sub, wave_order, alpha=alpha, min_pcn_groups=min_pcn_groups)
         frame = fit.to_frame()
         if frame.empty:

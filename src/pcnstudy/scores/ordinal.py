@@ -28,14 +28,13 @@ handful of cells, whatever the number of answers (checked in tests/test_ordinal.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import sparse, stats
-from tqdm import tqdm
 
+from pcnstudy.core.progress import progress as progress_bar
 from pcnstudy.scores.ratings_table import order_waves
 
 ORDINAL_COLUMNS = ["cohort", "domain", "term", "estimate", "se", "ci_low", "ci_high", "p", "odds_ratio",
@@ -232,9 +231,9 @@ def ordinal_table(long: pd.DataFrame, waves: list[str] | None = None, alpha: flo
     data = data[data["domain"].astype(str) != ""]
     wave_order = order_waves(data["wave"], waves)
     groups = list(data.groupby(["cohort", "domain"], sort=True))
-    disable = (not sys.stderr.isatty()) if progress is None else not progress
+    disable = None if progress is None else not progress  # None: a bar only on a terminal
     frames = []
-    for (cohort, domain), sub in tqdm(groups, desc="ordinal models", disable=disable):
+    for (cohort, domain), sub in progress_bar(groups, desc="ordinal models", disable=disable):
         fit = fit_ordinal(sub, wave_order, alpha)
         fit.insert(0, "cohort", cohort)
         fit.insert(1, "domain", domain)

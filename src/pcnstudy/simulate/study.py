@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
-from tqdm import tqdm
+from pcnstudy.core.progress import progress
 
 from pcnstudy.core import paths
 from pcnstudy.core.params import load_params
@@ -28,7 +28,7 @@ PII_COLUMNS = ["cohort", "file", "row", "column", "text_response_id", "kind", "s
 
 
 def _progress_bar(items, **kwargs):
-    return tqdm(items, disable=not sys.stderr.isatty(), **kwargs)
+    return progress(items, **kwargs)
 
 
 def simulate_study(config: dict[str, Any], out: Path, truth: Path, seed: int, instrument: dict[str, Any] | None = None) -> dict[str, Any]:

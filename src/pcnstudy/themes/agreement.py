@@ -34,7 +34,6 @@ tests/results/agreement.json).
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Iterable, Sequence
 
 import krippendorff
@@ -43,7 +42,7 @@ import pandas as pd
 from nltk.metrics.agreement import AnnotationTask
 from nltk.metrics.distance import masi_distance
 from sklearn.metrics import cohen_kappa_score
-from tqdm import tqdm
+from pcnstudy.core.progress import progress
 
 TABLE_COLUMNS = [
     "theme", "n_docs", "n_gold", "n_pred", "tp", "fp", "fn",
@@ -319,7 +318,7 @@ def learning_curve(
     gold_codes = gold_codes[gold_codes["id"].isin(set(ids))]
     runs = [(k, r) for k in sizes for r in range(n_repeats)]
     rows = []
-    for k, r in tqdm(runs, desc="learning curve", disable=not sys.stderr.isatty(), leave=False):
+    for k, r in progress(runs, desc="learning curve", leave=False):
         run_seed = int(np.random.SeedSequence([int(seed), int(k), int(r)]).generate_state(1)[0])
         train = sample_per_label(gold_codes, themes, k, run_seed)
         train_set = set(train)

@@ -12,12 +12,11 @@ the learning curve.
 """
 from __future__ import annotations
 
-import sys
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
+from pcnstudy.core.progress import progress
 
 from pcnstudy.themes.agreement import agreement_table, cohen_kappa
 from pcnstudy.themes.codebook import Codebook
@@ -27,7 +26,7 @@ LEARNING_SIZES = (10, 25, 50, 100)
 
 
 def _progress(iterable, **kwargs):
-    return tqdm(iterable, disable=not sys.stderr.isatty(), **kwargs)
+    return progress(iterable, **kwargs)
 
 
 def codes_matrix(codes: pd.DataFrame, ids: Sequence[str], themes: Sequence[str]) -> np.ndarray:

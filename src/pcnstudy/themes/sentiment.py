@@ -24,7 +24,6 @@ import functools
 import hashlib
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 from nltk.sentiment.vader import SentimentIntensityAnalyzer
 from scipy import stats
-from tqdm import tqdm
+from pcnstudy.core.progress import progress
 
 from pcnstudy.core.paths import packaged_file
 
@@ -98,7 +97,7 @@ def sentiment_scores(texts: pd.Series) -> pd.DataFrame:
     missing = [v is None or (not isinstance(v, str) and pd.isna(v)) for v in values]
     distinct = sorted({str(v) for v, gone in zip(values, missing) if not gone})
     scored = {}
-    for text in tqdm(distinct, desc="sentiment", disable=not sys.stderr.isatty(), leave=False):
+    for text in progress(distinct, desc="sentiment", leave=False):
         scores = sia.polarity_scores(text)
         scored[text] = [float(scores[col]) for col in SCORE_COLUMNS]
     blank = [np.nan] * len(SCORE_COLUMNS)
