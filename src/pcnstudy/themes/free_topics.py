@@ -27,6 +27,7 @@ from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from pcnstudy.core.progress import progress
 from pcnstudy.themes.metrics import matched_jaccard, npmi_coherence
 
 MAX_FREE_TERMS = 3000  # bound on the free-topic vocabulary (a dense terms x terms matrix)
@@ -132,7 +133,7 @@ def select_free_topics(
     columns k, npmi, stability, criterion).
     """
     rows = []
-    for k in sorted(set(int(c) for c in candidates if int(c) >= 1)):
+    for k in progress(sorted(set(int(c) for c in candidates if int(c) >= 1)), desc="free topics", leave=False):
         if X.shape[0] < 2 * k or X.shape[1] < k:
             continue
         runs = []
