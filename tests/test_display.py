@@ -48,6 +48,7 @@ def test_columns_keeps_the_named_ones_and_a_ci_pair_by_its_prefix():
     frame = pd.DataFrame({"estimate": [0.665], "ci_low": [0.54], "ci_high": [0.79], "tau2": [0.0], "p": [0.2]})
     shown = display.table(frame, columns=["estimate", "ci", "p"], alpha=None)
     assert list(shown.columns) == ["Estimate", "CI", "p"]
+    assert list(display.table(frame, columns=["p", "estimate"]).columns) == ["p", "Estimate"]
     assert shown.iloc[0].tolist() == ["0.67", "0.54 to 0.79", "0.200"]
 
 

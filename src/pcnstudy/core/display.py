@@ -169,8 +169,8 @@ def table(frame: pd.DataFrame | pd.Series | Mapping[str, Any], alpha: float | No
     """``frame`` as a table of formatted strings under human labels (see the module docstring).
 
     ``frame`` may also be a dict of rows (``{cohort: {column: value}}``).
-    ``columns`` keeps only those (a CI pair is kept by naming its low or high end, or
-    ``<prefix>ci``); ``alpha`` names the intervals' level (``95% CI``); None leaves it out.
+    ``columns`` keeps only those, in that order (a CI pair is named ``<prefix>ci``, e.g.
+    ``diff_ci``, or by its ends); ``alpha`` names the intervals' level (``95% CI``); None leaves it out.
     """
     if isinstance(frame, Mapping):  # {row: {column: value}}, as the stages' report dicts hold tables
         frame = pd.DataFrame.from_dict(dict(frame), orient="index")
@@ -178,9 +178,8 @@ def table(frame: pd.DataFrame | pd.Series | Mapping[str, Any], alpha: float | No
         frame = frame.to_frame()
     if columns is not None:
         wanted = list(columns)
-        ends = {f"{w}_{end}" for w in wanted for end in ("low", "high")}
-        keep = [c for c in frame.columns if c in wanted or c in ends]
-        frame = frame[keep]
+        order = {name: i for i, w in enumerate(wanted) for name in (w, f"{w}_low", f"{w}_high")}
+        frame = frame[sorted((c for c in frame.columns if c in order), key=lambda c: (order[c], c.endswith("high")))]
     out: dict[str, pd.Series] = {}
     for name in frame.columns:
         key = str(name)
