@@ -23,7 +23,7 @@ LABELS = {
     "cohort": "Cohort", "level": "Level", "item": "Item", "domain": "Domain", "term": "Term", "wave": "Wave",
     "wave_from": "From wave", "wave_to": "To wave", "comparison": "Comparison", "profession": "Profession",
     "dimension": "Dimension", "source": "Source", "method": "Method", "theme": "Theme", "topic": "Topic",
-    "rank": "Rank", "text": "Quote", "name": "Theme name", "file": "Raw file",
+    "rank": "Rank", "text": "Quote", "name": "Name", "nhs_number": "NHS number", "file": "Raw file",
     "n": "N", "n_pairs": "Pairs", "n_obs": "Observations", "n_respondents": "Respondents", "n_items": "Items",
     "n_baseline": "At baseline", "n_completers": "Completers", "n_lost": "Lost", "n_total": "Responses",
     "n_pcn": "PCNs", "n_nonzero": "Non-zero differences", "n_keyword": "Coded by seed terms",
