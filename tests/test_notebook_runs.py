@@ -89,4 +89,6 @@ def test_a_stage_notebook_runs_from_the_notebooks_folder(built_project, stage, m
     client.execute()  # raises CellExecutionError naming the cell when one fails
     errors = [out for cell in book.cells for out in cell.get("outputs", []) if out.get("output_type") == "error"]
     assert not errors
+    shown = nbformat.writes(book)
+    assert str(built_project) not in shown, f"{name} shows an absolute path: the executed report would differ per checkout"
     assert md5s(files) == before, f"{name} run from notebooks/ wrote different bytes"
