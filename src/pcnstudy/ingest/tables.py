@@ -140,6 +140,17 @@ class IngestResult:
         """The four tables and quarantine, by name."""
         return {name: getattr(self, name) for name in (*TABLES, "quarantine")}
 
+    def row_counts(self) -> dict[str, int]:
+        """Rows of each table written, and the quarantine records."""
+        return {name: len(table) for name, table in self.tables().items()}
+
+    def quarantine_reasons(self) -> pd.DataFrame:
+        """Quarantine records per reason (index ``reason``, column ``n``), most frequent first."""
+        reasons = self.quarantine["reason"] if "reason" in self.quarantine else pd.Series([], dtype=object)
+        frame = reasons.value_counts().rename("n").to_frame()
+        frame.index.name = "reason"
+        return frame
+
     def summary_frame(self) -> pd.DataFrame:
         """Per raw file (index ``file``, sorted): rows read, kept and quarantined, values coerced,
         quarantined and flagged."""

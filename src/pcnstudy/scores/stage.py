@@ -126,6 +126,11 @@ class ScoresInputs:
     instrument: dict
     ratings_source: str
 
+    def row_counts(self) -> dict[str, int]:
+        """Rows of each table read, and the cohorts and respondents the ratings cover."""
+        return {"ratings": len(self.ratings), "feedback": len(self.feedback), "respondents": len(self.respondents),
+                "cohorts": int(self.ratings["cohort"].nunique()) if "cohort" in self.ratings else 0}
+
 
 @dataclass(frozen=True)
 class ScoresResult:

@@ -97,6 +97,16 @@ class ThemesInputs:
     texts: pd.DataFrame
     codebook: Codebook
 
+    def row_counts(self) -> dict[str, int]:
+        """Texts read, the cohorts they come from and the codebook's themes."""
+        cohorts = int(self.texts["cohort"].nunique()) if "cohort" in self.texts else 0
+        return {"texts": len(self.texts), "cohorts": cohorts, "themes": len(self.codebook.ids)}
+
+    def codebook_frame(self) -> pd.DataFrame:
+        """The codebook's themes (index ``theme``): name and seed terms."""
+        rows = [{"theme": t.id, "name": t.name, "seed terms": ", ".join(t.seed_terms)} for t in self.codebook.themes]
+        return pd.DataFrame(rows, columns=["theme", "name", "seed terms"]).set_index("theme")
+
 
 def read_inputs(processed_dir: Path, codebook_path: Path) -> ThemesInputs:
     """Read ``processed_dir/texts.parquet`` and the codebook; raise InputError / CodebookError (one line)."""
@@ -156,6 +166,11 @@ class ThemesResult:
         if name == "quality":
             return pd.Series(self.summary["quality"], name="value", dtype=object).to_frame()
         raise KeyError(f"no table {name!r}; one of {', '.join(self.FRAMES)}")
+
+    def preprocessing(self) -> dict[str, Any]:
+        """What the model was fitted on: responses coded, those no theme explains, the score scale."""
+        keys = ("n_documents", "n_unexplained_documents", "score_scale")
+        return {k: self.quality[k] for k in keys if k in self.quality}
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Wilson (1 - alpha) intervals of each prevalence, indexed by dimension, level, theme;
