@@ -199,7 +199,8 @@ def test_settings_have_no_defaults_and_come_from_params_yaml():
 def test_notebook_parameters_are_none_and_dvc_passes_them():
     nb = nbformat.read(ROOT / "notebooks" / "02_scores.ipynb", as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    assigned = dict(line.split(" = ", 1) for line in cell.source.splitlines() if line.strip())
+    assigned = dict(line.split(" = ", 1) for line in cell.source.splitlines()
+                    if line.strip() and not line.lstrip().startswith("#"))
     assert set(assigned.values()) == {"None"}
     assert set(assigned) == set(SETTING_KEYS) | {"processed_dir", "results_dir", "figures_dir", "instrument"}
     cmd = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["scores"]["cmd"]
