@@ -33,7 +33,7 @@ from typing import Any, Iterable
 import yaml
 
 from pcnstudy.bench.measure import Measurement, log_tail, run_measured, say
-from pcnstudy.core.params import load_params
+from pcnstudy.core.params import load_params, lookup
 from pcnstudy.verify.project_copy import copy_project
 
 DVC_SCENARIOS = ("cold", "noop", "incremental")
@@ -201,19 +201,10 @@ def trim_notebook(path: Path) -> int:
     return dropped
 
 
-def _dotted(params: dict[str, Any], key: str) -> Any:
-    value: Any = params
-    for part in key.split("."):
-        if not isinstance(value, dict) or part not in value:
-            raise KeyError(f"${{{key}}}: no such key in params.yaml")
-        value = value[part]
-    return value
-
-
 def interpolate(cmd: str, params: dict[str, Any]) -> str:
     """Put params.yaml's values into a dvc.yaml command, as DVC does (``${scores.alpha}`` -> ``0.05``)."""
     def value(match: re.Match[str]) -> str:
-        got = _dotted(params, match.group(1))
+        got = lookup(params, match.group(1))
         if isinstance(got, (dict, list)):
             raise ValueError(f"${{{match.group(1)}}}: DVC cannot put a {type(got).__name__} into a command")
         if isinstance(got, bool):
