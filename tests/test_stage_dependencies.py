@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import run_dvc
+from conftest import ROOT, run_dvc
+from pcnstudy.core.workspace import SOURCE_PATHSPEC
 
 pytestmark = pytest.mark.slow
 
@@ -54,3 +55,11 @@ def test_every_stage_subpackage_is_a_dependency_of_its_stage_only(built_project)
         assert owners == {name}, (name, owners)
     for tool in ("simulate", "bench", "verify"):
         assert not any(f"src/pcnstudy/{tool}" in spec["deps"] for spec in stages.values()), tool
+
+
+def test_the_paper_names_the_last_commit_of_what_the_stages_depend_on():
+    """The colophon's source commit moves exactly when a stage's package dependencies do:
+    a commit to the simulator or the benchmark changes neither."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    package_deps = {d for spec in stages.values() for d in spec["deps"] if d.startswith("src/")}
+    assert package_deps == {p for p in SOURCE_PATHSPEC if p.startswith("src/")}

@@ -17,7 +17,12 @@ from pcnstudy.core import paths
 
 # What the pipeline is built from: a commit touching only docs, tests or dvc.lock
 # leaves the paper's stamp, and so every output's hash, unchanged.
-SOURCE_PATHSPEC = ("data/raw", "config", "src", "notebooks", "paper", "params.yaml", "dvc.yaml")
+#: What the pipeline is built from: its inputs and config, the package's folders its stages
+#: depend on in dvc.yaml (not the simulator, the benchmark or verify), the notebooks, the
+#: manuscript and the pipeline's own declarations.
+SOURCE_PATHSPEC = ("data/raw", "config", "src/pcnstudy/__init__.py", "src/pcnstudy/cli.py", "src/pcnstudy/core",
+                   "src/pcnstudy/ingest", "src/pcnstudy/scores", "src/pcnstudy/themes", "src/pcnstudy/paper",
+                   "notebooks", "paper", "params.yaml", "dvc.yaml")
 
 
 def source_commit(root: Path | None = None, fmt: str = "%H") -> str | None:
