@@ -17,18 +17,11 @@ import yaml
 from typer.testing import CliRunner
 
 from pcnstudy.bench import scenarios as bench
-from pcnstudy.bench.scenarios import (
-    Measurement,
-    budgets_status,
-    fit_exponent,
-    format_table,
-    run_child_stage,
-    run_measured,
-    scale_simulation_config,
-    stage_keys_from_dvc,
-    touch_notebook,
-    write_report,
-)
+from pcnstudy.bench.child_stages import run_child_stage, run_child_stages
+from pcnstudy.bench.dvc_runs import notebook_commands, one_paragraph_paper, stage_keys_from_dvc, touch_notebook, trim_notebook
+from pcnstudy.bench.measure import POLL_INTERVAL_S, Measurement, run_measured
+from pcnstudy.bench.report import budgets_status, cold_over_floor, format_budgets, format_table, write_report
+from pcnstudy.bench.scaled_studies import exponents_with_national, fit_exponent, scale_simulation_config
 from pcnstudy.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +58,7 @@ def test_run_measured_charges_a_grandchilds_memory_to_its_stage(tmp_path):
     assert whole.peak_rss_mib >= HOLD_MIB * RSS_FRACTION
     assert list(stages) == ["big"]
     assert stages["big"].peak_rss_mib >= HOLD_MIB * RSS_FRACTION
-    assert 0 < stages["big"].wall_s <= whole.wall_s + bench.POLL_INTERVAL_S
+    assert 0 < stages["big"].wall_s <= whole.wall_s + POLL_INTERVAL_S
 
 
 def test_run_measured_reports_the_exit_code_and_keeps_the_log(tmp_path):
@@ -162,7 +155,7 @@ def test_tiny_study_through_the_child_stages(tmp_path):
                                        "truth": str(tmp_path / "truth"), "root": str(ROOT)}, tmp_path, "tiny")
     assert sim.returncode == 0, sim.extra.get("log")
     assert (tmp_path / "raw" / "ss_als" / "cohort.yml").is_file()
-    rows = bench.run_child_stages(ROOT, tmp_path / "raw", tmp_path / "processed", tmp_path, "tiny", stages=("ingest",))
+    rows = run_child_stages(ROOT, tmp_path / "raw", tmp_path / "processed", tmp_path, "tiny", stages=("ingest",))
     assert [m.stage for m in rows] == ["ingest"]
     assert rows[0].returncode == 0, rows[0].extra.get("log")
     assert rows[0].extra["rows"]["feedback"] > 0 and rows[0].extra["rows"]["ratings"] == 0
@@ -203,7 +196,7 @@ def test_exponents_with_national_use_the_largest_two_sizes():
     growth = [Measurement("growth_x1", "scores", 10.0, 1.0, extra={"size": 100}),
               Measurement("growth_x16", "scores", 20.0, 1.0, extra={"size": 1600})]
     national = [Measurement("national", "scores", 320.0, 1.0, extra={"size": 25600})]
-    got = bench.exponents_with_national(growth, national)["scores"]
+    got = exponents_with_national(growth, national)["scores"]
     assert got["largest_two"] == pytest.approx(1.0, abs=1e-3)  # 16x the size, 16x the time
     assert 0 < got["fit"] < 1.0
 
@@ -225,7 +218,7 @@ def test_trim_notebook_keeps_the_cells_up_to_the_imports(tmp_path):
                       ("code", "import numpy as np", [])])
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps(nb))
-    assert bench.trim_notebook(path) == 3
+    assert trim_notebook(path) == 3
     kept = json.loads(path.read_text())["cells"]
     assert [c["source"] for c in kept] == ["# Title", "alpha = None", "The settings.", "%matplotlib inline",
                                            "import pandas as pd\nfrom pcnstudy.core import paths\nx = paths.ROOT"]
@@ -238,7 +231,7 @@ def test_trim_notebook_without_imports_is_an_error(tmp_path):
     path.write_text(json.dumps(notebook_of([("code", "alpha = None", ["parameters"]), ("code", "x = 1", [])])))
     before = path.read_bytes()
     with pytest.raises(ValueError, match="no code cell imports anything"):
-        bench.trim_notebook(path)
+        trim_notebook(path)
     assert path.read_bytes() == before
 
 
@@ -247,7 +240,7 @@ def test_trimmed_stage_notebooks_keep_parameters_and_imports_only(tmp_path, name
     path = tmp_path / f"{name}.ipynb"
     path.write_bytes((ROOT / "notebooks" / f"{name}.ipynb").read_bytes())
     total = len(json.loads(path.read_text())["cells"])
-    dropped = bench.trim_notebook(path)
+    dropped = trim_notebook(path)
     kept = json.loads(path.read_text())["cells"]
     assert dropped > 0 and len(kept) + dropped == total
     assert any("parameters" in c["metadata"].get("tags", []) for c in kept)
@@ -263,25 +256,25 @@ def test_notebook_commands_are_dvc_yamls_with_params_put_in(tmp_path):
               "scores": {"alpha": 0.05, "flag": True}, "paper": {"formats": "html,pdf"}}
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(dvc))
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    got = bench.notebook_commands(tmp_path / "dvc.yaml", tmp_path / "params.yaml", ("01_ingest", "02_scores"))
+    got = notebook_commands(tmp_path / "dvc.yaml", tmp_path / "params.yaml", ("01_ingest", "02_scores"))
     assert got == {"ingest": ["pcnstudy", "notebook", "01_ingest", "-p", "raw_dir=data/raw", "-p", "key_file=~/a key"],
                    "scores": ["pcnstudy", "notebook", "02_scores", "-p", "alpha=0.05", "-p", "flag=true"]}
     with pytest.raises(ValueError, match="03_themes"):
-        bench.notebook_commands(tmp_path / "dvc.yaml", tmp_path / "params.yaml")
+        notebook_commands(tmp_path / "dvc.yaml", tmp_path / "params.yaml")
     params["scores"].pop("alpha")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     with pytest.raises(KeyError, match="scores.alpha"):
-        bench.notebook_commands(tmp_path / "dvc.yaml", tmp_path / "params.yaml", ("02_scores",))
+        notebook_commands(tmp_path / "dvc.yaml", tmp_path / "params.yaml", ("02_scores",))
 
 
 def test_the_projects_notebook_commands_run_every_stage_notebook():
-    got = bench.notebook_commands(ROOT / "dvc.yaml", ROOT / "params.yaml")
+    got = notebook_commands(ROOT / "dvc.yaml", ROOT / "params.yaml")
     assert {argv[2] for argv in got.values()} == {"01_ingest", "02_scores", "03_themes"}
     assert all("${" not in word for argv in got.values() for word in argv)
 
 
 def test_one_paragraph_paper_keeps_the_front_matter_and_files(tmp_path):
-    paper = bench.one_paragraph_paper(ROOT / "paper", tmp_path / "paper")
+    paper = one_paragraph_paper(ROOT / "paper", tmp_path / "paper")
     text = (paper / "index.qmd").read_text()
     front = (ROOT / "paper" / "index.qmd").read_text().split("---\n", 2)[1]
     assert text.startswith(f"---\n{front}---\n")
@@ -294,18 +287,18 @@ def test_one_paragraph_paper_keeps_the_front_matter_and_files(tmp_path):
 def test_cold_over_floor_ratio_and_its_budget_row():
     rows = [Measurement("cold", "total", 30.0, 400.0), Measurement("floor", "ingest", 5.0, 200.0),
             Measurement("floor", "paper", 15.0, 300.0), Measurement("floor", "total", 20.0, 300.0)]
-    assert bench.cold_over_floor(rows) == {"cold_s": 30.0, "floor_s": 20.0, "ratio": 1.5}
+    assert cold_over_floor(rows) == {"cold_s": 30.0, "floor_s": 20.0, "ratio": 1.5}
     status = budgets_status(rows, None)
     assert status["cold_over_floor_ratio"] == {"goal": 1.5, "reached": 1.5, "status": "met"}
     rows[0].wall_s = 31.0
     assert budgets_status(rows, None)["cold_over_floor_ratio"]["status"] == "missed"
-    printed = bench.format_budgets(budgets_status(rows, None))
+    printed = format_budgets(budgets_status(rows, None))
     assert re.search(r"^  cold / floor +goal +<= 1\.5 +reached +1\.55 +missed$", printed, re.M), printed
     assert ">= 1.0" in printed  # the throughput budget is met at or above its goal
     rows[-1].returncode = 1
-    assert bench.cold_over_floor(rows) is None
+    assert cold_over_floor(rows) is None
     assert budgets_status(rows, None)["cold_over_floor_ratio"]["status"] == "not measured"
-    assert bench.cold_over_floor(rows[1:]) is None
+    assert cold_over_floor(rows[1:]) is None
 
 
 def test_floor_runs_straight_after_cold_and_the_report_has_the_ratio(tmp_path, monkeypatch, capsys):

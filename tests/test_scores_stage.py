@@ -22,7 +22,7 @@ from pcnstudy.scores.ratings_table import add_domain_scores
 from pcnstudy.scores.stage import (SETTING_KEYS, TABLE_KEYS, ScoresSettings, compute, read_inputs, run_scores_stage,
                                    write)
 from pcnstudy.scores.then_test import then_test_table
-from pcnstudy.simulate.twin import simulate_ratings
+from pcnstudy.simulate.ratings import simulate_ratings
 
 SETTINGS = ScoresSettings(alpha=0.05, bootstrap_reps=200, seed=1, min_pcn_groups=10, min_cell=5,
                           disclosure_rule="threshold", cohorts=())

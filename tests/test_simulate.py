@@ -18,7 +18,10 @@ import yaml
 from openpyxl import load_workbook
 
 from pcnstudy.core import paths
-from pcnstudy.simulate import twin as simulate
+from pcnstudy.simulate.config import cohort_spec, load_config, load_instrument
+from pcnstudy.simulate.ratings import RATINGS_COLUMNS, simulate_ratings
+from pcnstudy.simulate.study import PII_COLUMNS, TEXT_THEMES_COLUMNS, simulate_command
+from pcnstudy.simulate.truth import expected_score, true_effects
 from pcnstudy.simulate.export_cells import write_xlsx
 from pcnstudy.simulate.text import make_nhs_number, nhs_check_digit
 from pcnstudy.core.params import load_params
@@ -27,9 +30,9 @@ ROOT = paths.ROOT
 RAW = ROOT / "data" / "raw"
 TRUTH = ROOT / "data" / "simulation_truth"
 TARGETS = json.loads((ROOT / "tests" / "results" / "simulate_targets.json").read_text())
-CONFIG = simulate.load_config(ROOT / "config" / "simulation.yml")
+CONFIG = load_config(ROOT / "config" / "simulation.yml")
 COHORTS = sorted(CONFIG["cohorts"])
-INSTRUMENT = simulate.load_instrument(ROOT / "config" / "instrument.yml")
+INSTRUMENT = load_instrument(ROOT / "config" / "instrument.yml")
 LABELS = {v.lower(): int(k) for k, v in INSTRUMENT["scale"]["labels"].items()}
 YES = {"yes", "y", "true", "1"}
 MISSING = {"", "n/a", "-", "none", "no answer"}
@@ -88,7 +91,7 @@ def regenerated(tmp_path_factory) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("raw")
     truth = tmp_path_factory.mktemp("truth")
     seed = load_params(ROOT / "params.yaml")["simulate"]["seed"]
-    code = simulate.simulate_command(config=ROOT / "config" / "simulation.yml", out=out, truth=truth, seed=seed)
+    code = simulate_command(config=ROOT / "config" / "simulation.yml", out=out, truth=truth, seed=seed)
     assert code == 0
     return out, truth
 
@@ -124,7 +127,7 @@ def test_xlsx_metadata_and_zip_times_are_fixed(tmp_path):
 
 
 def test_other_seed_gives_other_data(tmp_path):
-    assert simulate.simulate_command(out=tmp_path / "r", truth=tmp_path / "t", seed=1) == 0
+    assert simulate_command(out=tmp_path / "r", truth=tmp_path / "t", seed=1) == 0
     assert (tmp_path / "r" / "ss_als" / "end.csv").read_bytes() != (RAW / "ss_als" / "end.csv").read_bytes()
 
 
@@ -135,13 +138,13 @@ def test_bad_config_is_one_line_error(tmp_path, capsys):
     bad = tmp_path / "simulation.yml"
     bad.write_text("cohorts:\n  x:\n    pcns: [A]\n    n_respondents: 3\n", encoding="utf-8")
     (tmp_path / "phrases.yml").write_text((ROOT / "config" / "phrases.yml").read_text())
-    assert simulate.simulate_command(config=bad, out=tmp_path / "r", truth=tmp_path / "t", seed=1) == 1
+    assert simulate_command(config=bad, out=tmp_path / "r", truth=tmp_path / "t", seed=1) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and str(bad) in err and "waves" in err
 
 
 def test_missing_config_is_reported(tmp_path, capsys):
-    assert simulate.simulate_command(config=tmp_path / "none.yml", out=tmp_path, truth=tmp_path, seed=1) == 1
+    assert simulate_command(config=tmp_path / "none.yml", out=tmp_path, truth=tmp_path, seed=1) == 1
     assert "none.yml" in capsys.readouterr().err
 
 
@@ -150,26 +153,26 @@ def test_missing_config_is_reported(tmp_path, capsys):
 
 def test_expected_score_known_values():
     # symmetric latent about the scale's midpoint: expectation is the midpoint
-    assert simulate.expected_score(3.0, 0.8) == pytest.approx(3.0, abs=1e-12)
+    assert expected_score(3.0, 0.8) == pytest.approx(3.0, abs=1e-12)
     # far outside the scale: clipped to the ends
-    assert simulate.expected_score(np.array([-10.0, 20.0]), 0.5) == pytest.approx([1.0, 5.0])
+    assert expected_score(np.array([-10.0, 20.0]), 0.5) == pytest.approx([1.0, 5.0])
     # a point mass (tiny sd) at 3.7 rounds to 4
-    assert simulate.expected_score(3.7, 1e-6) == pytest.approx(4.0)
+    assert expected_score(3.7, 1e-6) == pytest.approx(4.0)
 
 
 def test_latent_shift_hits_the_target_exactly():
-    spec = simulate.cohort_spec("llr_cd", CONFIG)
-    truth = simulate.true_effects(spec, INSTRUMENT)
+    spec = cohort_spec("llr_cd", CONFIG)
+    truth = true_effects(spec, INSTRUMENT)
     for domain, target in TARGETS["llr_cd"]["pct_change"].items():
         assert truth[domain]["pct_change"]["end"] == pytest.approx(target, abs=SOLVER_TOL)
         assert truth[domain]["wave_effect"]["end"] == pytest.approx(target * truth[domain]["mean"]["baseline"], abs=SOLVER_TOL)
 
 
 def test_population_truth_matches_a_large_draw():
-    spec = simulate.cohort_spec("se_cohort2", CONFIG)
+    spec = cohort_spec("se_cohort2", CONFIG)
     spec.update(n_respondents=20000, join_at={}, attrition={}, skip=0.0, pcns=[f"P{k}" for k in range(200)])
-    long = simulate.simulate_ratings(spec, np.random.default_rng(11), INSTRUMENT)
-    assert list(long.columns) == simulate.RATINGS_COLUMNS
+    long = simulate_ratings(spec, np.random.default_rng(11), INSTRUMENT)
+    assert list(long.columns) == RATINGS_COLUMNS
     truth = long.attrs["truth"]
     means = long.groupby(["domain", "wave"])["score"].mean()
     for domain, entry in truth.items():
@@ -180,9 +183,9 @@ def test_population_truth_matches_a_large_draw():
 
 
 def test_simulate_ratings_is_deterministic():
-    spec = simulate.cohort_spec("llr_cd", CONFIG)
-    a = simulate.simulate_ratings(spec, np.random.default_rng(5), INSTRUMENT)
-    b = simulate.simulate_ratings(spec, np.random.default_rng(5), INSTRUMENT)
+    spec = cohort_spec("llr_cd", CONFIG)
+    a = simulate_ratings(spec, np.random.default_rng(5), INSTRUMENT)
+    b = simulate_ratings(spec, np.random.default_rng(5), INSTRUMENT)
     pd.testing.assert_frame_equal(a, b)
     assert set(a["score"].unique()) <= {1.0, 2.0, 3.0, 4.0, 5.0}
 
@@ -297,7 +300,7 @@ def _text_cells() -> dict[str, str]:
 
 def test_text_truth_covers_every_answer():
     truth = pd.read_csv(TRUTH / "text_themes.csv", keep_default_na=False)
-    assert list(truth.columns) == simulate.TEXT_THEMES_COLUMNS
+    assert list(truth.columns) == TEXT_THEMES_COLUMNS
     cells = _text_cells()
     assert set(truth["response_id"]) == set(cells)
     codebook = yaml.safe_load((ROOT / "config" / "codebook.yml").read_text())
@@ -314,7 +317,7 @@ def test_text_truth_covers_every_answer():
 
 def test_pii_truth_is_in_the_text():
     pii = pd.read_csv(TRUTH / "pii.csv", dtype=str, keep_default_na=False)
-    assert list(pii.columns) == simulate.PII_COLUMNS
+    assert list(pii.columns) == PII_COLUMNS
     cells = _text_cells()
     assert 0.02 < len(pii) / len(cells) < 0.10
     for row in pii.itertuples():
@@ -359,6 +362,6 @@ def test_cohort_yml_shape():
 
 def test_no_seed_is_a_usage_error(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("pcnstudy.simulate.study.load_params", lambda *a, **k: {})
-    assert simulate.simulate_command(out=tmp_path / "r", truth=tmp_path / "t") == 2
+    assert simulate_command(out=tmp_path / "r", truth=tmp_path / "t") == 2
     assert "seed" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

@@ -30,7 +30,7 @@ def changed_stages(root: Path, rel: str) -> set[str]:
 
 
 @pytest.mark.parametrize("rel, expected", [
-    ("src/pcnstudy/simulate/twin.py", set()),
+    ("src/pcnstudy/simulate/study.py", set()),
     ("src/pcnstudy/bench/scenarios.py", set()),
     ("src/pcnstudy/verify/rerun.py", set()),
     ("src/pcnstudy/ingest/stage.py", {"ingest"}),

@@ -281,7 +281,7 @@ def test_an_unexpected_model_failure_is_one_line_not_a_traceback(tmp_path, book,
     def broken(*args, **kwargs):
         raise RuntimeError("solver diverged\nsecond line")
 
-    monkeypatch.setattr(themes_module, "fit_model", broken)
+    monkeypatch.setattr(themes_module, "code_texts", broken)
     assert themes_command(texts, book, tmp_path / "out", "0", None, 7) == 1
     err = one_line_error(capsys)
     assert "texts.csv" in err and "RuntimeError: solver diverged" in err

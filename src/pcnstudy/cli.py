@@ -33,7 +33,7 @@ def simulate(
     seed: Optional[int] = typer.Option(None, help="Override the seed in params.yaml."),
 ) -> None:
     """Write the simulated twin's raw exports and its generating truth."""
-    from pcnstudy.simulate.twin import simulate_command
+    from pcnstudy.simulate.study import simulate_command
 
     _exit(simulate_command(config=config, out=out, truth=truth, seed=seed))
 

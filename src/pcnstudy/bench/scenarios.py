@@ -37,8 +37,7 @@ floor: ``trim_notebook``, ``notebook_commands``, ``one_paragraph_paper``, ``benc
 ``fit_exponent``, ``exponents_with_national``), ``throughput`` (theme model vs
 gensim), ``report`` (``budgets_status``, ``cold_over_floor``, ``format_table``,
 ``format_budgets``, ``write_report``). This
-module runs the chosen scenarios (``run_benchmarks``, ``bench_command``) and gathers
-those names.
+module runs the chosen scenarios (``run_benchmarks``, ``bench_command``).
 """
 from __future__ import annotations
 
@@ -49,20 +48,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from pcnstudy.bench.child_stages import child_main, run_child_stage, run_child_stages
+from pcnstudy.bench.child_stages import child_main
 from pcnstudy.bench.dvc_runs import (
     DVC_SCENARIOS,
     bench_dvc,
     bench_floor,
-    notebook_commands,
-    one_paragraph_paper,
-    stage_keys_from_dvc,
-    touch_notebook,
-    trim_notebook,
 )
-from pcnstudy.bench.measure import POLL_INTERVAL_S, Measurement, machine_info, run_measured
+from pcnstudy.bench.measure import Measurement, machine_info
 from pcnstudy.bench.report import (
-    BUDGETS,
     budgets_status,
     cold_over_floor,
     format_budgets,
@@ -75,40 +68,11 @@ from pcnstudy.bench.scaled_studies import (
     bench_national,
     bench_throughput,
     exponents_with_national,
-    fit_exponent,
-    scale_simulation_config,
 )
 from pcnstudy.core import paths
 
 SCENARIOS = ("cold", "floor", "noop", "incremental", "national", "throughput", "growth")
 
-__all__ = [
-    "BUDGETS",
-    "GROWTH_FACTORS",
-    "POLL_INTERVAL_S",
-    "SCENARIOS",
-    "Measurement",
-    "bench_command",
-    "bench_floor",
-    "budgets_status",
-    "child_main",
-    "cold_over_floor",
-    "exponents_with_national",
-    "fit_exponent",
-    "format_budgets",
-    "format_table",
-    "notebook_commands",
-    "one_paragraph_paper",
-    "run_benchmarks",
-    "run_child_stage",
-    "run_child_stages",
-    "run_measured",
-    "scale_simulation_config",
-    "stage_keys_from_dvc",
-    "touch_notebook",
-    "trim_notebook",
-    "write_report",
-]
 
 
 def run_benchmarks(

@@ -27,10 +27,6 @@ TEXT_THEMES_COLUMNS = ["response_id", "cohort", "wave", "file", "row", "question
 PII_COLUMNS = ["cohort", "file", "row", "column", "text_response_id", "kind", "string"]
 
 
-def _progress_bar(items, **kwargs):
-    return progress(items, **kwargs)
-
-
 def simulate_study(config: dict[str, Any], out: Path, truth: Path, seed: int, instrument: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write every cohort of ``config`` under ``out`` and the generating truth under ``truth``."""
     instrument = instrument or load_instrument()
@@ -42,7 +38,7 @@ def simulate_study(config: dict[str, Any], out: Path, truth: Path, seed: int, in
     effects: dict[str, Any] = {}
     themes: list[dict[str, Any]] = []
     pii: list[dict[str, Any]] = []
-    for cohort in _progress_bar(sorted(config["cohorts"]), desc="simulate", unit="cohort"):
+    for cohort in progress(sorted(config["cohorts"]), desc="simulate", unit="cohort"):
         spec = cohort_spec(cohort, config)
         result = simulate_cohort(spec, cohort_rng(seed, cohort), out, phrases, instrument, stamp)
         effects[cohort] = result["truth"]

@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -32,6 +33,26 @@ def fit_model(texts: Sequence[str], codebook: Codebook, free_topics: int | str, 
                              max_free_topics=max_free_topics, n_stability_seeds=n_stability_seeds,
                              random_state=seed)
     return model.fit(list(texts), y)
+
+
+@dataclass(frozen=True)
+class Coding:
+    """The model fitted on a corpus and what it says of each text: theme scores, the
+    themes assigned (score >= ``ASSIGN_AT``) and the plain seed-term rule's themes."""
+
+    model: GuidedThemeModel
+    scores: np.ndarray
+    assigned: np.ndarray
+    keyword: np.ndarray
+
+
+def code_texts(texts: Sequence[str], codebook: Codebook, free_topics: int | str, seed: int,
+               y: np.ndarray | None = None, **model_settings: int) -> Coding:
+    """Fit the model (``fit_model``) and code every text: the step the stage and the command share."""
+    texts = list(texts)
+    model = fit_model(texts, codebook, free_topics, seed, y, **model_settings)
+    scores = model.transform(texts)
+    return Coding(model, scores, (scores >= ASSIGN_AT).astype(int), model.keyword_predict(texts))
 
 
 def doc_themes_table(ids: Sequence[str], themes: Sequence[str], scores: np.ndarray) -> pd.DataFrame:

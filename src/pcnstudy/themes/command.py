@@ -23,12 +23,11 @@ import pandas as pd
 
 from pcnstudy.themes.agreement import summarise_agreement
 from pcnstudy.themes.codebook import Codebook, CodebookError, load_codebook
-from pcnstudy.themes.coding import doc_themes_table, fit_model, quality_summary, topics_table
+from pcnstudy.themes.coding import code_texts, doc_themes_table, quality_summary, topics_table
 from pcnstudy.themes.human_codes import (LEARNING_SIZES, agreement_with_codes, codes_matrix,
                                         cross_validated_predictions, learning_curve)
 from pcnstudy.themes.inputs import InputError, parse_free_topics, read_codes, read_texts
 from pcnstudy.themes.outputs import write_csv, write_json
-from pcnstudy.themes.topics import ASSIGN_AT
 
 SEED_RANGE = (0, 2**32 - 1)
 
@@ -97,10 +96,8 @@ def _run_themes(table: pd.DataFrame, book: Codebook, out: Path, k: int | str, co
     docs = table["text"].tolist()
     themes = book.ids
     Y = codes_matrix(codes, ids, themes) if codes is not None else None
-    model = fit_model(docs, book, k, seed, Y)
-    scores = model.transform(docs)
-    assigned = (scores >= ASSIGN_AT).astype(int)
-    keyword = model.keyword_predict(docs)
+    coding = code_texts(docs, book, k, seed, Y)
+    model, scores, assigned, keyword = coding.model, coding.scores, coding.assigned, coding.keyword
     write_csv(doc_themes_table(ids, themes, scores), out / "doc_themes.csv")
     write_csv(topics_table(model), out / "topics.csv")
     quality = quality_summary(model, docs, keyword, assigned)

@@ -25,10 +25,6 @@ from pcnstudy.themes.coding import fit_model, long_codes
 LEARNING_SIZES = (10, 25, 50, 100)
 
 
-def _progress(iterable, **kwargs):
-    return progress(iterable, **kwargs)
-
-
 def codes_matrix(codes: pd.DataFrame, ids: Sequence[str], themes: Sequence[str]) -> np.ndarray:
     """Documents x themes matrix of human codes: 0/1 for coded documents, -1 for uncoded ones."""
     index = {doc: i for i, doc in enumerate(ids)}
@@ -54,7 +50,7 @@ def cross_validated_predictions(texts: Sequence[str], codebook: Codebook, Y: np.
     out = np.full(Y.shape, -1, dtype=int)
     rng = np.random.default_rng(seed)
     fold_of = rng.permutation(len(coded)) % n_folds
-    for f in _progress(range(n_folds), desc="cross-validating", leave=False):
+    for f in progress(range(n_folds), desc="cross-validating", leave=False):
         held = coded[fold_of == f]
         Yf = Y.copy()
         Yf[held] = -1
@@ -96,7 +92,7 @@ def learning_curve(texts: Sequence[str], codebook: Codebook, Y: np.ndarray, seed
         rows.append({"method": "zero_shot", "n_per_theme": 0, "repeat": rep, "n_coded": 0,
                      "mean_kappa": mean_kappa(base.predict(eval_texts)), "n_themes": int(support.sum())})
         max_pos = int(Y[pool].sum(axis=0).max()) if len(pool) else 0
-        for n in _progress([s for s in sizes if s <= max(max_pos, min(sizes))], desc="learning curve", leave=False):
+        for n in progress([s for s in sizes if s <= max(max_pos, min(sizes))], desc="learning curve", leave=False):
             chosen: set[int] = set()
             for j in range(Y.shape[1]):
                 pos = pool[Y[pool, j] == 1]

@@ -34,14 +34,14 @@ from pcnstudy.core.params import lookup
 from pcnstudy.core.plots import save_figure
 from pcnstudy.core.proportions import wilson_ci
 from pcnstudy.themes.codebook import Codebook, load_codebook
-from pcnstudy.themes.coding import doc_themes_table, fit_model, long_codes, quality_summary, topics_table
+from pcnstudy.themes.coding import code_texts, doc_themes_table, long_codes, quality_summary, topics_table
 from pcnstudy.themes.figures import STAGE_FIGURES, stage_figures
 from pcnstudy.themes.inputs import InputError, parse_free_topics
 from pcnstudy.themes.outputs import plain, write_csv, write_json
 from pcnstudy.themes.prevalence import cooccurrence_table, disclose_prevalence, prevalence_table, select_quotes
 from pcnstudy.themes.qdpx import export_qdpx
 from pcnstudy.themes.sentiment import sentiment_by_theme
-from pcnstudy.themes.topics import ASSIGN_AT, GuidedThemeModel
+from pcnstudy.themes.topics import GuidedThemeModel
 
 __all__ = ["SETTING_KEYS", "ThemesInputs", "ThemesResult", "ThemesSettings", "compute", "read_inputs",
            "run_themes_stage", "write"]
@@ -227,11 +227,9 @@ def compute(inputs: ThemesInputs, settings: ThemesSettings) -> ThemesResult:
     min_cell, rule = settings.min_cell, settings.disclosure_rule
     ids = texts["response_id"].astype(str).tolist()
     docs = texts["text"].fillna("").tolist()
-    model = fit_model(docs, book, settings.free_topics, settings.seed, None,
-                      max_free_topics=settings.max_free_topics, n_stability_seeds=settings.n_stability_seeds)
-    scores = model.transform(docs)
-    assigned = (scores >= ASSIGN_AT).astype(int)
-    keyword = model.keyword_predict(docs)
+    coding = code_texts(docs, book, settings.free_topics, settings.seed, None,
+                        max_free_topics=settings.max_free_topics, n_stability_seeds=settings.n_stability_seeds)
+    model, scores, assigned, keyword = coding.model, coding.scores, coding.assigned, coding.keyword
     themes = book.ids
 
     doc_themes = doc_themes_table(ids, themes, scores)
