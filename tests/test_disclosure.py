@@ -26,7 +26,8 @@ def test_small_remainder_hides_the_count_it_could_be_derived_from():
     # 16 of 18 yes: the 2 "no" answers would be 18 - 16
     table = pd.DataFrame({"k": [16, 10], "n": [18, 18], "pct": [16 / 18, 10 / 18]})
     out = suppress(table, ["k"], total_col="n", derived_cols={"pct": "k"})
-    assert out.loc[0, "k"] == "<5" and out.loc[0, "pct"] == "<5"
+    # k (16) is hidden to protect the 2: it carries the complementary marker, not "<5"
+    assert out.loc[0, "k"] == "[c]" and out.loc[0, "pct"] == "[c]"
     assert out.loc[1, "k"] == "10"
 
 
@@ -46,7 +47,8 @@ def test_group_complementary_suppression():
     mask = suppression_mask(table, ["n"], by=["cohort"])
     assert mask["n"].tolist() == [False, True, True, False, False]
     out = suppress(table, ["n"], by=["cohort"])
-    assert out["n"].tolist() == ["12", "<5", "<5", "10", "11"]
+    # 3 is below the threshold; 8 is hidden only to protect it
+    assert out["n"].tolist() == ["12", "<5", "[c]", "10", "11"]
     # no single hidden cell in any group
     for _, rows in mask.groupby(table["cohort"]):
         assert rows["n"].sum() != 1

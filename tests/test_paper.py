@@ -249,10 +249,25 @@ def test_feedback_prose_names_shown_and_hidden_items_in_instrument_order():
         "90.0% answered yes to “the sessions enabled open and honest conversations” and 100.0% answered yes to "
         "“I would recommend the programme to colleagues”; the share for “I took action on my issue between "
         "sessions” is hidden by disclosure control")
-    assert said["roles.feedback.summary"] == "between 90.0% and 100.0% answered yes to each of the 2 feedback items shown"
+    # the summary speaks of every item asked, saying how many it cannot describe
+    assert said["roles.feedback.summary"] == ("between 90.0% and 100.0% answered yes to each of its 3 feedback items "
+                                              "(1 hidden and not counted in that range)")
     one = prose.feedback_prose({"feedback": {"items": {"would_recommend": {"pct": 1.0}}}}, INSTRUMENT)
-    assert one["roles.feedback.summary"] == "100.0% answered yes to the one feedback item shown"
+    assert one["roles.feedback.summary"] == "100.0% answered yes to its feedback item"
     assert prose.feedback_prose({}, INSTRUMENT) == {}
+
+
+def test_feedback_prose_gives_hidden_shares_as_their_bands():
+    # only the 100% item survives suppression; the hidden ones are told as their bands, so the
+    # abstract cannot read "100% answered yes to each item shown"
+    items = {"would_recommend": {"pct": 1.0}, "took_action": {"pct": "[c]", "pct_band": "0.75-0.95"},
+             "open_honest": {"pct": "<5", "pct_band": "0.05-0.25"}}
+    said = prose.feedback_prose({"feedback": {"items": items}}, INSTRUMENT)
+    assert said["roles.feedback.summary"] == ("between 5.0% and 100.0% answered yes to each of its 3 feedback items "
+                                              "(2 of them shown only as a range by disclosure control)")
+    assert "5–25% answered yes to “the sessions enabled open and honest conversations”" in said[
+        "roles.feedback.sentence"]
+    assert "75–95% answered yes to “I took action on my issue between sessions”" in said["roles.feedback.sentence"]
 
 
 def test_lower_first_keeps_acronyms_and_the_first_person():

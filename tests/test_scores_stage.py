@@ -94,7 +94,12 @@ def test_feedback_is_disclosure_controlled(stage):
     result, out, ratings, *_ = stage
     data = json.loads((out / "results" / "scores.json").read_text())
     first = data["feedback"]["alpha"]["took_action"]  # two "no" answers: the yes count would reveal them
-    assert first["k"] == "<5" and first["pct"] == "<5"
+    # the yes count is hidden to protect the two: it is not itself below 5, so it carries the
+    # complementary marker, and its share is published as the band that "<5" "no" answers allow
+    assert first["k"] == "[c]" and first["pct"] == "[c]"
+    n = data["feedback"]["alpha"]["took_action"]["n"]
+    low, high = (float(x) for x in first["pct_band"].split("-"))
+    assert low <= (n - 4) / n and high >= (n - 1) / n and high < 1
     second = data["feedback"]["beta"]["took_action"]
     assert second["pct"] == 1.0
     table = pd.read_csv(out / "results" / "scores" / "feedback_proportions.csv", dtype=str)

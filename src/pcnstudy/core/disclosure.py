@@ -5,11 +5,13 @@ total column and statistics derived from the counts) and returns the same table 
 strings that are safe to publish:
 
 * primary suppression: a count from 1 to ``threshold - 1`` is shown as
-  ``f"<{threshold}"`` (zeros are shown, but flagged, see below);
+  ``f"<{threshold}"`` (zeros are shown, but flagged, see below): "<5" is only ever
+  printed for a count that truly is below the threshold;
 * derived statistics (percentages, means, shares) that reveal a hidden count are
-  blanked with the same marker (``derived_cols`` maps each derived column to the
-  count column, or the total column, it is computed from);
-* complementary (secondary) suppression: when a row has a published total, a single
+  blanked with the marker of that count (``derived_cols`` maps each derived column to
+  the count column, or the total column, it is computed from);
+* complementary (secondary) suppression: a cell hidden to protect another one is shown
+  as ``SECONDARY_MARKER`` (``[c]``), whatever it holds. When a row has a published total, a single
   hidden cell could be recovered as total minus the other cells, so a second cell is
   hidden (the smallest positive one); likewise within each ``by`` group, where the
   rows of one count column add up to a group total known elsewhere. When the count
@@ -31,7 +33,11 @@ Rules (``rule``):
 Under the rounding presets derived statistics are shown as given (computed on the
 unrounded counts); where that matters, derive them from the rounded counts instead.
 ``suppression_mask`` gives the boolean mask behind ``suppress`` for callers that
-need numbers and markers separately (e.g. results JSON).
+need numbers and markers separately (e.g. results JSON), ``suppression_kinds`` the
+same cells as "primary" / "secondary" / ""; ``is_hidden`` says whether a published
+cell is either marker. Suppression of tables that share margins with other tables
+(a totals table and its breakdown) is done over all of them together: see
+``pcnstudy.core.disclosure_audit`` and ``pcnstudy.core.published``.
 """
 from __future__ import annotations
 
@@ -43,6 +49,8 @@ import pandas as pd
 RULES = ("threshold", "nhs_digital", "ons_10_5")
 FLAG_ZERO = "0%"
 FLAG_ALL = "100%"
+#: Shown in place of a count hidden by complementary suppression (to protect another cell).
+SECONDARY_MARKER = "[c]"
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,17 @@ class Rule:
     def marker(self) -> str:
         """The string shown in place of a suppressed value."""
         return f"<{self.threshold}"
+
+    @property
+    def secondary_marker(self) -> str:
+        """The string shown in place of a cell hidden to protect another (complementary suppression)."""
+        return SECONDARY_MARKER
+
+
+def is_hidden(text) -> bool:
+    """True for a published cell holding a disclosure marker ('<5', '<10', '[c]')."""
+    text = str(text).strip() if text is not None else ""
+    return text == SECONDARY_MARKER or (text.startswith("<") and text[1:].isdigit())
 
 
 def get_rule(rule: str = "threshold", min_cell: int = 5) -> Rule:
@@ -95,7 +114,15 @@ def _pick_smallest(values: np.ndarray, candidates: np.ndarray) -> int | None:
     return int(pool[order[0]])
 
 
-def suppression_mask(
+def suppression_mask(table: pd.DataFrame, count_cols: list[str], total_col: str | None = None, min_cell: int = 5,
+                     rule: str = "threshold", by: list[str] | None = None, protect_remainder: bool = True) -> pd.DataFrame:
+    """Boolean frame of the cells ``suppression_kinds`` hides (primary or complementary)."""
+    kinds = suppression_kinds(table, count_cols, total_col, min_cell=min_cell, rule=rule, by=by,
+                              protect_remainder=protect_remainder)
+    return kinds != ""
+
+
+def suppression_kinds(
     table: pd.DataFrame,
     count_cols: list[str],
     total_col: str | None = None,
@@ -105,6 +132,8 @@ def suppression_mask(
     protect_remainder: bool = True,
 ) -> pd.DataFrame:
     """Return a boolean frame (count columns, plus the total column) marking hidden cells.
+
+    (``suppression_kinds`` tells the primary cells from the complementary ones.)
 
     Primary cells are counts from 1 to threshold - 1; secondary cells are hidden so
     that no hidden cell can be recovered from a row total or a ``by``-group total.
@@ -116,7 +145,7 @@ def suppression_mask(
     thr = spec.threshold
     if table.empty:
         columns = list(count_cols) + ([total_col] if total_col else [])
-        return pd.DataFrame(False, index=table.index, columns=columns)
+        return pd.DataFrame("", index=table.index, columns=columns)
     counts = np.column_stack([_numeric(table, c) for c in count_cols]) if count_cols else np.zeros((len(table), 0))
     n_rows, n_cols = counts.shape
     hidden = (counts >= 1) & (counts < thr)
@@ -125,6 +154,8 @@ def suppression_mask(
     remainder = None
     if total is not None:
         total_hidden = (total >= 1) & (total < thr)
+    primary, primary_total = hidden.copy(), total_hidden.copy()
+    if total is not None:
         remainder = total - np.nansum(counts, axis=1)
         if not protect_remainder or np.all(np.isnan(remainder) | (np.abs(remainder) < 1e-9)):
             remainder = None  # the count columns exhaust the total: no hidden remainder
@@ -173,10 +204,13 @@ def suppression_mask(
                             changed = True
         if not changed:
             break
-    mask = pd.DataFrame(hidden, columns=list(count_cols), index=table.index)
+    def kinds(hid: np.ndarray, prim: np.ndarray) -> np.ndarray:
+        return np.where(prim, "primary", np.where(hid, "secondary", ""))
+
+    out = pd.DataFrame(kinds(hidden, primary), columns=list(count_cols), index=table.index)
     if total_col:
-        mask[total_col] = total_hidden
-    return mask
+        out[total_col] = kinds(total_hidden, primary_total)
+    return out
 
 
 def _flags(counts: np.ndarray, total: np.ndarray | None, small_group: int) -> list[str]:
@@ -194,6 +228,14 @@ def _flags(counts: np.ndarray, total: np.ndarray | None, small_group: int) -> li
                 tags.append(FLAG_ALL)
         out.append(";".join(tags))
     return out
+
+
+def flag_column(table: pd.DataFrame, count_cols: list[str], total_col: str | None,
+                small_group: int = 20) -> list[str]:
+    """The ``flag`` column of ``suppress`` (``0%`` / ``100%`` answers in groups under ``small_group``)."""
+    counts = np.column_stack([_numeric(table, c) for c in count_cols]) if count_cols else np.zeros((len(table), 0))
+    total = _numeric(table, total_col) if total_col else None
+    return _flags(counts, total, small_group)
 
 
 def _fmt_count(value: float) -> str:
@@ -226,8 +268,8 @@ def suppress(
 
     Counts (``count_cols`` and ``total_col``) below the rule's threshold are shown as
     ``"<5"`` (``f"<{threshold}"``), with complementary suppression by row and within
-    ``by`` groups; ``derived_cols`` (derived column -> the count column it reveals)
-    are blanked with the same marker when their count is hidden; under the rounding
+    ``by`` groups shown as ``[c]``; ``derived_cols`` (derived column -> the count column
+    it reveals) are blanked with their count's marker when it is hidden; under the rounding
     presets shown counts are rounded to the nearest 5. Derived values are rounded to
     ``decimals`` places. ``flag`` holds ``0%`` / ``100%`` (``;``-joined) for rows of
     groups smaller than ``small_group`` where a count is 0 or equals the total.
@@ -240,8 +282,9 @@ def suppress(
             raise KeyError(f"disclosure: no derived column {derived!r} in table")
         if source not in list(count_cols) + ([total_col] if total_col else []):
             raise KeyError(f"disclosure: derived column {derived!r} refers to {source!r}, not a count column")
-    mask = suppression_mask(table, count_cols, total_col, min_cell=min_cell, rule=rule, by=by,
-                            protect_remainder=protect_remainder)
+    kinds = suppression_kinds(table, count_cols, total_col, min_cell=min_cell, rule=rule, by=by,
+                              protect_remainder=protect_remainder)
+    markers = {"primary": spec.marker, "secondary": spec.secondary_marker}
     out = table.copy().astype(object)
     for col in out.columns:
         if col in count_cols or col == total_col or col in derived_cols:
@@ -252,12 +295,12 @@ def suppress(
         values = _numeric(table, col)
         shown = round_to_base(values, spec.round_to) if spec.round_to else values
         texts = [_fmt_count(v) for v in shown]
-        out[col] = [spec.marker if hide else text for hide, text in zip(mask[col].to_numpy(), texts)]
+        out[col] = [markers.get(kind, text) for kind, text in zip(kinds[col].to_numpy(), texts)]
     for derived, source in derived_cols.items():
-        hide = mask[source].to_numpy()
+        kind = kinds[source].to_numpy()
         if total_col and source != total_col:
-            hide = hide | mask[total_col].to_numpy()
-        out[derived] = [spec.marker if h else _fmt_stat(v, decimals) for h, v in zip(hide, table[derived])]
+            kind = np.where(kind == "", kinds[total_col].to_numpy(), kind)
+        out[derived] = [markers.get(k, None) or _fmt_stat(v, decimals) for k, v in zip(kind, table[derived])]
     counts = np.column_stack([_numeric(table, c) for c in count_cols]) if count_cols else np.zeros((len(table), 0))
     total = _numeric(table, total_col) if total_col else None
     out["flag"] = _flags(counts, total, small_group)

@@ -22,7 +22,8 @@ Typst refuse files outside the project folder). ``paper_command(formats)`` is th
 ``pcnstudy paper`` command: it reads params.yaml (the paper stage has no notebook),
 prepares, renders each format (``pcnstudy.paper.render``) and adds
 ``paper/_output/notebooks/*.html`` and ``paper/_output/supplementary-tables.zip``
-(every results CSV, fixed dates).
+(the results CSVs that pass the disclosure audit over all published tables, never a
+response-level one, with the audit's report; fixed dates).
 """
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ import pandas as pd
 import yaml
 
 from pcnstudy.core import paths
+from pcnstudy.core.disclosure import get_rule
 from pcnstudy.core.params import load_params
+from pcnstudy.core.publication_audit import audit_results, bundle_files, bundle_table, summary_lines
 from pcnstudy.core.progress import progress
 from pcnstudy.paper import render
 from pcnstudy.paper.colophon import (
@@ -272,26 +275,44 @@ def copy_notebooks(reports_dir: Path, dest: Path) -> list[Path]:
     return copies
 
 
-def write_supplementary_zip(results_dir: Path, out: Path) -> list[str]:
-    """Zip every results CSV (paths relative to results_dir) with fixed dates and modes; return names."""
+def write_supplementary_zip(results_dir: Path, out: Path, instrument: Mapping[str, Any] | None = None,
+                            threshold: int = 5, marker: str = "<5", round_to: int | None = None) -> list[str]:
+    """Zip the results CSVs that pass the disclosure audit (paths relative to results_dir) with fixed
+    dates and modes, and ``disclosure-audit.txt`` (what was audited, what was left out and why);
+    return the tables' names.
+
+    The audit (``pcnstudy.core.publication_audit``) reads the tables as published, linked
+    tables together; a response-level table (themes/doc_themes.csv) is never included.
+    """
     results_dir = Path(results_dir)
-    files = sorted(p for p in results_dir.rglob("*.csv") if p.is_file())
+    report = audit_results(results_dir, instrument, threshold, marker, round_to)
+    files = bundle_files(report)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    names = []
+
+    def add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+        info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o644 << 16
+        info.create_system = 3
+        zf.writestr(info, data, compresslevel=9)
+
     with zipfile.ZipFile(out, "w") as zf:
-        for path in files:
-            name = path.relative_to(results_dir).as_posix()
-            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.create_system = 3
-            zf.writestr(info, path.read_bytes(), compresslevel=9)
-            names.append(name)
-    return names
+        for name in files:
+            add(zf, name, bundle_table(results_dir, name))
+        lines = ["Disclosure audit of the results tables (linked tables together); a table with a leak",
+                 "or one row per response is left out of this bundle.", ""] + summary_lines(report)
+        add(zf, "disclosure-audit.txt", ("\n".join(lines) + "\n").encode("utf-8"))
+    return files
 
 
 # --------------------------------------------------------------------------- command
+
+
+def _rule_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """params.yaml ``disclosure`` as ``get_rule`` arguments."""
+    disclosure = params.get("disclosure") or {}
+    return {"rule": str(disclosure.get("rule", "threshold")), "min_cell": int(disclosure.get("min_cell", 5))}
 
 
 def prepare(root: Path | None = None, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -336,7 +357,10 @@ def paper_command(formats: list[str], root: Path | None = None) -> int:
         bar.set_postfix_str("notebooks, supplementary tables")
         out_dir = paper_dir / "_output"
         copy_notebooks(project_path(root, paths.REPORTS), out_dir / "notebooks")
-        write_supplementary_zip(project_path(root, paths.RESULTS), out_dir / "supplementary-tables.zip")
+        rule = get_rule(**_rule_params(load_params(project_path(root, paths.PARAMS))))
+        instrument = yaml.safe_load(project_path(root, paths.INSTRUMENT).read_text(encoding="utf-8"))
+        write_supplementary_zip(project_path(root, paths.RESULTS), out_dir / "supplementary-tables.zip", instrument,
+                                rule.threshold, rule.marker, rule.round_to)
         bar.update()
     for fmt, info in outputs.items():
         pages = f", {info['pages']} pages" if info.get("pages") else ""

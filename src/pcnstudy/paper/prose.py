@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from pcnstudy.paper.disclosure_notes import band_bounds, band_percent
 from pcnstudy.paper.inputs import SIMULATED
 from pcnstudy.paper.values import conf_pct, flatten, prose_percent
 
@@ -95,37 +96,56 @@ def study_roles(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]]) -> 
 def feedback_prose(roles: Mapping[str, Any], instrument: Mapping[str, Any] | None) -> dict[str, str]:
     """Sentences about the feedback cohort's yes/no items, for whichever items it was asked.
 
-    ``roles.feedback.sentence``: each shown item's share and wording, in the instrument's
-    order, then the items disclosure control hid; ``roles.feedback.summary``: the range
-    of the shown shares, for the abstract.
+    Every item is spoken of, whether disclosure control hid its share or not, so that no
+    sentence reports only what survived suppression. ``roles.feedback.sentence``: each
+    item's share (or, where it is hidden, its published band, e.g. '80–95%') and
+    wording, in the instrument's order, then the items hidden without a band;
+    ``roles.feedback.summary``: the range over all items, for the abstract, saying how
+    many shares are shown only as ranges or not at all.
     """
     fb = roles.get("feedback")
     if not fb:
         return {}
     wording = {f["id"]: str(f.get("text") or f["id"]) for f in (instrument or {}).get("feedback") or []}
     order = [i for i in wording if i in fb["items"]] + sorted(i for i in fb["items"] if i not in wording)
-    shown, hidden = [], []
+    told, hidden = [], []  # told: (item, low, high, text, quote)
     for item in order:
-        pct = (fb["items"][item] or {}).get("pct")
+        rec = fb["items"][item] or {}
+        pct = rec.get("pct")
         quote = "“" + lower_first(wording.get(item, item).rstrip(".")) + "”"
-        (shown if isinstance(pct, (int, float)) else hidden).append((item, pct, quote))
+        bounds = band_bounds(rec.get("pct_band"))
+        if isinstance(pct, (int, float)):
+            told.append((item, float(pct), float(pct), prose_percent("pct", pct), quote))
+        elif bounds is not None:
+            told.append((item, bounds[0], bounds[1], band_percent(rec["pct_band"]), quote))
+        else:
+            hidden.append((item, quote))
     parts = []
-    if shown:
-        parts.append(join_and([f"{prose_percent('pct', pct)} answered yes to {quote}" for _, pct, quote in shown]))
+    if told:
+        parts.append(join_and([f"{text} answered yes to {quote}" for _, _, _, text, quote in told]))
     if hidden:
         noun = "share" if len(hidden) == 1 else "shares"
-        parts.append(f"the {noun} for {join_and([q for _, _, q in hidden])} "
+        parts.append(f"the {noun} for {join_and([q for _, q in hidden])} "
                      f"{'is' if len(hidden) == 1 else 'are'} hidden by disclosure control")
-    pcts = sorted(pct for _, pct, _ in shown)
-    if not pcts:
-        summary = f"the shares answering yes to its {len(order)} feedback items are hidden by disclosure control"
-    elif pcts[0] == pcts[-1]:
-        summary = (f"{prose_percent('pct', pcts[0])} answered yes to "
-                   + ("the one feedback item shown" if len(pcts) == 1
-                      else f"each of the {len(pcts)} feedback items shown"))
+    n_band = sum(1 for _, lo, hi, _, _ in told if lo != hi)
+    n_items = len(order)
+    items = "its feedback item" if n_items == 1 else f"its {n_items} feedback items"
+    if not told:
+        summary = f"the shares answering yes to {items} are hidden by disclosure control"
     else:
-        summary = (f"between {prose_percent('pct', pcts[0])} and {prose_percent('pct', pcts[-1])} answered yes "
-                   f"to each of the {len(pcts)} feedback items shown")
+        low = min(lo for _, lo, _, _, _ in told)
+        high = max(hi for _, _, hi, _, _ in told)
+        span = (prose_percent("pct", low) if low == high
+                else f"between {prose_percent('pct', low)} and {prose_percent('pct', high)}")
+        summary = f"{span} answered yes to " + ("each of " if n_items > 1 else "") + items
+        notes = []
+        if n_band:
+            notes.append(f"{n_band} of them shown only as a range by disclosure control" if n_items > 1
+                         else "shown only as a range by disclosure control")
+        if hidden:
+            notes.append(f"{len(hidden)} hidden" + (" and not counted in that range" if told else ""))
+        if notes:
+            summary += " (" + "; ".join(notes) + ")"
     return {"roles.feedback.sentence": "; ".join(parts), "roles.feedback.summary": summary}
 
 

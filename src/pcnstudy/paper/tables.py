@@ -15,6 +15,8 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from pcnstudy.core.disclosure import is_hidden
+from pcnstudy.paper.disclosure_notes import band_percent, with_disclosure_note
 from pcnstudy.paper.inputs import SIMULATED
 from pcnstudy.paper.values import format_value
 
@@ -99,11 +101,15 @@ def stat_columns(records: Iterable[Mapping[str, Any]], wanted: list[str] | None 
 
 
 def stat_cell(rec: Mapping[str, Any], col: str, prefix: str) -> str:
-    """Format one statistic (a CI column shows '(low, high)')."""
+    """Format one statistic (a CI column shows '(low, high)'; a hidden share its band, e.g. '80–95%')."""
+    if is_hidden(rec.get(col)) and rec.get(f"{col}_band"):
+        return md_escape(band_percent(rec[f"{col}_band"], sign=False))
     for lo, hi in CI_PAIRS:
         if col == lo:
             if lo not in rec or hi not in rec:
                 return ""
+            if is_hidden(rec[lo]):
+                return md_escape(rec[lo])
             return f"({md_escape(format_value(prefix + '.' + lo, rec[lo]))}, {md_escape(format_value(prefix + '.' + hi, rec[hi]))})"
     if col not in rec:
         return ""
@@ -278,4 +284,6 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
     }
     if cohorts is not None:
         tables["cohorts"] = cohorts_table(cohorts)
-    return tables
+    settings = scores.get("settings") or {}
+    return {name: with_disclosure_note(text, str(settings.get("disclosure_marker", "<5")))
+            for name, text in tables.items()}

@@ -1,11 +1,18 @@
 """Disclosure control of the scores stage's tables (rules in ``pcnstudy.core.disclosure``).
 
-``publish_tables(change, fb, attrition, attrition_prof, min_cell, rule, protect_remainder)``
-takes the unsuppressed change, feedback-proportion and attrition tables and gives the
-published ones (small counts and the statistics derived from them replaced by the
-rule's marker, e.g. ``<5``) and the feedback mask of hidden cells, which scores.json
-and fig-feedback need. ``suppress_small_n`` hides the statistics of change rows
-resting on fewer people than the threshold.
+``publish_tables(change, fb, attrition, attrition_prof, min_cell, rule, protect_remainder,
+kirkpatrick=, labels=)`` takes the unsuppressed change, feedback-proportion, attrition
+and Kirkpatrick tables and gives the published ones and the feedback mask of hidden
+cells, which scores.json and fig-feedback need. Tables that share margins are
+protected together (``pcnstudy.core.published``, audited by
+``pcnstudy.core.disclosure_audit``): feedback with the Kirkpatrick sums of its items;
+attrition with attrition by profession and the change table's pairs (the pairs to the
+last wave are the completers). Counts below the threshold show the rule's marker
+(``<5``), cells hidden to protect them ``[c]``, and a hidden share its band
+(``pct_band``, ``pct_lost_band``, ``pct_yes_band``: e.g. ``0.75-0.95``) where the
+linked tables bound it. ``suppress_small_n`` hides the statistics of change rows
+resting on fewer people than the threshold. ``feedback_labels(instrument)`` gives each
+feedback item's Kirkpatrick and impact level.
 """
 from __future__ import annotations
 
@@ -13,7 +20,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pcnstudy.core.disclosure import get_rule, suppress, suppression_mask
+from pcnstudy.core.disclosure import get_rule
+from pcnstudy.core.published import Counts, hidden_mask, protect_attrition, protect_feedback
 
 #: Attrition statistics that rest on the group of people lost (hidden with its count):
 #: tests on a suppressed group are statistics on it.
@@ -37,6 +45,7 @@ class Published:
     attrition_by_profession: pd.DataFrame
     marker: str
     threshold: int
+    kirkpatrick: pd.DataFrame | None = None
 
 
 def suppress_small_n(frame: pd.DataFrame, n_col: str, stat_cols: list[str], marker: str, threshold: int) -> pd.DataFrame:
@@ -50,18 +59,34 @@ def suppress_small_n(frame: pd.DataFrame, n_col: str, stat_cols: list[str], mark
     return out
 
 
+def feedback_labels(instrument: dict | None) -> dict[str, dict[str, str]]:
+    """{feedback item: {"kirkpatrick": level, "impact": level}} from the instrument."""
+    return {str(f["id"]): {k: str(f[k]) for k in ("kirkpatrick", "impact") if f.get(k)}
+            for f in (instrument or {}).get("feedback") or []}
+
+
 def publish_tables(change: pd.DataFrame, fb: pd.DataFrame, attrition: pd.DataFrame, attrition_prof: pd.DataFrame,
-                   min_cell: int, rule: str, protect_remainder: bool) -> Published:
-    """Apply disclosure control to the count tables and the change table."""
+                   min_cell: int, rule: str, protect_remainder: bool, kirkpatrick: pd.DataFrame | None = None,
+                   labels: dict[str, dict[str, str]] | None = None) -> Published:
+    """Apply disclosure control to the count tables and the change table, linked tables together.
+
+    ``protect_remainder=False`` leaves the feedback "no" answers unprotected (a small
+    remainder may then be inferred); ``kirkpatrick`` (with the items' ``labels``) is
+    protected with the feedback it sums.
+    """
     spec = get_rule(rule, min_cell)
-    fb_pub = suppress(fb, ["k"], total_col="n", derived_cols=FEEDBACK_DERIVED, min_cell=min_cell, rule=rule,
-                      protect_remainder=protect_remainder)
-    fb_mask = suppression_mask(fb, ["k"], total_col="n", min_cell=min_cell, rule=rule,
-                               protect_remainder=protect_remainder)
-    att_pub = suppress(attrition, ["n_completers", "n_lost"], total_col="n_baseline", derived_cols=ATTRITION_DERIVED,
-                       min_cell=min_cell, rule=rule)
-    att_prof_pub = suppress(attrition_prof, ["n_completers", "n_lost"], total_col="n_baseline", min_cell=min_cell,
-                            rule=rule, by=["cohort"])
+    counts = Counts(spec.threshold, True, spec.marker, spec.secondary_marker)
+    kirk = kirkpatrick if kirkpatrick is not None else pd.DataFrame(columns=["dimension", "source", "cohort", "level"])
+    fb_prot = protect_feedback(fb, kirk, labels or {}, counts, spec.round_to, protect_remainder=protect_remainder)
+    fb_pub = fb_prot.tables["feedback_proportions"]
+    fb_mask = hidden_mask(fb_prot.kinds["feedback_proportions"])
+    att = protect_attrition(attrition, attrition_prof, change, counts, ATTRITION_DERIVED, spec.round_to)
     change_pub = suppress_small_n(change, "n_pairs", [c for c in change.columns if c not in CHANGE_KEYS],
                                   spec.marker, spec.threshold)
-    return Published(change_pub, fb_pub, fb_mask, att_pub, att_prof_pub, spec.marker, spec.threshold)
+    complementary = att.kinds["change_scores"]["n_pairs"].to_numpy() == "secondary"
+    if complementary.any():
+        change_pub["n_pairs"] = change_pub["n_pairs"].astype(object)
+        change_pub.loc[complementary, "n_pairs"] = spec.secondary_marker
+    return Published(change_pub, fb_pub, fb_mask, att.tables["attrition"], att.tables["attrition_by_profession"],
+                     spec.marker, spec.threshold,
+                     fb_prot.tables["kirkpatrick"] if kirkpatrick is not None else None)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pcnstudy.core.disclosure import is_hidden
 from pcnstudy.scores.ratings_table import order_waves
 
 CHANGE_JSON_KEYS = ["wave_from", "wave_to", "n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low",
@@ -53,9 +54,22 @@ def last_wave_rows(change: pd.DataFrame, wave_order: list[str]) -> pd.DataFrame:
     return frame.loc[idx.sort_values()].drop(columns="_r")
 
 
+def _published(value: Any) -> Any:
+    """A published cell: a number where it holds one, else its text (a marker or a band)."""
+    if isinstance(value, str):
+        try:
+            return float(value) if value.strip() else None
+        except ValueError:
+            return value
+    return _clean(value)
+
+
 def build_scores_json(change, mixed, reliability, fb, fb_mask, meta, attrition, att_pub, then_test, kirk,
-                      wave_order, marker, threshold) -> dict:
-    """Assemble scores.json (Results JSON conventions) from the stage's tables."""
+                      wave_order, marker, threshold, fb_pub=None) -> dict:
+    """Assemble scores.json (Results JSON conventions) from the stage's tables.
+
+    ``fb_pub`` (the published feedback table) gives hidden feedback cells their own
+    marker (``<5`` or the complementary ``[c]``) and band (``pct_band``)."""
     out: dict[str, Any] = {}
     last = last_wave_rows(change, wave_order) if not change.empty else change
     dom = last[last["level"] == "domain"]
@@ -86,12 +100,15 @@ def build_scores_json(change, mixed, reliability, fb, fb_mask, meta, attrition, 
     fb_rank = {w: i for i, w in enumerate(order_waves(fb["wave"]))} if not fb.empty else {}
     if not fb.empty:
         fbl = fb.assign(_r=fb["wave"].map(fb_rank), _hide=fb_mask["k"].to_numpy() | fb_mask["n"].to_numpy(),
-                        _hide_n=fb_mask["n"].to_numpy())
+                        _hide_n=fb_mask["n"].to_numpy(), _pos=np.arange(len(fb)))
         fbl = fbl.loc[fbl.groupby(["cohort", "item"])["_r"].idxmax().sort_values()]
         for rec in fbl.to_dict("records"):
-            entry = {"wave": rec["wave"], "n": marker if rec["_hide_n"] else int(rec["n"])}
+            pub = fb_pub.iloc[rec["_pos"]].to_dict() if fb_pub is not None else {}
+            entry = {"wave": rec["wave"], "n": pub.get("n", marker) if rec["_hide_n"] else int(rec["n"])}
             for key in ("k", "pct", "pct_ci_low", "pct_ci_high"):
-                entry[key] = marker if rec["_hide"] else _clean(rec[key])
+                entry[key] = pub.get(key, marker) if rec["_hide"] else _clean(rec[key])
+            if rec["_hide"] and pub.get("pct_band"):
+                entry["pct_band"] = pub["pct_band"]
             out["feedback"].setdefault(rec["cohort"], {})[rec["item"]] = entry
     out["meta"] = {}
     for rec in meta.to_dict("records"):
@@ -110,7 +127,9 @@ def build_scores_json(change, mixed, reliability, fb, fb_mask, meta, attrition, 
             if key == "cohort":
                 continue
             shown = pub.get(key)
-            entry[key] = marker if shown == marker else _clean(value)
+            entry[key] = shown if is_hidden(shown) else _clean(value)
+        if pub.get("pct_lost_band"):
+            entry["pct_lost_band"] = pub["pct_lost_band"]
         out["attrition"][raw["cohort"]] = entry
     out["then_test"] = {}
     if not then_test.empty:
@@ -120,8 +139,8 @@ def build_scores_json(change, mixed, reliability, fb, fb_mask, meta, attrition, 
     out["kirkpatrick"] = {}
     for rec in kirk.to_dict("records"):
         node = out["kirkpatrick"].setdefault(rec["dimension"], {}).setdefault(rec["source"], {})
-        fields = {k: _clean(v) for k, v in rec.items()
-                  if k not in ("dimension", "source", "cohort", "level") and _clean(v) is not None}
+        fields = {k: _published(v) for k, v in rec.items()
+                  if k not in ("dimension", "source", "cohort", "level") and _published(v) is not None}
         node.setdefault(rec["cohort"], {})[rec["level"]] = fields
     out["settings"] = {"waves": wave_order, "disclosure_marker": marker, "disclosure_threshold": threshold}
     return out

@@ -52,7 +52,7 @@ from pcnstudy.scores.kirkpatrick import kirkpatrick_tables
 from pcnstudy.scores.meta import pool_change
 from pcnstudy.scores.mixed import mixed_table
 from pcnstudy.scores.ordinal import ordinal_table
-from pcnstudy.scores.publish import publish_tables
+from pcnstudy.scores.publish import feedback_labels, publish_tables
 from pcnstudy.scores.ratings_table import POOLED, InputError, add_domain_scores, order_waves, validate_long, write_csv
 from pcnstudy.scores.reliability import reliability_table
 from pcnstudy.scores.scores_json import build_scores_json, last_wave_rows
@@ -241,13 +241,14 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     change_last = last_wave_rows(change[change["cohort"] != POOLED], wave_order) if not change.empty else change
     kirk = kirkpatrick_tables(change_last, fb, inputs.instrument, alpha)
     pub = publish_tables(change, fb, attrition, attrition_prof, settings.min_cell, settings.disclosure_rule,
-                         PROTECT_REMAINDER)
+                         PROTECT_REMAINDER, kirkpatrick=kirk, labels=feedback_labels(inputs.instrument))
     tables = {"change_scores": pub.change, "mixed_models": mixed, "ordinal": ordinal, "reliability": reliability,
               "feedback_proportions": pub.feedback, "attrition": pub.attrition,
               "attrition_by_profession": pub.attrition_by_profession, "meta": meta, "then_test": then_test,
-              "kirkpatrick": kirk}
+              "kirkpatrick": pub.kirkpatrick}
     summary = build_scores_json(pub.change, mixed, reliability, fb, pub.feedback_mask, meta, attrition,
-                                pub.attrition, then_test, kirk, wave_order, pub.marker, pub.threshold)
+                                pub.attrition, then_test, pub.kirkpatrick, wave_order, pub.marker, pub.threshold,
+                                fb_pub=pub.feedback)
     return ScoresResult(tables=tables, summary=summary, change=change, feedback=fb, feedback_mask=pub.feedback_mask,
                         attrition=attrition, data=data, waves=wave_order, settings=settings,
                         instrument=inputs.instrument, marker=pub.marker, threshold=pub.threshold)

@@ -3,8 +3,12 @@
 - ``prevalence_table(assigned, meta, by, alpha)``: per theme the number and share of
   responses carrying it, overall and by cohort, wave, profession and question, with
   Wilson intervals (``pcnstudy.core.proportions.wilson_ci``);
-- ``disclose_prevalence(table, min_cell, rule)``: that table under disclosure control
-  (strings, small counts and what they reveal hidden);
+- ``disclose_prevalence(table, min_cell, rule, sentiment=None)``: that table (and the
+  sentiment table, whose counts per theme it shares) under disclosure control over
+  all its dimensions together (``pcnstudy.core.published.protect_prevalence``): strings,
+  counts below the threshold as ``<5``, cells hidden to protect them as ``[c]``, hidden
+  shares as a band (``prop_band``); returns the prevalence table, or (prevalence,
+  sentiment) when ``sentiment`` is given;
 - ``select_quotes(doc_themes, texts, n_quotes)``: per theme the highest-scoring
   assigned responses of a readable length, none quoted twice;
 - ``cooccurrence_table(assigned)``: pairs of themes, the responses carrying both and
@@ -17,7 +21,8 @@ from typing import Sequence
 
 import pandas as pd
 
-from pcnstudy.core.disclosure import suppress
+from pcnstudy.core.disclosure import get_rule
+from pcnstudy.core.published import Counts, protect_prevalence
 from pcnstudy.core.proportions import wilson_ci
 
 PREVALENCE_BY = ("cohort", "wave", "profession", "question")
@@ -47,11 +52,15 @@ def prevalence_table(assigned: pd.DataFrame, meta: pd.DataFrame, by: Sequence[st
     return table.sort_values(["dimension", "level", "theme"], kind="stable").reset_index(drop=True)[PREVALENCE_COLUMNS]
 
 
-def disclose_prevalence(table: pd.DataFrame, min_cell: int, rule: str) -> pd.DataFrame:
-    """Prevalence under disclosure control: small counts and the proportions they reveal hidden."""
-    return suppress(table, count_cols=["n"], total_col="n_total",
-                    derived_cols={"prop": "n", "prop_ci_low": "n", "prop_ci_high": "n"},
-                    min_cell=min_cell, rule=rule, by=["dimension", "theme"])
+def disclose_prevalence(table: pd.DataFrame, min_cell: int, rule: str, sentiment: pd.DataFrame | None = None):
+    """Prevalence (and sentiment) under disclosure control over every dimension together:
+    no hidden count can be recovered from the "all" row, another dimension or the sentiment counts."""
+    spec = get_rule(rule, min_cell)
+    counts = Counts(spec.threshold, True, spec.marker, spec.secondary_marker)
+    protected = protect_prevalence(table, sentiment, counts, spec.round_to)
+    if sentiment is None:
+        return protected.tables["prevalence"]
+    return protected.tables["prevalence"], protected.tables["sentiment"]
 
 
 def select_quotes(doc_themes: pd.DataFrame, texts: pd.DataFrame, n_quotes: int, min_words: int = 8,

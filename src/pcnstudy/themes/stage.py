@@ -29,7 +29,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from pcnstudy.core.disclosure import suppress, suppression_mask
+from pcnstudy.core.disclosure import is_hidden, suppress
 from pcnstudy.core.params import lookup
 from pcnstudy.core.plots import save_figure
 from pcnstudy.core.proportions import wilson_ci
@@ -177,9 +177,8 @@ class ThemesResult:
         NaN where disclosure control hides the count."""
         counts = self.counts
         low, high = wilson_ci(counts["n"].to_numpy(), counts["n_total"].to_numpy(), alpha)
-        mask = suppression_mask(counts, count_cols=["n"], total_col="n_total", min_cell=self.settings.min_cell,
-                                rule=self.settings.disclosure_rule, by=["dimension", "theme"])
-        hidden = (mask["n"] | mask["n_total"]).to_numpy()
+        shown = self.tables["prevalence"]
+        hidden = (shown["n"].map(is_hidden) | shown["n_total"].map(is_hidden)).to_numpy()
         frame = pd.DataFrame({"prop_ci_low": np.where(hidden, np.nan, low),
                               "prop_ci_high": np.where(hidden, np.nan, high)},
                              index=pd.MultiIndex.from_frame(counts[["dimension", "level", "theme"]]))
@@ -200,10 +199,12 @@ def _summary(shown: pd.DataFrame, topics: pd.DataFrame, quality: dict, names: di
     summary: dict[str, Any] = {"themes": {}, "by_cohort": {}}
     for _, row in shown[shown["dimension"] == "all"].iterrows():
         summary["themes"][row["theme"]] = {"name": names[row["theme"]],
-                                           **{k: _stat_or_marker(row[k]) for k in SUMMARY_STATS}}
+                                           **{k: _stat_or_marker(row[k]) for k in SUMMARY_STATS},
+                                           **({"prop_band": row["prop_band"]} if row.get("prop_band") else {})}
     for _, row in shown[shown["dimension"] == "cohort"].iterrows():
         summary["by_cohort"].setdefault(row["level"], {})[row["theme"]] = {
-            k: _stat_or_marker(row[k]) for k in ("n", "n_total", "prop", "prop_ci_low", "prop_ci_high")}
+            **{k: _stat_or_marker(row[k]) for k in ("n", "n_total", "prop", "prop_ci_low", "prop_ci_high")},
+            **({"prop_band": row["prop_band"]} if row.get("prop_band") else {})}
     summary["n_responses"] = n_responses
     summary["quality"] = {k: quality[k] for k in ("npmi_mean", "stability", "n_free_topics", "n_stability_seeds",
                                                   "n_assigned_model", "n_assigned_keyword")}
@@ -237,15 +238,12 @@ def compute(inputs: ThemesInputs, settings: ThemesSettings) -> ThemesResult:
     matrix = pd.DataFrame(assigned, index=pd.Index(ids, name="id"), columns=themes)
     meta = texts.set_index(pd.Index(ids, name="id"))
     counts = prevalence_table(matrix, meta)
-    shown = disclose_prevalence(counts, min_cell, rule)
     plain_texts = pd.DataFrame({"id": ids, "text": docs})
     quotes = select_quotes(doc_themes, plain_texts, settings.n_quotes)
     cooc = suppress(cooccurrence_table(matrix), count_cols=["n"], derived_cols={"jaccard": "n"}, min_cell=min_cell,
                     rule=rule)
     sentiment = sentiment_by_theme(doc_themes, plain_texts)
-    sentiment = suppress(sentiment, count_cols=["n"],
-                         derived_cols={c: "n" for c in sentiment.columns if c not in ("theme", "n")},
-                         min_cell=min_cell, rule=rule)
+    shown, sentiment = disclose_prevalence(counts, min_cell, rule, sentiment=sentiment)
     quality = quality_summary(model, docs, keyword, assigned)
     tables = {"doc_themes": doc_themes, "topics": topics, "prevalence": shown, "quotes": quotes,
               "cooccurrence": cooc, "sentiment": sentiment}
