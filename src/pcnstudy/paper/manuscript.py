@@ -215,12 +215,17 @@ def write_variables(flat: Mapping[str, str], out: Path) -> Path:
     return out
 
 
-def write_conditions(conditions: Mapping[str, bool], out: Path) -> Path:
-    """Write the flags as a YAML metadata file (``_study.yml``) read by Quarto and pandoc alike."""
+def write_conditions(conditions: Mapping[str, bool], out: Path, date: str | None = None) -> Path:
+    """Write the flags as a YAML metadata file (``_study.yml``) read by Quarto and pandoc alike.
+
+    With ``date`` (the build's source date) the file also sets the paper's ``date``, so a
+    hand-run ``quarto render paper`` shows the date that ``pcnstudy paper`` passes."""
     text = yaml.safe_dump(dict(sorted(conditions.items())), sort_keys=True)
+    if date:
+        text += yaml.safe_dump({"date": date})
     out = Path(out)
-    out.write_text("# Written by `pcnstudy paper`: which parts of the prose this run has data for.\n" + text,
-                   encoding="utf-8", newline="\n")
+    out.write_text("# Written by `pcnstudy paper`: which parts of the prose this run has data for,\n"
+                   "# and the build's source date.\n" + text, encoding="utf-8", newline="\n")
     return out
 
 
@@ -240,7 +245,7 @@ def write(result: PaperResult, paper_dir: Path) -> list[Path]:
     """Write ``_variables.yml``, ``_study.yml`` and ``tables/`` (replacing what was there) in ``paper_dir``."""
     paper_dir = Path(paper_dir)
     written = [write_variables(result.variables, paper_dir / "_variables.yml"),
-               write_conditions(result.conditions, paper_dir / render.STUDY_METADATA)]
+               write_conditions(result.conditions, paper_dir / render.STUDY_METADATA, build_date(result.epoch))]
     tables = paper_dir / "tables"
     if tables.exists():
         shutil.rmtree(tables)

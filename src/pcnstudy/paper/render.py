@@ -17,7 +17,8 @@ a dict per format: path, engine, seconds and (PDF) page count.
 
 Both paths show the same date: the ISO date of ``epoch`` (the build's source date,
 ``pcnstudy.core.workspace.source_date_epoch``), never the clock; _quarto.yml sets
-``date-format: iso`` so that Quarto prints it as the fallback does.
+``date-format: iso`` so that Quarto prints it as the fallback does. The paper stage also
+writes that date into ``_study.yml``, so a hand-run ``quarto render paper`` shows it.
 
 The bibliography and CSL come from index.qmd's front matter, read by both paths.
 """
@@ -30,7 +31,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ import typst
 from pypdf import PdfReader
 
 from pcnstudy.core import paths
+from pcnstudy.paper.colophon import build_date
 
 FORMATS = ("html", "pdf")
 # Typst set-up shared with _quarto.yml's typst include-in-header: table captions above
@@ -224,7 +225,7 @@ def render(paper_dir: Path, formats: list[str] | tuple[str, ...] = FORMATS, epoc
     if not (paper_dir / "index.qmd").is_file():
         raise RenderError(f"{paper_dir / 'index.qmd'}: no such file")
     use = engine if engine != "auto" else ("quarto" if quarto_path() else "pandoc")
-    date = datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%d")
+    date = build_date(int(epoch))
     out_dir = paper_dir / "_output"
     results: dict[str, dict[str, Any]] = {}
     for fmt in formats:
