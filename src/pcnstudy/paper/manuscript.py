@@ -330,10 +330,8 @@ def paper_command(formats: list[str], root: Path | None = None) -> int:
             bar.set_postfix_str("variables, tables, figures")
             facts = prepare(root)
             bar.update()
-            for fmt in formats:
-                bar.set_postfix_str(fmt)
-                outputs.update(render.render(paper_dir, [fmt], epoch=facts["epoch"]))
-                bar.update()
+            bar.set_postfix_str(", ".join(formats))
+            outputs.update(render.render(paper_dir, formats, epoch=facts["epoch"], on_done=lambda fmt: bar.update()))
         except (PaperInputError, render.RenderError) as err:
             bar.close()
             print(f"pcnstudy paper: {err}", file=sys.stderr)
