@@ -30,7 +30,7 @@ import re
 import shutil
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -59,6 +59,7 @@ from pcnstudy.paper.inputs import (
     project_path,
     read_cohorts,
     read_quotes,
+    read_twin,
 )
 from pcnstudy.paper.prose import (
     config_facts,
@@ -69,7 +70,8 @@ from pcnstudy.paper.prose import (
     study_facts,
     study_roles,
 )
-from pcnstudy.paper.tables import paper_tables
+from pcnstudy.paper.tables import display_names, paper_tables
+from pcnstudy.paper.twin_tables import twin_tables
 from pcnstudy.paper.values import PCT_RE, flatten, format_param, format_value, nest, prose_percent, stat_name
 
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -100,6 +102,7 @@ class PaperInputs:
     commit: str                                # source commit
     lock_hashes: list[tuple[str, str, str]]    # (stage, out, md5) of dvc.lock, paper stage left out
     versions: Mapping[str, str]                # package -> installed version
+    twin: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the twin check's tables (read_twin)
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ def read_inputs(root: Path | None = None) -> PaperInputs:
         commit=build_commit(base),
         lock_hashes=dvc_lock_hashes(base / "dvc.lock"),
         versions=package_versions(),
+        twin=read_twin(results_dir),
     )
 
 
@@ -196,6 +200,8 @@ def compute(inputs: PaperInputs, settings: PaperSettings) -> PaperResult:
     conditions = paper_conditions(results, roles, cohorts, restricted=bool(params.get("cohorts")))
     tables = paper_tables(results, instrument=inputs.instrument, codebook=inputs.codebook,
                           conf_pct=flat.get("params.derived.conf_pct", "95"), quotes=inputs.quotes, cohorts=cohorts)
+    tables.update(twin_tables(inputs.twin, cohorts, display_names(inputs.instrument, inputs.codebook),
+                              flat.get("params.derived.conf_pct", "95")))
     tables["notebooks"] = notebooks_list(inputs.notebooks)
     tables["colophon"] = colophon_table(inputs.commit, date, inputs.lock_hashes, inputs.versions)
     return PaperResult(variables=flat, conditions=conditions, tables=tables, epoch=inputs.epoch,
