@@ -266,13 +266,14 @@ def test_paper_conditions_follow_the_results_and_cohorts():
     roles = prose.study_roles(SCORES, COHORTS)
     meta = {"leadership": {"k": 2}}
     twin = [dict(c, data="simulated") for c in COHORTS]
-    flags = prose.paper_conditions({"scores": {**SCORES, "meta": meta}, "themes": {"themes": {"a": {}}}},
-                                   roles, twin, restricted=False)
+    flags = prose.paper_conditions({"scores": {**SCORES, "meta": meta}, "themes": {"themes": {"a": {}}},
+                                    "twin": {"n_cohorts": 2}}, roles, twin, restricted=False)
     assert all(flags.values()), flags
     new = {"cohort": "mine", "programme": "Mine", "data": "survey export"}
-    flags = prose.paper_conditions({"scores": {"meta": {"leadership": {"k": 1}}}}, {}, twin[:1] + [new],
-                                   restricted=True)
+    flags = prose.paper_conditions({"scores": {"meta": {"leadership": {"k": 1}}}, "twin": {"n_cohorts": 0}}, {},
+                                   twin[:1] + [new], restricted=True)
     assert not flags["study_all_simulated"] and not flags["study_is_twin"] and not flags["study_has_meta"]
+    assert not flags["study_has_twin_check"]  # the validation section needs a simulated cohort checked
     part = prose.paper_conditions({"scores": {}}, {}, twin[:2], restricted=True)
     assert part["study_all_simulated"] and not part["study_is_twin"]
 
