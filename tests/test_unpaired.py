@@ -230,7 +230,11 @@ def test_unpaired_cohort_gets_unpaired_statistics_only(study, tmp_path):
     assert "anon" not in summary["change"]
     written = write(result, tmp_path / "results", tmp_path / "figures")
     assert (tmp_path / "results" / "scores" / "unpaired_change.csv") == written["tables"]["unpaired_change"]
-    assert json.loads((tmp_path / "results" / "scores.json").read_text())["unpaired_models"]["anon"]
+    models = json.loads((tmp_path / "results" / "scores.json").read_text())["unpaired_models"]["anon"]
+    lead_model = models["leadership"]
+    assert lead_model["wave_to"] == "end" and lead_model["n_respondents"] == lead_model["n_obs"] == len(lead)
+    assert lead_model["model"] == "ols" and 0 <= lead_model["p_mixed"] <= 1  # 6 PCNs < min_pcn_groups
+    assert lead_model["estimate"] == pytest.approx(float(row["mean_diff"]), abs=1e-10)  # OLS on wave: the difference
 
 
 def test_paired_cohort_unchanged_by_an_unpaired_neighbour(study):

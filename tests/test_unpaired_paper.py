@@ -31,6 +31,9 @@ def _results():
                                           "systems": {**UNPAIRED_ROW, "pct_change": "<5", "p_welch": "<5",
                                                       "p_mannwhitney": "<5"}}}
     scores.setdefault("reliability", {})["anon"] = {"leadership": {"baseline": 0.8, "end": 0.82}}
+    scores["unpaired_models"] = {"anon": {"leadership": {"wave_to": "end", "estimate": 0.71, "ci_low": 0.4,
+                                                         "ci_high": 1.02, "p_mixed": 0.0002, "n_obs": 71,
+                                                         "n_respondents": 71, "model": "ols"}}}
     return results, first
 
 
@@ -49,17 +52,21 @@ def test_unpaired_cohort_is_labelled_in_every_table():
     assert "{#tbl-unpaired-change}" in unpaired and "Unpaired comparison of start and end respondents" in unpaired
     assert "anon (unpaired)" in unpaired and "22.6" in unpaired and "p (Mann-Whitney)" in unpaired
     assert cohort_labels(COHORTS) == {"anon": "anon (unpaired)"}
+    mixed = tables["mixed"]
+    assert "| anon (unpaired) | Leadership skills | 71 | 71 | 0.71 | (0.40, 1.02) |" in mixed
+    assert "a model without a respondent effect" in mixed
 
 
 def test_tables_without_unpaired_cohorts_are_unchanged():
     results, first = _results()
-    del results["scores"]["unpaired_change"]
+    del results["scores"]["unpaired_change"], results["scores"]["unpaired_models"]
     plain = [{"cohort": first, "programme": "P", "waves": ["baseline", "end"]}]
     typed = [{**plain[0], "design": "paired"}]
     before = paper_tables(results, instrument=INSTRUMENT, codebook=None, conf_pct="95", quotes=None, cohorts=plain)
     after = paper_tables(results, instrument=INSTRUMENT, codebook=None, conf_pct="95", quotes=None, cohorts=typed)
     assert before == after
     assert "| none |" in before["unpaired_change"]  # made, so the include resolves, and hidden by its flag
+    assert "respondent effect" not in before["mixed"]
 
 
 def test_prose_says_unpaired_and_single_wave():

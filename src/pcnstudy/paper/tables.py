@@ -85,6 +85,9 @@ TABLE_COLUMNS = {
 UNPAIRED_LABEL = "unpaired"
 
 
+#: What the mixed-model table adds to its caption when it holds an unpaired cohort's model.
+UNPAIRED_MODEL_NOTE = ("; for an unpaired cohort, a model without a respondent effect (a random intercept per "
+                       "PCN, or none)")
 #: The paper's flag (``_study.yml``) that holds when some cohort is unpaired.
 UNPAIRED_FLAG = "study_has_unpaired"
 
@@ -270,10 +273,11 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
                               "Change in self-rated capability from baseline to the end of each programme, by "
                               "domain (complete pairs)", "tbl-change", wanted=cols["change"],
                               prefix="scores.change.x.x", **kw),
-        "mixed": stats_table(scores.get("mixed"), ["Cohort", "Domain"],
+        "mixed": stats_table({**(scores.get("mixed") or {}), **(scores.get("unpaired_models") or {})},
+                             ["Cohort", "Domain"],
                              "Linear mixed models of domain scores: change from baseline to the last wave, "
-                             "using every observation", "tbl-mixed", wanted=cols["mixed"],
-                             prefix="scores.mixed.x.x", **kw),
+                             "using every observation" + (UNPAIRED_MODEL_NOTE if scores.get("unpaired_models") else ""),
+                             "tbl-mixed", wanted=cols["mixed"], prefix="scores.mixed.x.x", **kw),
         "reliability": stats_table(scores.get("reliability"), ["Cohort", "Domain"],
                                    "Internal consistency of each domain (Cronbach's alpha) by wave",
                                    "tbl-reliability", wanted=wave_columns(scores), prefix="scores.reliability.x.x",

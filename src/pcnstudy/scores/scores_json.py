@@ -136,7 +136,8 @@ def build_unpaired_json(unpaired: pd.DataFrame, models: pd.DataFrame, wave_order
     """The unpaired cohorts' sections of scores.json ({} when there are none, so that a study
     without unpaired cohorts has the scores.json it always had): ``unpaired_change`` and
     ``unpaired_change_items`` (the last wave against the first, by cohort then domain or
-    item), ``unpaired_change_by_wave`` and ``unpaired_models`` (the last wave's term)."""
+    item), ``unpaired_change_by_wave`` and ``unpaired_models`` (the last wave's term, its
+    p as ``p_mixed`` and ``n_respondents`` = ``n_obs``, as the ``mixed`` section has them)."""
     if unpaired.empty:
         return {}
     last = last_wave_rows(unpaired, wave_order)
@@ -152,4 +153,8 @@ def build_unpaired_json(unpaired: pd.DataFrame, models: pd.DataFrame, wave_order
         terms["_r"] = terms["wave_to"].map(rank)
         lastm = terms.loc[terms.groupby(["cohort", "item"])["_r"].idxmax().sort_values()]
         out["unpaired_models"] = _nested(lastm, ["cohort", "item"], UNPAIRED_MODEL_JSON_KEYS)
+        for cohort in out["unpaired_models"].values():
+            for rec in cohort.values():  # named as the mixed section names them; one answer per respondent
+                rec["p_mixed"] = rec.pop("p")
+                rec["n_respondents"] = rec["n_obs"]
     return out
