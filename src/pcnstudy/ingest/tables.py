@@ -10,7 +10,8 @@ and gives:
 - ``build_report(cohorts, key)``: the content of ingest_report.json (per file
   rows_read, rows_kept, rows_quarantined, values_coerced, values_quarantined,
   values_flagged; totals; rows unaccounted for; per cohort respondents, those
-  without a baseline, texts, problems and warnings; redaction counts per kind; the
+  without a baseline, texts, problems and warnings, and for a cohort whose design is not
+  paired its design and (self_code) its linking counts per wave; redaction counts per kind; the
   key's source; the longest text kept);
 - ``IngestResult``: the stage's results object holding those tables, the cohorts
   table, the report and the problems, with ``summary_frame()`` (the per-file counts).
@@ -82,6 +83,16 @@ def build_tables(cohorts: list[CohortData]) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def _design_entry(data: CohortData) -> dict[str, Any]:
+    """A cohort's design in the report when it is not paired, with its linking counts per wave (self_code)."""
+    if data.design == "paired":
+        return {}
+    entry: dict[str, Any] = {"design": data.design}
+    if data.linkage:
+        entry["linkage"] = {wave: dict(counts) for wave, counts in data.linkage.items()}
+    return entry
+
+
 def build_report(cohorts: list[CohortData], key: PseudonymKey) -> dict[str, Any]:
     """The ingest_report.json content: per-file counts, totals, no-baseline, redaction."""
     files = {rel: vars(stats).copy() for data in cohorts for rel, stats in sorted(data.files.items())}
@@ -106,6 +117,7 @@ def build_report(cohorts: list[CohortData], key: PseudonymKey) -> dict[str, Any]
                 "texts": len(data.records["texts"]),
                 "problems": sum(p.fatal for p in data.problems),
                 "warnings": sum(not p.fatal for p in data.problems),
+                **_design_entry(data),
             }
             for data in sorted(cohorts, key=lambda d: d.cohort)
         },
