@@ -18,6 +18,14 @@ wave the cohort does not declare) is quarantined whole; a file that is not what
 cohort.yml declares is set aside whole. Free text is kept as written but flagged when
 it looks like a formula, holds HTML/script tags, or is longer than ``MAX_TEXT_CHARS``
 (truncated there, with a record). Raises ``CohortConfigError`` for an unusable cohort.yml.
+
+The cohort.yml ``design`` decides who a row is. ``paired`` (the default): the
+respondent id's pseudonym. ``anonymous``: every row is its own respondent, pseudonym of
+``row:<cohort>/<file>:<row>`` under the key, so no row is a duplicate and no wave links
+to another. ``self_code``: rows start so, then the self-generated codes
+(``columns.self_code``) link them across waves (pcnstudy.ingest.linkage); a linked row
+takes the respondent of its person's first row, and the counts per wave go to
+``CohortData.linkage``. Codes never reach a record or a problem's value.
 """
 from __future__ import annotations
 

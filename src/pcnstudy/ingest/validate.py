@@ -5,7 +5,10 @@ checked cohort description or a ``CohortConfigError`` (a usage error: the folder
 its cohort.yml is missing, not YAML, or lacks required keys), plus ``Problem`` records
 for mapping mistakes a run can report (an item id the instrument does not have, a
 file whose wave the cohort does not declare, an export header missing from the file,
-an export column the mapping does not mention).
+an export column the mapping does not mention). cohort.yml's ``design`` (``DESIGNS``:
+paired, anonymous, self_code; absent = paired) decides which id columns are required:
+paired needs ``columns.respondent_id``, self_code ``columns.self_code`` (one header or a
+list), anonymous neither; a mismatch is a ``CohortConfigError`` naming the line.
 
 The processed tables' schemas (pandera) live here too: ``TABLE_COLUMNS`` is the one
 list of each table's columns (docs/data-dictionary.md is kept in step by a test),
@@ -168,7 +171,8 @@ def load_cohort(cohort_dir: Path) -> dict[str, Any]:
     """Read and check ``cohort_dir/cohort.yml``; raise ``CohortConfigError`` on a usage error.
 
     Gives the cohort description with defaults filled in (retrospective_waves [],
-    names [], demo False, each file's layout 'auto') and ``_source`` (the YAML text).
+    names [], demo False, design 'paired', each file's layout 'auto'; columns.self_code as
+    a list) and ``_source`` (the YAML text).
     """
     cohort_dir = Path(cohort_dir)
     if not cohort_dir.is_dir():

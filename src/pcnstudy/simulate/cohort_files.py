@@ -3,8 +3,11 @@
 Takes a cohort spec, its random stream, the phrase bank, the instrument and a fixed
 time stamp; writes ``<out>/<cohort>/`` (cohort.yml, ``<wave>.csv`` or ``.xlsx``, a
 then-test export where the cohort has one, ``interviews/*.txt``) and gives the
-cohort's truth (sizes, per-domain truth, realised sample figures, feedback counts)
-with its free-text records (themes per response, planted personal data).
+cohort's truth (sizes, per-domain truth, realised sample figures, feedback counts; the
+design where the spec gives one) with its free-text records (themes per response,
+planted personal data). A spec's ``design`` (e.g. ``anonymous``) is written into
+cohort.yml; ``layout: googleforms`` writes a Google Forms export (Timestamp first, no id
+unless the spec's columns name one; ``header.grid`` writes items as "Question [Statement]").
 """
 from __future__ import annotations
 
