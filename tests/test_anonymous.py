@@ -240,3 +240,55 @@ def test_simulated_anonymous_cohort_is_unpaired():
     for domain, entry in truth["sample"].items():
         for wave, mean in entry["mean"].items():
             assert per[(domain, wave)] == pytest.approx(mean, abs=1e-12), (domain, wave)
+
+
+def brute_force_link(rows: list[CodeRow], waves: list[str]) -> dict:
+    """The linking rule written out plainly (every pair compared): the oracle of link_waves' indexed passes."""
+    people: list[dict] = []  # {"key", "codes", "waves"}
+    out = {}
+    for wave in waves:
+        mine = [r for r in rows if r.wave == wave]
+        earlier = [p for p in people if wave not in p["waves"]]
+        codes = [r.code for r in mine if r.code is not None]
+        link: dict = {}
+        ambiguous = {r.key for r in mine if r.code is not None and codes.count(r.code) > 1}
+        single = [r for r in mine if r.code is not None and r.key not in ambiguous]
+        exact = {r.key: [i for i, p in enumerate(earlier) if r.code in p["codes"]] for r in single}
+        for r in single:
+            found = exact[r.key]
+            if len(found) == 1 and sum(exact[o.key] == found for o in single) == 1:
+                link[r.key] = found[0]
+            elif found:
+                ambiguous.add(r.key)
+        taken = set(link.values())
+        left = [r for r in single if not exact[r.key]]
+        near = {r.key: [i for i, p in enumerate(earlier) if i not in taken
+                        and any(one_element_apart(r.code, c) for c in p["codes"])] for r in left}
+        for r in left:
+            found = near[r.key]
+            if len(found) == 1 and sum(found[0] in near[o.key] for o in left) == 1:
+                link[r.key] = found[0]
+            elif found:
+                ambiguous.add(r.key)
+        for r in mine:
+            person = earlier[link[r.key]] if r.key in link else None
+            if person is None:
+                person = {"key": r.key, "codes": set(), "waves": set()}
+                people.append(person)
+            if r.code is not None:
+                person["codes"].add(r.code)
+            person["waves"].add(wave)
+            out[r.key] = person["key"]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_link_waves_agrees_with_the_plain_rule(seed):
+    import random
+
+    rng = random.Random(seed)
+    waves = ["w1", "w2", "w3"]
+    rows = [CodeRow((w, i), w, None if rng.random() < 0.05 else normalise_code(
+        [rng.choice("ab"), rng.choice("xyz"), str(rng.randint(0, 3))]))
+        for w in waves for i in range(rng.randint(5, 25))]
+    assert link_waves(rows, waves).respondent == brute_force_link(rows, waves)

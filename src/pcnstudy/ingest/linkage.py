@@ -84,6 +84,17 @@ def one_element_apart(a: Code, b: Code) -> bool:
     return len(a) == len(b) and sum(x != y for x, y in zip(a, b)) == 1
 
 
+def _mask(code: Code, i: int) -> tuple:
+    """``code`` with element ``i`` blanked: two codes one element apart share one such key."""
+    return (len(code), i, code[:i], code[i + 1:])
+
+
+def _unique(people: list[_Person]) -> list[_Person]:
+    """``people`` without repeats, in first-seen order."""
+    seen: set[int] = set()
+    return [p for p in people if not (id(p) in seen or seen.add(id(p)))]
+
+
 def link_waves(rows: Sequence[CodeRow], wave_order: Sequence[str]) -> Linkage:
     """Link ``rows`` across waves (exact, then one element apart when unique; see the module docstring)."""
     order = {w: i for i, w in enumerate(wave_order)}
@@ -99,8 +110,12 @@ def link_waves(rows: Sequence[CodeRow], wave_order: Sequence[str]) -> Linkage:
         shared = Counter(r.code for r in in_wave if r.code is not None)
         coded = [r for r in in_wave if r.code is not None and shared[r.code] == 1]
         ambiguous |= {r.key for r in in_wave if r.code is not None and shared[r.code] > 1}
+        by_code: dict[Code, list[_Person]] = {}
+        for p in earlier:
+            for c in p.codes:
+                by_code.setdefault(c, []).append(p)
         # exact pass
-        exact = {r.key: [p for p in earlier if r.code in p.codes] for r in coded}
+        exact = {r.key: _unique(by_code.get(r.code, [])) for r in coded}
         claims = Counter(id(p) for found in exact.values() if len(found) == 1 for p in found)
         for r in coded:
             found = exact[r.key]
@@ -113,7 +128,13 @@ def link_waves(rows: Sequence[CodeRow], wave_order: Sequence[str]) -> Linkage:
         taken = {id(p) for p in linked.values()}
         left = [r for r in coded if not exact[r.key]]
         free = [p for p in earlier if id(p) not in taken]
-        near = {r.key: [p for p in free if any(one_element_apart(r.code, c) for c in p.codes)] for r in left}
+        masked: dict[tuple, list[_Person]] = {}  # a code with one element blanked -> who has it
+        for p in free:
+            for c in p.codes:
+                for i in range(len(c)):
+                    masked.setdefault(_mask(c, i), []).append(p)
+        near = {r.key: _unique([p for i in range(len(r.code)) for p in masked.get(_mask(r.code, i), [])
+                                if any(one_element_apart(r.code, c) for c in p.codes)]) for r in left}
         wanted = Counter(id(p) for found in near.values() for p in found)
         for r in left:
             found = near[r.key]
