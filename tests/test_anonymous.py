@@ -292,3 +292,16 @@ def test_link_waves_agrees_with_the_plain_rule(seed):
         [rng.choice("ab"), rng.choice("xyz"), str(rng.randint(0, 3))]))
         for w in waves for i in range(rng.randint(5, 25))]
     assert link_waves(rows, waves).respondent == brute_force_link(rows, waves)
+
+
+def test_a_wave_without_the_code_column_is_set_aside_with_its_reason(tmp_path):
+    folder = tmp_path / "sgic_cohort"
+    shutil.copytree(SGIC, folder)
+    frame = pd.read_csv(folder / "end.csv", dtype=str, keep_default_na=False)
+    frame.drop(columns=["Day of the month you were born"]).to_csv(folder / "end.csv", index=False)
+    data = ingest_cohort(folder, KEY, instrument())
+    stats = data.files["sgic_cohort/end.csv"]
+    assert (stats.rows_read, stats.rows_kept, stats.rows_quarantined) == (13, 0, 13)
+    reasons = {p.reason for p in data.problems if p.file == "sgic_cohort/end.csv"}
+    assert "row set aside: the self-generated code column 'Day of the month you were born' is missing" in reasons
+    assert "mapped column (self_code) is missing from the export" in reasons
