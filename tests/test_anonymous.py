@@ -181,6 +181,9 @@ def test_self_code_counts_reach_the_report_and_validate(capsys):
     assert result.report["cohorts"]["sgic_cohort"]["linkage"] == EXPECTED["linkage"]
     assert result.report["cohorts"]["gforms_feedback"]["design"] == "anonymous"
     assert "linkage" not in result.report["cohorts"]["gforms_feedback"]
+    frame = result.linkage_frame()
+    assert frame.loc[("sgic_cohort", "end")].to_dict() == EXPECTED["linkage"]["end"]
+    assert list(frame.index) == [("sgic_cohort", "baseline"), ("sgic_cohort", "end")]
     assert dict(zip(result.cohorts["cohort"], result.cohorts["design"])) == {"gforms_feedback": "single_wave",
                                                                              "sgic_cohort": "linked"}
     assert validate_command(SGIC) == 0

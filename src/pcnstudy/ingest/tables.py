@@ -14,7 +14,8 @@ and gives:
   paired its design and (self_code) its linking counts per wave; redaction counts per kind; the
   key's source; the longest text kept);
 - ``IngestResult``: the stage's results object holding those tables, the cohorts
-  table, the report and the problems, with ``summary_frame()`` (the per-file counts).
+  table, the report and the problems, with ``summary_frame()`` (the per-file counts) and
+  ``linkage_frame()`` (self-code linking counts per cohort and wave).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from pcnstudy.core.problems import Problem
 from pcnstudy.ingest.cohort_data import TABLES, CohortData, FileStats
 from pcnstudy.ingest.cohort_ingester import MAX_TEXT_CHARS
 from pcnstudy.ingest.cohorts_table import cohorts_frame
+from pcnstudy.ingest.linkage import COUNTS
 from pcnstudy.ingest.pseudonym import PseudonymKey
 from pcnstudy.ingest.redact import KINDS
 from pcnstudy.ingest.validate import TABLE_COLUMNS, TABLE_SORT
@@ -135,6 +137,14 @@ def file_counts(report: dict[str, Any]) -> pd.DataFrame:
     return frame.sort_index()
 
 
+def linkage_frame(report: dict[str, Any]) -> pd.DataFrame:
+    """The report's self-code linking counts as a table (index cohort, wave; one column per count)."""
+    rows = [{"cohort": cohort, "wave": wave, **counts}
+            for cohort, entry in sorted(report["cohorts"].items()) for wave, counts in (entry.get("linkage") or {}).items()]
+    frame = pd.DataFrame(rows, columns=["cohort", "wave", *COUNTS]).astype({c: "int64" for c in COUNTS})
+    return frame.set_index(["cohort", "wave"])
+
+
 @dataclass
 class IngestResult:
     """The ingest stage's outputs: the four tables, quarantine, the cohorts table, the report, and problems."""
@@ -162,6 +172,11 @@ class IngestResult:
         frame = reasons.value_counts().rename("n").to_frame()
         frame.index.name = "reason"
         return frame
+
+    def linkage_frame(self) -> pd.DataFrame:
+        """Self-code linking per cohort and wave (index cohort, wave; columns ``linkage.COUNTS``);
+        no rows when no cohort has ``design: self_code``."""
+        return linkage_frame(self.report)
 
     def summary_frame(self) -> pd.DataFrame:
         """Per raw file (index ``file``, sorted): rows read, kept and quarantined, values coerced,
