@@ -40,8 +40,11 @@ def change_truth_table(change: pd.DataFrame, programmes: Mapping[str, str], doma
     if change.empty or any(k not in change.columns for k in keys):
         change = pd.DataFrame(columns=keys + ["quantity"])
     for (cohort, domain, wave), part in change.groupby(keys, sort=False):
-        row = [md_escape(programmes.get(cohort, cohort)), md_escape(domains.get(domain, domain)), md_escape(wave)]
         by = {rec["quantity"]: rec for rec in part.to_dict("records")}
+        label = programmes.get(cohort, cohort)
+        if any(rec.get("comparison") == "unpaired" for rec in by.values()):
+            label += " (unpaired)"
+        row = [md_escape(label), md_escape(domains.get(domain, domain)), md_escape(wave)]
         for q in QUANTITY_LABELS:
             rec = by.get(q)
             if rec is None:
