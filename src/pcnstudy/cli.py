@@ -76,7 +76,7 @@ def themes(
     codebook: Path = typer.Option(..., help="Codebook YAML (themes with seed terms)."),
     out: Path = typer.Option(..., help="Output folder."),
     free_topics: str = typer.Option("auto", help="Number of free topics, or auto."),
-    human_codes: Optional[Path] = typer.Option(None, help="CSV of id, theme: human codes."),
+    human_codes: Optional[Path] = typer.Option(None, help="Human codes: a CSV of id, theme, or a REFI-QDA project (.qdpx) from NVivo, ATLAS.ti, MAXQDA or QualCoder."),
     seed: int = typer.Option(7, help="Random seed."),
 ) -> None:
     """Code free text against a codebook with the guided topic model."""
