@@ -58,6 +58,18 @@ def ingest(
 
 
 @app.command()
+def key(
+    out: Path = typer.Option(None, help="Where to write the key (default params.yaml ingest.key_file, "
+                                        "~/.config/pcnstudy/pseudonym.key); never inside the project."),
+    force: bool = typer.Option(False, help="Replace an existing key (its pseudonyms will no longer match)."),
+) -> None:
+    """Create a random pseudonymisation key, readable by you only, outside the repository."""
+    from pcnstudy.ingest.pseudonym import key_command
+
+    _exit(key_command(out=out, force=force))
+
+
+@app.command()
 def scores(
     ratings: Path = typer.Option(..., help="Long CSV or parquet: respondent, wave, item, score."),
     out: Path = typer.Option(..., help="Output folder."),

@@ -5,8 +5,9 @@
   folder with a cohort.yml, sorted), their checked cohort.yml (``load_cohort``), the
   instrument (config/instrument.yml) as a dict, and the pseudonymisation key
   (``pcnstudy.ingest.pseudonym.resolve_key``: the environment variable named
-  ``key_env``, else the file ``key_file``, else the public demo key with a loud
-  warning unless every cohort says ``demo: true``).
+  ``key_env``, else the file ``key_file``, else the public demo key, which is refused,
+  raising ``IngestError`` with one line saying how to make a key, unless every cohort
+  says ``demo: true``).
 - ``compute(inputs, settings) -> IngestResult``: every cohort ingested
   (pcnstudy.ingest.cohort_ingester), the tables assembled and checked against their
   schemas, the report built (pcnstudy.ingest.tables). It reads the raw exports the
@@ -30,7 +31,7 @@ from pcnstudy.core.progress import progress
 from pcnstudy.core.params import load_yaml
 from pcnstudy.ingest.cohort_ingester import ingest_cohort
 from pcnstudy.ingest.cohorts_table import cohorts_frame
-from pcnstudy.ingest.pseudonym import PseudonymKey, check_demo_key_use, resolve_key
+from pcnstudy.ingest.pseudonym import DemoKeyError, PseudonymKey, refuse_demo_key, resolve_key
 from pcnstudy.ingest.tables import IngestResult, build_report, build_tables
 from pcnstudy.ingest.validate import CohortConfigError, load_cohort, validate_tables
 from pcnstudy.ingest.writers import write_outputs
@@ -84,7 +85,8 @@ def read_inputs(raw_dir: Path, cohorts: Sequence[str], instrument_path: Path, ke
                 key_file: str | None, key: bytes | None = None) -> IngestInputs:
     """Read what ``compute`` needs (see the module docstring); ``key`` given overrides the key settings.
 
-    Raises ``IngestError`` when there is no cohort folder, ``CohortConfigError`` for an
+    Raises ``IngestError`` when there is no cohort folder or when only the public demo
+    key was found for a cohort not marked ``demo: true``, ``CohortConfigError`` for an
     unusable cohort.yml.
     """
     dirs = cohort_dirs(Path(raw_dir), cohorts)
@@ -93,7 +95,10 @@ def read_inputs(raw_dir: Path, cohorts: Sequence[str], instrument_path: Path, ke
     configs = tuple(load_cohort(d) for d in dirs)
     if key is None:
         found = resolve_key({"key_env": key_env, "key_file": key_file})
-        check_demo_key_use(found, {c["cohort"]: c["demo"] for c in configs})
+        try:
+            refuse_demo_key(found, {c["cohort"]: c["demo"] for c in configs})
+        except DemoKeyError as exc:
+            raise IngestError(str(exc)) from None
     else:
         found = PseudonymKey(key, "argument")
     return IngestInputs(tuple(dirs), configs, load_yaml(instrument_path), found)

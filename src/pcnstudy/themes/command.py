@@ -12,10 +12,10 @@ F1, the model's figures cross-validated over the coded documents; a .qdpx code t
 matches no codebook theme kept as its own rows, ``in_codebook`` false) and, when there
 are enough codes, ``learning_curve.csv``. A .qdpx's findings (codes outside the
 codebook with their codings counts, themes left without codings, renamed codes
-matched back; ``qdpx.import_notes``) are printed to stderr, one ``note:`` line each. Returns 0, or 1 with a one-line message on
-stderr for bad input (also an unwritable ``out`` or a model failure: never a traceback),
-2 for a usage error (--free-topics not a count or auto, --seed outside 0..2**32-1).
-The inputs are read by ``pcnstudy.themes.inputs`` (``read_texts``, ``read_codes``).
+matched back; ``qdpx.import_notes``) are printed to stderr, one ``note:`` line each.
+Returns 0, or 1 with a one-line message on stderr for bad input (also an unwritable
+``out`` or a model failure: never a traceback), 2 for a usage error (--free-topics not
+a count or auto, --seed outside 0..2**32-1). The inputs are read by ``pcnstudy.themes.inputs`` (``read_texts``, ``read_codes``).
 """
 from __future__ import annotations
 
