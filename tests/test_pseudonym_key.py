@@ -97,6 +97,17 @@ def test_ingest_of_a_real_cohort_stops_without_a_key(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_key_file_inside_the_project_is_refused_by_ingest(tmp_path):
+    inside = ROOT / "tests" / "data" / "refused-test.key"
+    inside.write_text(TEST_KEY + "\n", encoding="utf-8")
+    try:
+        assert subprocess.run(["git", "check-ignore", "-q", str(inside)], cwd=ROOT).returncode == 0
+        with pytest.raises(IngestError, match="inside the project repository.*`pcnstudy key`"):
+            read_inputs(paths.RAW, ["ss_als"], paths.INSTRUMENT, "NO_SUCH_ENV", str(inside))
+    finally:
+        inside.unlink()
+
+
 def test_the_key_never_reaches_outputs_or_logs(tmp_path):
     """An ingest run with a known key: scan every byte it wrote, and what it printed, for the key."""
     raw = real_cohort(tmp_path)

@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from pcnstudy.core import paths
 from pcnstudy.core.progress import progress
 
 from pcnstudy.core.params import load_yaml
 from pcnstudy.ingest.cohort_ingester import ingest_cohort
 from pcnstudy.ingest.cohorts_table import cohorts_frame
-from pcnstudy.ingest.pseudonym import DemoKeyError, PseudonymKey, refuse_demo_key, resolve_key
+from pcnstudy.ingest.pseudonym import DemoKeyError, PseudonymKey, key_path_problem, refuse_demo_key, resolve_key
 from pcnstudy.ingest.tables import IngestResult, build_report, build_tables
 from pcnstudy.ingest.validate import CohortConfigError, load_cohort, validate_tables
 from pcnstudy.ingest.writers import write_outputs
@@ -85,9 +86,10 @@ def read_inputs(raw_dir: Path, cohorts: Sequence[str], instrument_path: Path, ke
                 key_file: str | None, key: bytes | None = None) -> IngestInputs:
     """Read what ``compute`` needs (see the module docstring); ``key`` given overrides the key settings.
 
-    Raises ``IngestError`` when there is no cohort folder or when only the public demo
-    key was found for a cohort not marked ``demo: true``, ``CohortConfigError`` for an
-    unusable cohort.yml.
+    Raises ``IngestError`` when there is no cohort folder, when only the public demo
+    key was found for a cohort not marked ``demo: true``, or when the key file lies
+    inside the project (or any DVC project); ``CohortConfigError`` for an unusable
+    cohort.yml.
     """
     dirs = cohort_dirs(Path(raw_dir), cohorts)
     if not dirs:
@@ -99,6 +101,10 @@ def read_inputs(raw_dir: Path, cohorts: Sequence[str], instrument_path: Path, ke
             refuse_demo_key(found, {c["cohort"]: c["demo"] for c in configs})
         except DemoKeyError as exc:
             raise IngestError(str(exc)) from None
+        problem = key_path_problem(Path(str(key_file)), paths.ROOT) if found.source == "file" else None
+        if problem:
+            raise IngestError(f"the pseudonymisation key file {problem}; move it out (`pcnstudy key` writes a new "
+                              "one outside) and point params.yaml ingest.key_file at it")
     else:
         found = PseudonymKey(key, "argument")
     return IngestInputs(tuple(dirs), configs, load_yaml(instrument_path), found)
