@@ -124,3 +124,25 @@ def test_the_key_never_reaches_outputs_or_logs(tmp_path):
     assert DEMO_KEY.decode() not in proc.stdout + proc.stderr
     report = (out / "ingest_report.json").read_text(encoding="utf-8")
     assert '"pseudonym_key": "env"' in report
+
+
+def test_the_key_never_reaches_the_executed_ingest_notebook(tmp_path):
+    """The stage as `dvc repro` runs it (`pcnstudy notebook 01_ingest`), in a minimal project
+    holding one real cohort: the key is in the environment only, never in what the run wrote."""
+    root = tmp_path / "study"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy2(ROOT / "notebooks" / "01_ingest.ipynb", root / "notebooks")
+    shutil.copytree(ROOT / "config", root / "config")
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy2(ROOT / name, root / name)
+    shutil.copytree(real_cohort(tmp_path), root / "data" / "raw")
+    before = {p for p in root.rglob("*") if p.is_file()}
+    proc = run_pcnstudy(["notebook", "01_ingest"], clean_env(tmp_path, PCNSTUDY_PSEUDONYM_KEY=TEST_KEY)
+                        | {"PCNSTUDY_ROOT": str(root)}, root)
+    assert proc.returncode == 0, proc.stderr
+    written = sorted({p for p in root.rglob("*") if p.is_file()} - before)
+    assert any(p.name == "01_ingest.ipynb" for p in written) and any(p.suffix == ".parquet" for p in written)
+    needles = [TEST_KEY.encode(), TEST_KEY.encode().hex().encode()]
+    hits = [str(p) for p in written for n in needles if n in p.read_bytes()]
+    hits += ["stdout/stderr" for n in needles if n.decode() in proc.stdout + proc.stderr]
+    assert not hits, hits
