@@ -46,7 +46,9 @@ def run(study: Path, command: str, ran: list[str]) -> subprocess.CompletedProces
     argv = shlex.split(command)
     if argv[0] in ("pcnstudy", "dvc"):
         argv[0] = str(BIN / argv[0])
-    return subprocess.run(argv, cwd=study, env=pipeline_env(study), capture_output=True, text=True)
+    env = pipeline_env(study)
+    env["HOME"] = str(study.parent / "home")  # the analyst's home: `pcnstudy key` writes the key there
+    return subprocess.run(argv, cwd=study, env=env, capture_output=True, text=True)
 
 
 def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -64,9 +66,13 @@ def study(tmp_path_factory) -> dict:
     copy = copy_repository(tmp_path_factory.mktemp("adapting") / "study")
     ran: list[str] = []
     results = copy / "data" / "processed" / "results"
+    home = copy.parent / "home"  # the analyst's home (run's HOME): a git identity, and soon the key
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = pcnstudy\n\temail = adapting@pcnstudy.invalid\n")
     ok(run(copy, "dvc repro", ran))
     before = {"scores": read_json(results / "scores.json"),
               "variables": yaml.safe_load((copy / "paper" / "_variables.yml").read_text(encoding="utf-8"))}
+    key = ok(run(copy, "pcnstudy key", ran))  # step 0: the new cohorts are real data (not demo: true)
     scaffold, validate = {}, {}
     for shape, args in SHAPES.items():
         name = f"{shape}_demo"
@@ -87,7 +93,7 @@ def study(tmp_path_factory) -> dict:
     instrument = yaml.safe_load((copy / "config" / "instrument.yml").read_text(encoding="utf-8"))
     codebook = yaml.safe_load((copy / "config" / "codebook.yml").read_text(encoding="utf-8"))
     return {"copy": copy, "ran": ran, "before": before, "after": after, "scaffold": scaffold,
-            "validate": validate, "reports": reports, "changed_before_repro": tracked,
+            "validate": validate, "reports": reports, "changed_before_repro": tracked, "key": key,
             "names": display_names(instrument, codebook)}
 
 
@@ -109,6 +115,14 @@ def test_new_cohort_and_validate_succeed(study, shape):
     assert f"Scaffolded data/raw/{name}" in study["scaffold"][name].stdout
     proc = ok(study["validate"][name])
     assert "0 problems" in proc.stdout
+
+
+def test_the_key_was_written_outside_the_copy_and_never_printed(study):
+    key_file = study["copy"].parent / "home" / ".config" / "pcnstudy" / "pseudonym.key"
+    assert f"wrote a new pseudonymisation key to {key_file}" in study["key"].stdout
+    assert key_file.read_text(encoding="ascii").strip() not in study["key"].stdout + study["key"].stderr
+    report = read_json(study["copy"] / "data" / "processed" / "ingest_report.json")
+    assert report["pseudonym_key"] == "file"
 
 
 def test_only_data_raw_changed_before_the_second_run(study):

@@ -44,6 +44,8 @@ COUNT_COLUMNS = {
     "scores/then_test.csv": ["n_pairs"],
     "scores/mixed_models.csv": ["n_respondents"],
     "scores/ordinal.csv": ["n_respondents"],
+    "scores/unpaired_change.csv": ["n_from", "n_to"],
+    "scores/unpaired_models.csv": ["n_respondents", "n_obs"],
     "themes/cooccurrence.csv": ["n"],
 }
 
