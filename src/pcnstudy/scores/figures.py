@@ -183,8 +183,9 @@ def feedback_figure(fb: pd.DataFrame, mask: pd.DataFrame, marker: str = "<5"):
         y = np.arange(len(frame))[::-1]
         for yy, rec in zip(y, frame.itertuples()):
             if rec.hidden:
-                ax.text(0.5, yy, f"withheld (disclosure control, {marker})", va="center", ha="center", fontsize=7,
-                        color="0.4")
+                # no marker here: a cell may be below the threshold or hidden to protect another
+                ax.text(0.5, yy, "withheld (disclosure control; range in the feedback table)", va="center",
+                        ha="center", fontsize=7, color="0.4")
                 continue
             ax.errorbar(rec.pct, yy, xerr=[[rec.pct - rec.pct_ci_low], [rec.pct_ci_high - rec.pct]], fmt="o",
                         color="C2", capsize=2, ms=4)
