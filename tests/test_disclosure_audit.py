@@ -254,3 +254,15 @@ def test_paper_tables_show_bands_and_explain_each_marker():
     assert "\\<5: a count from 1 to 4" in caption and "\\[c\\]: hidden so that" in caption
     assert "a range such as 80–95" in caption
     assert with_disclosure_note(table.replace("\\[c\\]", "1").replace("75–95", "1"), "<5").count("\\[c\\]") == 0
+
+
+def test_rounding_rules_publish_no_band():
+    # a band computed on unrounded totals would give back what the rounding hides
+    from pcnstudy.core.disclosure import get_rule
+
+    spec = get_rule("nhs_digital")
+    counts = Counts(spec.threshold, True, spec.marker, spec.secondary_marker)
+    fb, kirk, labels = feedback_frames()
+    pub = protect_feedback(fb, kirk, labels, counts, spec.round_to).tables["feedback_proportions"]
+    assert pub["pct_band"].tolist() == ["", "", ""]
+    assert pub["n"].tolist() == ["20", "20", "20"] and pub.loc[2, "k"] == "<8"

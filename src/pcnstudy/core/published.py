@@ -395,7 +395,7 @@ def _protected(counts: Counts, build, frames: Mapping[str, pd.DataFrame], specs:
     assert_relations_hold(linked)
     protect(linked, counts.threshold, round_to)
     proposed = []
-    for name, frame in frames.items():
+    for name, frame in (frames.items() if not round_to else ()):  # rounded counts: no bands
         for source, total in (specs.get(name, {}).get("bands") or {}).values():
             proposed += _propose_bands(linked, cells, name, frame, source, total, counts.threshold)
     for _ in range(len(proposed) + 1):  # drop the bands of any component they would open
@@ -416,7 +416,8 @@ def _protected(counts: Counts, build, frames: Mapping[str, pd.DataFrame], specs:
         for band_col, (source, total) in (spec.get("bands") or {}).items():
             pairs = {cells[(name, pos, source)]: cells[(name, pos, total)] for pos in range(len(frame))
                      if (name, pos, source) in cells and (name, pos, total) in cells}
-            bands[band_col] = (source, share_bands(linked, counts.threshold, pairs))
+            # under a rounding rule the published totals are rounded: a band would undo the rounding
+            bands[band_col] = (source, share_bands(linked, counts.threshold, pairs) if not round_to else {})
         tables[name] = publish(frame, name, cells, linked, primary_marker=counts.primary_marker,
                                secondary_marker=counts.secondary_marker, derived=spec.get("derived"),
                                bands=bands, round_to=round_to)
