@@ -266,3 +266,18 @@ def test_rounding_rules_publish_no_band():
     pub = protect_feedback(fb, kirk, labels, counts, spec.round_to).tables["feedback_proportions"]
     assert pub["pct_band"].tolist() == ["", "", ""]
     assert pub["n"].tolist() == ["20", "20", "20"] and pub.loc[2, "k"] == "<8"
+
+
+def test_the_whole_publication_passes_the_audit(built_project):
+    # every results CSV of a full pipeline run, linked tables together: no leak, no false marker;
+    # the bundle the paper ships carries exactly the tables that pass, never the response-level one
+    import yaml
+
+    instrument = yaml.safe_load((built_project / "config" / "instrument.yml").read_text(encoding="utf-8"))
+    report = audit_results(built_project / "data" / "processed" / "results", instrument, THR, "<5")
+    leaking = {name: leaks[:2] for name, leaks in report.items() if leaks and name != "themes/doc_themes.csv"}
+    assert leaking == {}
+    with zipfile.ZipFile(built_project / "paper" / "_output" / "supplementary-tables.zip") as zf:
+        names = set(zf.namelist())
+    assert "themes/doc_themes.csv" not in names and "scores/kirkpatrick.csv" in names
+    assert names - {"disclosure-audit.txt"} == set(bundle_files(report))
