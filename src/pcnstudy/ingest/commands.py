@@ -248,6 +248,14 @@ def _new_cohort(
     print()
     print(f"{counts['mapped']} mapped, {counts['low']} low-confidence (marked CHECK), "
           f"{counts['unmapped']} unmapped, {counts['ignored']} ignored metadata columns.")
+    choice = scaffold.id_choice
+    print()
+    if choice.header:
+        print(f"Respondent id: {choice.header!r} (design: paired)" + (f"; {choice.note}" if choice.note else ""))
+    else:
+        print(f"Respondent id: none (design: anonymous): {choice.note}")
+    for line in choice.lines():
+        print(f"  {line}")
     for line, what in scaffold.edits:
         print(f"{config}:{line}: EDIT: {what}")
     if scaffold.edits:

@@ -127,7 +127,7 @@ def _assemble(
         records = records[1:]
     if not records:
         raise FileError("the file is empty: no header row and no data")
-    head = [r.cells for r in records[:3]]
+    head = [r.cells for r in records[:50]]  # the header rows, and data rows to compare them with
     if layout == "auto":
         layout, n_head = detect_layout(head)
     else:
