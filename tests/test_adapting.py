@@ -2,7 +2,8 @@
 
 In ONE temporary copy of the project: `dvc repro` (the study as shipped; its results
 are kept), then for each of the five export shapes under tests/data/exports
-`pcnstudy new-cohort <shape>_demo --export ...` and `pcnstudy validate`, ONE
+`pcnstudy new-cohort <shape>_demo --export ...`, the EDIT lines filled in, and
+`pcnstudy validate`, ONE
 `dvc repro` for all of them, and `pcnstudy report <shape>_demo`. The reports must
 show each cohort's numbers as the results JSON holds them, and the new cohorts must
 change the pooled meta-analysis and the paper's variables with no edit outside
@@ -21,6 +22,7 @@ import yaml
 from lxml import html as lxml_html
 from pypdf import PdfReader
 
+from analyst import fill_in
 from conftest import BIN, ROOT, copy_repository, pipeline_env
 from pcnstudy.paper.tables import display_names
 from pcnstudy.paper.values import format_value
@@ -71,6 +73,7 @@ def study(tmp_path_factory) -> dict:
     for shape, args in SHAPES.items():
         name = f"{shape}_demo"
         scaffold[name] = run(copy, f"pcnstudy new-cohort {name} " + " ".join(args), ran)
+        fill_in(copy / "data" / "raw" / name / "cohort.yml")  # docs/adapting.md step 3: the EDIT lines
         validate[name] = run(copy, f"pcnstudy validate data/raw/{name}", ran)
     tracked = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=copy,
                              capture_output=True, text=True, check=True).stdout

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from analyst import fill_in
 from pcnstudy.ingest.commands import new_cohort_command, validate_command
 from pcnstudy.ingest.exports import read_export
 from pcnstudy.ingest.header_matching import LOW, MAPPED, header_parts, infer_mapping, normalise, similarity
@@ -304,4 +305,53 @@ def test_month_first_dates_are_not_mapped(tmp_path):
 )
 def test_scaffolded_cohorts_validate_cleanly(tmp_path, capsys, exports):
     assert run(tmp_path, "demo", [EXPORTS / e for e in exports]) == 0
+    fill_in(tmp_path / "raw" / "demo" / "cohort.yml")
     assert validate_command(tmp_path / "raw" / "demo") == 0, capsys.readouterr()
+
+
+def test_validate_refuses_the_scaffolds_empty_placeholders(tmp_path, capsys):
+    assert run(tmp_path, "demo", [EXPORTS / "qualtrics.csv"]) == 0
+    folder = tmp_path / "raw" / "demo"
+    lines = (folder / "cohort.yml").read_text(encoding="utf-8").splitlines()
+    capsys.readouterr()
+    assert validate_command(folder) == 1
+    out = capsys.readouterr().out
+    for key in ("programme", "region", "start", "end"):
+        line = next(n for n, text in enumerate(lines, start=1) if text.startswith(f"{key}: null  # EDIT"))
+        assert f"cohort.yml:{line}:{key}: {key} is still the scaffold's empty placeholder" in out
+    fill_in(folder / "cohort.yml")
+    assert validate_command(folder) == 0
+
+
+def test_validate_refuses_a_cohort_with_nothing_to_analyse(tmp_path, capsys):
+    assert run(tmp_path, "demo", [EXPORTS / "plain_end.csv"]) == 0
+    folder = tmp_path / "raw" / "demo"
+    text = fill_in(folder / "cohort.yml")
+    kept = []
+    skipping = False
+    for line in text.splitlines():  # the analyst deletes every item, feedback and text mapping
+        if line in ("  items:", "  feedback:", "  text:"):
+            skipping = True
+            continue
+        if skipping and line.startswith("    "):
+            continue
+        skipping = False
+        kept.append(line)
+    (folder / "cohort.yml").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert validate_command(folder) == 1
+    out = capsys.readouterr().out
+    line = next(n for n, l in enumerate(kept, start=1) if l == "columns:")
+    assert f"cohort.yml:{line}:columns: no rating, feedback or text column is mapped" in out
+    # the same with the scaffold's own placeholder for an export whose questions matched nothing
+    export = tmp_path / "bare.csv"
+    export.write_text("Participant ID,Favourite colour\nP1,blue\nP2,red\n", encoding="utf-8")
+    assert run(tmp_path, "bare", [export]) == 1
+    fill_in(tmp_path / "raw" / "bare" / "cohort.yml")
+    lines = (tmp_path / "raw" / "bare" / "cohort.yml").read_text(encoding="utf-8").splitlines()
+    capsys.readouterr()
+    assert validate_command(tmp_path / "raw" / "bare") == 1
+    out = capsys.readouterr().out
+    line = next(n for n, l in enumerate(lines, start=1) if l.startswith("  items: {}  # EDIT"))
+    assert f"cohort.yml:{line}:columns: no rating, feedback or text column is mapped" in out
+    assert f"cohort.yml:{line}:items: items is still the scaffold's empty placeholder" in out

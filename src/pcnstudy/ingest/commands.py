@@ -3,7 +3,9 @@ and ``pcnstudy new-cohort`` (pcnstudy.cli wraps each in one line).
 
 - ``validate_command(cohort_dir)``: check one cohort folder; print every problem as
   ``file:row:column: message``, then a summary line; exit 0 when the cohort can be
-  ingested cleanly (warnings allowed), 1 when it has problems, 2 on a usage error.
+  ingested cleanly (warnings allowed), 1 when it has problems (among them what stops
+  it from being analysed: no rating, feedback or text column mapped, a scaffold
+  placeholder still empty, each at its cohort.yml line), 2 on a usage error.
 - ``ingest_command(raw, out)``: run the whole stage outside DVC; 0 ok, 1 bad input
   (one line per reason, never a traceback), 2 an unusable cohort.yml.
 - ``new_cohort_command(name, exports, waves)``: copy the exports byte for byte into
@@ -35,7 +37,7 @@ from pcnstudy.ingest.pseudonym import resolve_key
 from pcnstudy.ingest.scaffold import COHORT_NAME, DEFAULT_WAVES, build_cohort_yml, format_matches
 from pcnstudy.ingest.stage import IngestError, compute, read_inputs, settings_from_params, write
 from pcnstudy.ingest.tables import IngestResult
-from pcnstudy.ingest.validate import CohortConfigError, load_cohort
+from pcnstudy.ingest.validate import CohortConfigError, analysis_problems, load_cohort
 
 
 def ingest_study(raw: Path | None = None, out: Path | None = None, cohorts: Sequence[str] | None = None,
@@ -112,7 +114,7 @@ def validate_command(cohort_dir: Path) -> int:
         print(f"{cohort_dir}:0:: cannot check the cohort: {type(exc).__name__}: {exc}".splitlines()[0])
         print("1 problem")
         return 1
-    ordered = sorted(data.problems, key=lambda p: (p.file, p.row, p.column, p.reason))
+    ordered = sorted(data.problems + analysis_problems(config), key=lambda p: (p.file, p.row, p.column, p.reason))
     for problem in ordered:
         print(problem.format())
     fatal = sum(p.fatal for p in ordered)

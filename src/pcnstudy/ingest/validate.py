@@ -5,7 +5,9 @@ checked cohort description or a ``CohortConfigError`` (a usage error: the folder
 its cohort.yml is missing, not YAML, or lacks required keys), plus ``Problem`` records
 for mapping mistakes a run can report (an item id the instrument does not have, a
 file whose wave the cohort does not declare, an export header missing from the file,
-an export column the mapping does not mention).
+an export column the mapping does not mention), and ``analysis_problems`` for what
+stops a cohort from being analysed (no rating, feedback or text column mapped; a
+scaffold placeholder such as ``programme: null  # EDIT`` still empty).
 
 The processed tables' schemas (pandera) live here too: ``TABLE_COLUMNS`` is the one
 list of each table's columns (docs/data-dictionary.md is kept in step by a test),
@@ -308,6 +310,41 @@ def mapping_problems(config: dict[str, Any], instrument: dict[str, Any]) -> list
                 f"(waves: {', '.join(config['waves'])}); its rows are set aside",
                 scope="file",
             ))
+    return problems
+
+
+#: A cohort.yml line the scaffold left for the analyst: ``key: null  # EDIT: ...`` (or ``{}`` / ``[]`` / nothing).
+_PLACEHOLDER = re.compile(r"^\s*-?\s*([^#:]+?):\s*(?:null|~|\{\}|\[\]|\"\")?\s*#\s*EDIT\b:?\s*(.*)$")
+
+
+def analysis_problems(config: dict[str, Any]) -> list[Problem]:
+    """What stops the cohort from being analysed, each at the cohort.yml line to edit (all fatal).
+
+    - no rating, feedback or text column is mapped (columns.items, feedback and text
+      all empty): nothing of the cohort would reach an analysis;
+    - a placeholder the scaffold left is still empty: a line whose value is null (or
+      ``{}``, ``[]``, nothing) and whose comment says EDIT, e.g. ``programme: null  #
+      EDIT: the programme's name`` (the paper and the cohort's report describe it).
+    """
+    source = config.get("_source", "")
+    problems = []
+    columns = config.get("columns") or {}
+    if not any(columns.get(group) for group in MAPPING_GROUPS):
+        line = next((_line_of(source, f"  {group}:") for group in MAPPING_GROUPS if _line_of(source, f"  {group}:")),
+                    _line_of(source, "columns:"))
+        problems.append(Problem(
+            "cohort.yml", line, "columns", None,
+            "no rating, feedback or text column is mapped: map the export's headers to instrument ids under "
+            "columns.items, columns.feedback or columns.text (nothing of this cohort could be analysed)",
+            scope="file"))
+    for number, text in enumerate(source.splitlines(), start=1):
+        found = _PLACEHOLDER.match(text)
+        if found:
+            key, what = found.group(1).strip().strip('"'), found.group(2).strip()
+            problems.append(Problem(
+                "cohort.yml", number, key, None,
+                f"{key} is still the scaffold's empty placeholder" + (f" ({what})" if what else "") + ": fill it in",
+                scope="file"))
     return problems
 
 
