@@ -5,9 +5,7 @@ checked cohort description or a ``CohortConfigError`` (a usage error: the folder
 its cohort.yml is missing, not YAML, or lacks required keys), plus ``Problem`` records
 for mapping mistakes a run can report (an item id the instrument does not have, a
 file whose wave the cohort does not declare, an export header missing from the file,
-an export column the mapping does not mention), and ``analysis_problems`` for what
-stops a cohort from being analysed (no rating, feedback or text column mapped; a
-scaffold placeholder such as ``programme: null  # EDIT`` still empty).
+an export column the mapping does not mention).
 
 The processed tables' schemas (pandera) live here too: ``TABLE_COLUMNS`` is the one
 list of each table's columns (docs/data-dictionary.md is kept in step by a test),
@@ -16,7 +14,9 @@ list of each table's columns (docs/data-dictionary.md is kept in step by a test)
 Decisions: a mapped column missing from an export is a problem (fatal: the cohort
 cannot be ingested cleanly); an export column the mapping does not mention is a
 warning (shown, non-fatal): survey tools add metadata columns (timestamps, IP
-addresses) that the analysis need not use.
+addresses) that the analysis need not use. What stops a cohort from being analysed
+is fatal (``analysis_problems``: no rating, feedback or text column mapped; a scaffold
+placeholder such as ``programme: null  # EDIT`` still empty).
 """
 from __future__ import annotations
 
