@@ -98,17 +98,18 @@ def apply_id_choice(matches: list[Match], roles: dict[str, Match], choice: IdCho
             continue
         if cand.taken:
             m.role, m.target, m.status, m.score = "respondent_id", None, "mapped", 1.0
-            m.note = f"respondent id: {cand.reason}" + (f"; {choice.note}" if choice.note else "")
+            m.note = "chosen from the data: filled and unique on every row (see the candidates above)"
             for role, holder in list(roles.items()):
                 if holder is m and role != "respondent_id":
                     del roles[role]
             roles["respondent_id"] = m
-        elif m.role in ("respondent_id", "email", "name", None, "ignore"):
+        elif m.role in ("respondent_id", None, "ignore"):
             if roles.get("respondent_id") is m:
                 del roles["respondent_id"]
-            if m.role == "respondent_id" or m.role is None:
+            if m.status != "ignored" or m.role is None:
                 m.role, m.target, m.status = "ignore", None, "ignored"
-            m.note = f"not the respondent id: {cand.reason}"
+            if not m.note.startswith("set aside"):
+                m.note = f"not the respondent id: {cand.reason}"
     if choice.header is None:
         roles.pop("respondent_id", None)
 
@@ -205,6 +206,8 @@ def build_cohort_yml(
         add("# Respondent id candidates (a column qualifies only when it is filled and unique in every export):")
         for line in choice.lines():
             add(f"#   {line}")
+        if choice.header and choice.note:
+            add(f"#   {choice.note}")
     add("files:")
     for entry in files:
         add(f"  - path: {_q(entry['path'])}")
