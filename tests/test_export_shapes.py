@@ -227,3 +227,11 @@ def test_a_wrong_guess_stays_overridable(tmp_path, capsys):
     assert validate_command(folder) == 1  # the second header row is read as a respondent
     out = capsys.readouterr().out
     assert "rows read 15" in out.splitlines()[-1]
+
+
+def test_docs_table_of_export_shapes_matches_the_fixtures():
+    doc = (HERE.parent / "docs" / "adapting.md").read_text(encoding="utf-8")
+    for name, (exports, _w, layout, _h, id_column, read, kept, quarantined) in SHAPES.items():
+        row = next(line for line in doc.splitlines() if line.startswith("|") and f"`{exports[0]}`" in line)
+        assert f"| {read} / {kept} / {quarantined} |" in row and f"| {layout}" in row, name
+        assert (id_column or "design: anonymous") in row, name
