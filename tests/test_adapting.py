@@ -1,7 +1,7 @@
 """Adapting the study to new cohorts, end to end, as docs/adapting.md tells an analyst.
 
 In ONE temporary copy of the project: `dvc repro` (the study as shipped; its results
-are kept), then for each of the five export shapes under tests/data/exports
+are kept), then for each export shape under tests/data/exports
 `pcnstudy new-cohort <shape>_demo --export ...`, the EDIT lines filled in, and
 `pcnstudy validate`, ONE
 `dvc repro` for all of them, and `pcnstudy report <shape>_demo`. The reports must
@@ -25,6 +25,7 @@ from pypdf import PdfReader
 from analyst import fill_in
 from conftest import BIN, ROOT, copy_repository, pipeline_env
 from pcnstudy.paper.tables import display_names
+from pcnstudy.ingest.validate import TOP_KEYS
 from pcnstudy.paper.values import format_value
 
 pytestmark = pytest.mark.slow
@@ -36,7 +37,19 @@ SHAPES = {
     "surveymonkey": [f"--export {EXPORTS}/surveymonkey.csv", "--wave end"],
     "msforms": [f"--export {EXPORTS}/msforms.xlsx", "--wave end"],
     "googleforms": [f"--export {EXPORTS}/googleforms.csv", "--wave end"],
+    # shapes met in real exports (tests/test_export_shapes.py)
+    "msforms_anonymous": [f"--export {EXPORTS}/msforms_anonymous.xlsx", "--wave end"],
+    "qualtrics_noemail": [f"--export {EXPORTS}/qualtrics_noemail.csv", "--wave end"],
+    "qualtrics_german": [f"--export {EXPORTS}/qualtrics_german.csv", "--wave end"],
+    "surveymonkey_response": [f"--export {EXPORTS}/surveymonkey_response.csv", "--wave end"],
+    "surveymonkey_openended": [f"--export {EXPORTS}/surveymonkey_openended.csv", "--wave end"],
+    "surveymonkey_options": [f"--export {EXPORTS}/surveymonkey_options.csv", "--wave end"],
+    "surveymonkey_blanks": [f"--export {EXPORTS}/surveymonkey_blanks_baseline.csv",
+                            f"--export {EXPORTS}/surveymonkey_blanks_end.csv"],
 }
+if "design" in TOP_KEYS:  # cohort.yml's design is read: the export without any id goes in as anonymous
+    SHAPES["googleforms_anonymous"] = [f"--export {EXPORTS}/googleforms_anonymous.csv", "--wave end"]
+TWO_WAVES = ("plain", "surveymonkey_blanks")
 RESTRICTED = ["llr_cd", "qualtrics_demo"]
 EXP_RUN = f"dvc exp run -S 'cohorts=[{','.join(RESTRICTED)}]'"
 DOC = ROOT / "docs" / "adapting.md"
@@ -146,7 +159,7 @@ def test_report_shows_the_cohorts_numbers(study, shape):
         assert row[:3] == [format_value(k, rec[k]) for k in ("n_total", "n", "prop")]
         checked += 1
     assert checked >= 10
-    if shape == "plain":  # the only fixture with two waves: it has change scores
+    if shape in TWO_WAVES:  # the fixtures with two waves have change scores
         assert scores["change"][name]
     text = " ".join(p.extract_text() for p in PdfReader(str(rep["pdf"])).pages)
     assert name in text

@@ -10,10 +10,12 @@ and ``pcnstudy new-cohort`` (pcnstudy.cli wraps each in one line).
   (one line per reason, never a traceback), 2 an unusable cohort.yml.
 - ``new_cohort_command(name, exports, waves)``: copy the exports byte for byte into
   ``data/raw/NAME/``, write its cohort.yml (pcnstudy.ingest.scaffold) and print the
-  table of mapped, low-confidence and unmapped columns. Exit codes: 0 scaffolded, 1 a
-  required field (respondent_id, and at least one item or text column) is unmapped or
-  an export is unreadable (the line of cohort.yml to edit is named), 2 a usage error
-  (bad name, folder exists, --wave count not matching --export, export missing).
+  table of mapped, low-confidence and unmapped columns, then the respondent id chosen
+  from the data with every candidate and why it was taken or refused
+  (pcnstudy.ingest.respondent_id; none qualifying gives ``design: anonymous``). Exit
+  codes: 0 scaffolded, 1 no item, feedback or text column matched or an export is
+  unreadable (the line of cohort.yml to edit is named), 2 a usage error (bad name,
+  folder exists, --wave count not matching --export, export missing).
 
 These are the command layer: they read params.yaml (``cohorts``, ``ingest.key_env``,
 ``ingest.key_file``) and config/instrument.yml, which the stage's ``compute`` never does.

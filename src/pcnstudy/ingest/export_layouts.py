@@ -12,7 +12,13 @@ Takes the first rows of an export as cells (strings or None) and gives:
   whitespace runs collapsed), and ``norm_cell`` (the same, lower case) used to compare
   cells with the header rows;
 - ``split_choices(value, layout, options)``: a multi-select answer cell split as the
-  layout joins it.
+  layout joins it;
+- ``second_header_row(head)``: whether row 2 is SurveyMonkey's second header row, by
+  its structure (whatever its words), and ``qualtrics_metadata(extra)``: Qualtrics'
+  metadata columns by their stable ids (whatever the survey's language).
+
+``detect_layout`` is given the first rows of the export (the header rows and some data
+rows to compare them with).
 """
 from __future__ import annotations
 

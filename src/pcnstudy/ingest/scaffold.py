@@ -4,7 +4,12 @@
 copied exports (path, wave, format, layout), their tables (pcnstudy.ingest.exports.
 RawTable) and the instrument, matches every header (pcnstudy.ingest.header_matching)
 and gives cohort.yml's text (format of docs/architecture.md, plus a ``layout:`` per
-file), the lines the analyst must edit, and the matches; ``format_matches`` gives the
+file), the lines the analyst must edit, the matches, and the respondent id chosen
+from the data (pcnstudy.ingest.respondent_id: its candidates are listed in comments;
+``design: anonymous`` is written when none qualifies). Metadata known by a stable id
+(Qualtrics' column ids and ImportIds, any language) and email or name columns that are
+empty or constant (an anonymous form's "anonymous") are set aside before the wording
+is matched (``preset_matches``). ``format_matches`` gives the
 table of mapped, low-confidence and unmapped columns that ``pcnstudy new-cohort``
 prints (the command itself is pcnstudy.ingest.commands.new_cohort_command).
 """
