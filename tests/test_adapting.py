@@ -169,8 +169,9 @@ def test_new_cohorts_change_the_pooled_meta_analysis(study):
     before, after = study["before"]["scores"]["meta"], study["after"]["scores"]["meta"]
     assert set(before) == set(after)
     for domain in after:
-        assert "plain_demo" in after[domain]["cohorts"] and "plain_demo" not in before[domain]["cohorts"]
-        assert after[domain]["k"] == before[domain]["k"] + 1
+        for shape in TWO_WAVES:  # the cohorts with change scores enter the meta-analysis
+            assert f"{shape}_demo" in after[domain]["cohorts"] and f"{shape}_demo" not in before[domain]["cohorts"]
+        assert after[domain]["k"] == before[domain]["k"] + len(TWO_WAVES)
         assert after[domain]["estimate"] != before[domain]["estimate"]
 
 
