@@ -235,3 +235,13 @@ def test_docs_table_of_export_shapes_matches_the_fixtures():
         row = next(line for line in doc.splitlines() if line.startswith("|") and f"`{exports[0]}`" in line)
         assert f"| {read} / {kept} / {quarantined} |" in row and f"| {layout}" in row, name
         assert (id_column or "design: anonymous") in row, name
+
+
+def test_a_header_that_only_reads_like_an_id_is_not_kept_as_one(tmp_path, capsys):
+    export = tmp_path / "x.csv"
+    export.write_text("External Reference,PCN,I make time to reflect on my own leadership style\n"
+                      ",Oakwood PCN,4\n,Oakwood PCN,5\n", encoding="utf-8")
+    assert new_cohort_command("x", [export], ["end"], raw=tmp_path / "raw", instrument_path=INSTRUMENT_PATH) == 0
+    out = capsys.readouterr().out
+    assert not re.search(r"^(mapped|low) .* respondent_id ", out, re.M)
+    assert "design: anonymous" in (tmp_path / "raw" / "x" / "cohort.yml").read_text(encoding="utf-8")

@@ -117,6 +117,11 @@ def apply_id_choice(matches: list[Match], roles: dict[str, Match], choice: IdCho
                 m.note = f"not the respondent id: {cand.reason}"
     if choice.header is None:
         roles.pop("respondent_id", None)
+    for m in matches:  # a header that only reads like an id (e.g. "External Reference") is not one
+        if m.role == "respondent_id" and roles.get("respondent_id") is not m:
+            m.role, m.target, m.status = "ignore", None, "ignored"
+            m.note = "reads like an id, but the data chose another column" if choice.header else \
+                "reads like an id, but is not filled and unique on every row"
 
 
 def _count_pcns(tables: Sequence[RawTable], header: str | None) -> int | None:
