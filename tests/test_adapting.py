@@ -1,8 +1,9 @@
 """Adapting the study to new cohorts, end to end, as docs/adapting.md tells an analyst.
 
 In ONE temporary copy of the project: `dvc repro` (the study as shipped; its results
-are kept), then for each of the five export shapes under tests/data/exports
-`pcnstudy new-cohort <shape>_demo --export ...` and `pcnstudy validate`, ONE
+are kept), then for each export shape under tests/data/exports
+`pcnstudy new-cohort <shape>_demo --export ...`, the EDIT lines filled in, and
+`pcnstudy validate`, ONE
 `dvc repro` for all of them, and `pcnstudy report <shape>_demo`. The reports must
 show each cohort's numbers as the results JSON holds them, and the new cohorts must
 change the pooled meta-analysis and the paper's variables with no edit outside
@@ -21,8 +22,10 @@ import yaml
 from lxml import html as lxml_html
 from pypdf import PdfReader
 
+from analyst import fill_in
 from conftest import BIN, ROOT, copy_repository, pipeline_env
 from pcnstudy.paper.tables import display_names
+from pcnstudy.ingest.validate import TOP_KEYS
 from pcnstudy.paper.values import format_value
 
 pytestmark = pytest.mark.slow
@@ -34,7 +37,19 @@ SHAPES = {
     "surveymonkey": [f"--export {EXPORTS}/surveymonkey.csv", "--wave end"],
     "msforms": [f"--export {EXPORTS}/msforms.xlsx", "--wave end"],
     "googleforms": [f"--export {EXPORTS}/googleforms.csv", "--wave end"],
+    # shapes met in real exports (tests/test_export_shapes.py)
+    "msforms_anonymous": [f"--export {EXPORTS}/msforms_anonymous.xlsx", "--wave end"],
+    "qualtrics_noemail": [f"--export {EXPORTS}/qualtrics_noemail.csv", "--wave end"],
+    "qualtrics_german": [f"--export {EXPORTS}/qualtrics_german.csv", "--wave end"],
+    "surveymonkey_response": [f"--export {EXPORTS}/surveymonkey_response.csv", "--wave end"],
+    "surveymonkey_openended": [f"--export {EXPORTS}/surveymonkey_openended.csv", "--wave end"],
+    "surveymonkey_options": [f"--export {EXPORTS}/surveymonkey_options.csv", "--wave end"],
+    "surveymonkey_blanks": [f"--export {EXPORTS}/surveymonkey_blanks_baseline.csv",
+                            f"--export {EXPORTS}/surveymonkey_blanks_end.csv"],
 }
+if "design" in TOP_KEYS:  # cohort.yml's design is read: the export without any id goes in as anonymous
+    SHAPES["googleforms_anonymous"] = [f"--export {EXPORTS}/googleforms_anonymous.csv", "--wave end"]
+TWO_WAVES = ("plain", "surveymonkey_blanks")
 RESTRICTED = ["llr_cd", "qualtrics_demo"]
 EXP_RUN = f"dvc exp run -S 'cohorts=[{','.join(RESTRICTED)}]'"
 DOC = ROOT / "docs" / "adapting.md"
@@ -77,6 +92,7 @@ def study(tmp_path_factory) -> dict:
     for shape, args in SHAPES.items():
         name = f"{shape}_demo"
         scaffold[name] = run(copy, f"pcnstudy new-cohort {name} " + " ".join(args), ran)
+        fill_in(copy / "data" / "raw" / name / "cohort.yml")  # docs/adapting.md step 3: the EDIT lines
         validate[name] = run(copy, f"pcnstudy validate data/raw/{name}", ran)
     tracked = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=copy,
                              capture_output=True, text=True, check=True).stdout
@@ -157,7 +173,7 @@ def test_report_shows_the_cohorts_numbers(study, shape):
         assert row[:3] == [format_value(k, rec[k]) for k in ("n_total", "n", "prop")]
         checked += 1
     assert checked >= 10
-    if shape == "plain":  # the only fixture with two waves: it has change scores
+    if shape in TWO_WAVES:  # the fixtures with two waves have change scores
         assert scores["change"][name]
     text = " ".join(p.extract_text() for p in PdfReader(str(rep["pdf"])).pages)
     assert name in text
@@ -167,8 +183,9 @@ def test_new_cohorts_change_the_pooled_meta_analysis(study):
     before, after = study["before"]["scores"]["meta"], study["after"]["scores"]["meta"]
     assert set(before) == set(after)
     for domain in after:
-        assert "plain_demo" in after[domain]["cohorts"] and "plain_demo" not in before[domain]["cohorts"]
-        assert after[domain]["k"] == before[domain]["k"] + 1
+        for shape in TWO_WAVES:  # the cohorts with change scores enter the meta-analysis
+            assert f"{shape}_demo" in after[domain]["cohorts"] and f"{shape}_demo" not in before[domain]["cohorts"]
+        assert after[domain]["k"] == before[domain]["k"] + len(TWO_WAVES)
         assert after[domain]["estimate"] != before[domain]["estimate"]
 
 

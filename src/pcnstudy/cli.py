@@ -132,7 +132,7 @@ def notebook(
 
 @app.command("new-cohort")
 def new_cohort(
-    name: str = typer.Argument(..., help="Cohort id ([a-z0-9_]+)."),
+    name: str = typer.Argument(..., help="Cohort id: lower-case letters, digits and _ only."),
     export: List[Path] = typer.Option(..., "--export", help="A survey export (repeat per wave)."),
     wave: List[str] = typer.Option([], "--wave", help="Wave label of each export, in order."),
 ) -> None:
