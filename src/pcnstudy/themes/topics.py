@@ -60,7 +60,9 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
 Work is shared, not repeated: each distinct text is tokenised once
 (``preprocess.prepare_corpus``), the masked classifiers train on each distinct text
 once with its count as weight (the same penalised likelihood as training on every
-copy; out-of-fold predictions then never see a copy of the held-out text), and the
+copy; out-of-fold predictions then never see a copy of the held-out text; distinct
+texts with the same features and pseudo-label are then fitted as one row carrying their
+summed weight, ``row_merging``), and the
 features of the fitted corpus are kept, so ``transform``, ``keyword_predict``,
 ``seed_counts`` and ``theme_npmi`` on the same texts reuse them.
 
@@ -85,10 +87,12 @@ from sklearn.utils.validation import check_is_fitted
 from pcnstudy.themes.free_topics import MAX_FREE_TERMS, FreeTopicModel, select_free_topics, term_ppmi
 from pcnstudy.themes.metrics import best_f1_threshold, npmi_coherence, precision_threshold
 from pcnstudy.themes.preprocess import JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, tokenize
+from pcnstudy.themes.row_merging import identical_rows, liblinear_tol, merge_rows
 from pcnstudy.themes.seed_terms import count_seed_terms, seed_columns, seed_index
 from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, split_sentences
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
+LIBLINEAR_TOL = 1e-4  # scikit-learn's default tolerance of LogisticRegression
 
 
 def _identity(doc: Any) -> Any:
@@ -185,8 +189,8 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         keep[cols] = 0.0
         return sparse.csr_matrix(X @ sparse.diags(keep))
 
-    def _lr(self, seed_offset: int = 0) -> LogisticRegression:
-        return LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear",
+    def _lr(self, seed_offset: int = 0, tol: float = LIBLINEAR_TOL) -> LogisticRegression:
+        return LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", tol=tol,
                                   random_state=None if self.random_state is None else self.random_state + seed_offset)
 
     def _folds(self, y: np.ndarray) -> StratifiedKFold | None:
@@ -196,20 +200,32 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             return None
         return StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
 
-    def _oof(self, X, y, w=None, extra_X=None, extra_y=None, extra_w=None) -> np.ndarray | None:
-        """Out-of-fold probabilities on (X, y); extra rows (pseudo-labels) always train."""
+    def _oof(self, X, y, w=None, extra_X=None, extra_y=None, extra_w=None, groups=None) -> np.ndarray | None:
+        """Out-of-fold probabilities on (X, y); extra rows (pseudo-labels) always train.
+
+        ``groups`` (``row_merging.identical_rows`` of X): each fold's training rows with
+        the same features and label are fitted as one row carrying their summed weight
+        (the same penalised likelihood and stopping rule, ``row_merging``).
+        """
         folds = self._folds(y)
         if folds is None:
             return None
         out = np.zeros(len(y))
         for train, test in folds.split(np.zeros(len(y)), y):
-            Xtr, ytr = X[train], y[train]
-            wtr = None if w is None else w[train]
+            tol = LIBLINEAR_TOL
+            if groups is not None:
+                rows, ytr, wtr = merge_rows(groups[train], y[train], None if w is None else w[train])
+                tol = liblinear_tol(tol, y[train], ytr)
+                train = train[rows]
+                Xtr = X[train]
+            else:
+                Xtr, ytr = X[train], y[train]
+                wtr = None if w is None else w[train]
             if extra_X is not None:
                 Xtr = sparse.vstack([Xtr, extra_X]).tocsr()
                 ytr = np.r_[ytr, extra_y]
                 wtr = np.r_[np.ones(len(train)) if wtr is None else wtr, extra_w]
-            out[test] = self._lr().fit(Xtr, ytr, sample_weight=wtr).predict_proba(X[test])[:, 1]
+            out[test] = self._lr(tol=tol).fit(Xtr, ytr, sample_weight=wtr).predict_proba(X[test])[:, 1]
         return out
 
     # --------------------------------------------------------------------- fit
@@ -246,6 +262,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         # out-of-fold predictions never see a copy of the held-out text in training
         first, inverse, counts = distinct_rows(X)
         Xt_u = Xt[first]
+        groups_u = identical_rows(Xt_u)  # distinct texts can still have the same features
         for j, theme in enumerate(self.themes_):
             pseudo = (S[:, j] > 0).astype(int)
             cols = self.seed_columns_[theme]
@@ -253,12 +270,14 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             if pseudo.sum() >= self.min_seed_docs and (n - pseudo.sum()) >= self.min_seed_docs:
                 Xm = self._mask(Xt_u, cols)
                 pseudo_u = pseudo[first]
-                oof = self._oof(Xm, pseudo_u, w=counts)
+                oof = self._oof(Xm, pseudo_u, w=counts, groups=groups_u)
                 if oof is not None:
                     oof = oof[inverse]
                     _, f1 = best_f1_threshold(pseudo, oof)
                     tau = precision_threshold(pseudo, oof, self.expansion_precision)
-                    self.expanders_[theme] = self._lr().fit(Xm, pseudo_u, sample_weight=counts)
+                    rows, y_rows, w_rows = merge_rows(groups_u, pseudo_u, counts)
+                    self.expanders_[theme] = self._lr(tol=liblinear_tol(LIBLINEAR_TOL, pseudo_u, y_rows)).fit(
+                        Xm[rows], y_rows, sample_weight=w_rows)
             self.zero_shot_thresholds_[theme] = tau
             self.expansion_f1_[theme] = f1
         Z0 = self._zero_shot_scores(Xt, S)
@@ -352,7 +371,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         # each stock sentence once: a sentence repeated across respondents, verbatim or
         # with a typo, counts as one unit, so it cannot outweigh a theme many people
         # express in their own words
-        sentences = sorted({" ".join(s.lower().split()) for doc in X for s in split_sentences(doc)})
+        sentences = sorted({" ".join(s.lower().split()) for doc in dict.fromkeys(X) for s in split_sentences(doc)})
         if not sentences:
             return Xt[:0]
         groups = near_duplicate_groups(sentences)
