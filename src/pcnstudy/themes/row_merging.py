@@ -1,22 +1,14 @@
-"""Identical training rows merged into one weighted row, for the liblinear fits of the theme model.
+"""Identical rows of a sparse matrix found exactly, so that a weighted fit can merge them.
 
-Short answers often reduce to the same TF-IDF row ("Good support." and "good support"),
-and the L2-penalised logistic regression liblinear fits, 0.5 |w|^2 + sum_i C_i loss_i
-with C_i = C x class weight x sample weight, has the same value for every w when rows
-with the same features and label are replaced by one row carrying their summed weight.
-So the fit can run on the merged rows:
+Short answers often reduce to the same TF-IDF row ("Good support." and "good support").
+A weighted loss such as the L2-penalised logistic regression of the theme model's
+corpus expansion, 0.5 |w|^2 + sum_i C_i loss_i, has the same value for every w when
+rows with the same features and label are replaced by one row carrying their summed
+weight, so the fit can run on the merged rows.
 
-- ``identical_rows(X)``: a group number per row of a CSR matrix, rows with the same
-  stored values in the same columns sharing one (exact: candidate groups from a
-  random projection, then checked entry by entry);
-- ``merge_rows(groups, y, w)``: the rows to keep (one per group and label, in order of
-  first appearance), their labels and summed weights;
-- ``liblinear_tol(tol, y, y_merged)``: the ``tol`` that gives liblinear's primal solver
-  on the merged rows the stopping rule it has on all of them (liblinear scales its
-  tolerance by min(positives, negatives) / rows, counted in rows, not weights).
-
-The class weights of ``class_weight="balanced"`` come from weighted class counts
-(scikit-learn's ``compute_class_weight`` with ``sample_weight``), unchanged by merging.
+``identical_rows(X)`` gives a group number per row of a CSR matrix, rows with the same
+stored values in the same columns sharing one (exact: candidate groups from a random
+projection, then checked entry by entry; a collision falls back to comparing bytes).
 """
 from __future__ import annotations
 
@@ -60,36 +52,3 @@ def identical_rows(X: sparse.spmatrix) -> np.ndarray:
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return rank[inverse].astype(np.int64)
-
-
-def merge_rows(groups: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rows kept, their labels, their summed weights): one row per (group, label), the first
-    of each, in order of appearance. ``X[rows]`` with these weights has the same weighted
-    loss as ``X`` with ``w`` for every model."""
-    groups = np.asarray(groups, dtype=np.int64)
-    y = np.asarray(y)
-    w = np.ones(len(y)) if w is None else np.asarray(w, dtype=float)
-    if len(y) == 0:
-        return np.zeros(0, dtype=np.int64), y.copy(), w.copy()
-    _, labels = np.unique(y, return_inverse=True)
-    key = groups * (int(labels.max()) + 1) + labels.ravel()
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    rows = first[order]
-    weights = np.bincount(rank[inverse.ravel()], weights=w, minlength=len(rows))
-    return rows, y[rows], weights
-
-
-def _liblinear_scale(y: np.ndarray) -> float:
-    y = np.asarray(y)
-    pos = int((y == y.max()).sum()) if len(y) else 0
-    return max(min(pos, len(y) - pos), 1) / max(len(y), 1)
-
-
-def liblinear_tol(tol: float, y: np.ndarray, y_merged: np.ndarray) -> float:
-    """The ``tol`` for a liblinear fit on merged rows that keeps the stopping rule of the fit
-    on all rows: liblinear's primal solvers stop at tol x max(min(pos, neg), 1) / rows
-    times the first gradient's norm, and the first gradient is unchanged by merging."""
-    return float(tol) * _liblinear_scale(y) / _liblinear_scale(y_merged)

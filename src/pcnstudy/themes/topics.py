@@ -78,6 +78,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -87,12 +88,13 @@ from sklearn.utils.validation import check_is_fitted
 from pcnstudy.themes.free_topics import MAX_FREE_TERMS, FreeTopicModel, select_free_topics, term_ppmi
 from pcnstudy.themes.metrics import best_f1_threshold, npmi_coherence, precision_threshold
 from pcnstudy.themes.preprocess import JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, tokenize
-from pcnstudy.themes.row_merging import identical_rows, liblinear_tol, merge_rows
+from pcnstudy.themes.batched_logistic import LinearScorer, fit_logistic_batch
+from pcnstudy.themes.row_merging import identical_rows
 from pcnstudy.themes.seed_terms import count_seed_terms, seed_columns, seed_index
 from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, split_sentences
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
-LIBLINEAR_TOL = 1e-4  # scikit-learn's default tolerance of LogisticRegression
+EXPANSION_TOL = 1e-7  # Newton stops at this gradient norm relative to w = 0 (batched_logistic)
 
 
 def _identity(doc: Any) -> Any:
@@ -189,8 +191,8 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         keep[cols] = 0.0
         return sparse.csr_matrix(X @ sparse.diags(keep))
 
-    def _lr(self, seed_offset: int = 0, tol: float = LIBLINEAR_TOL) -> LogisticRegression:
-        return LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", tol=tol,
+    def _lr(self, seed_offset: int = 0) -> LogisticRegression:
+        return LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear",
                                   random_state=None if self.random_state is None else self.random_state + seed_offset)
 
     def _folds(self, y: np.ndarray) -> StratifiedKFold | None:
@@ -200,32 +202,70 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             return None
         return StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
 
-    def _oof(self, X, y, w=None, extra_X=None, extra_y=None, extra_w=None, groups=None) -> np.ndarray | None:
-        """Out-of-fold probabilities on (X, y); extra rows (pseudo-labels) always train.
-
-        ``groups`` (``row_merging.identical_rows`` of X): each fold's training rows with
-        the same features and label are fitted as one row carrying their summed weight
-        (the same penalised likelihood and stopping rule, ``row_merging``).
-        """
+    def _oof(self, X, y, w=None, extra_X=None, extra_y=None, extra_w=None) -> np.ndarray | None:
+        """Out-of-fold probabilities on (X, y); extra rows (pseudo-labels) always train."""
         folds = self._folds(y)
         if folds is None:
             return None
         out = np.zeros(len(y))
         for train, test in folds.split(np.zeros(len(y)), y):
-            tol = LIBLINEAR_TOL
-            if groups is not None:
-                rows, ytr, wtr = merge_rows(groups[train], y[train], None if w is None else w[train])
-                tol = liblinear_tol(tol, y[train], ytr)
-                train = train[rows]
-                Xtr = X[train]
-            else:
-                Xtr, ytr = X[train], y[train]
-                wtr = None if w is None else w[train]
+            Xtr, ytr = X[train], y[train]
+            wtr = None if w is None else w[train]
             if extra_X is not None:
                 Xtr = sparse.vstack([Xtr, extra_X]).tocsr()
                 ytr = np.r_[ytr, extra_y]
                 wtr = np.r_[np.ones(len(train)) if wtr is None else wtr, extra_w]
-            out[test] = self._lr(tol=tol).fit(Xtr, ytr, sample_weight=wtr).predict_proba(X[test])[:, 1]
+            out[test] = self._lr().fit(Xtr, ytr, sample_weight=wtr).predict_proba(X[test])[:, 1]
+        return out
+
+    def _fit_expanders(self, Xu: sparse.csr_matrix, labels: np.ndarray, counts: np.ndarray,
+                       folds: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> dict[str, tuple[np.ndarray, LinearScorer]]:
+        """Each theme's masked classifier and its out-of-fold probabilities on the distinct texts.
+
+        ``Xu``: features of the distinct texts; ``labels``: their seed matches (texts x
+        themes); ``counts``: how often each occurs; ``folds``: the (train, test) splits of
+        the themes to expand. Per theme, one L2-penalised logistic regression per fold and
+        one on all texts, with class weights balanced over the weighted counts and the
+        theme's seed columns held at zero: liblinear's objective (what ``_lr`` fits),
+        solved for all themes and folds together by ``batched_logistic.fit_logistic_batch``,
+        the fold fits starting from their theme's fit on all texts. Distinct texts with the
+        same features and labels are one row carrying their summed count.
+        """
+        themes = [t for t in self.themes_ if t in folds]
+        if not themes:
+            return {}
+        cols = [self.themes_.index(t) for t in themes]
+        key = np.column_stack([identical_rows(Xu), labels[:, cols]])
+        _, rep, row_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        row_of = row_of.ravel()
+        M = Xu[rep]
+        d = M.shape[1]
+
+        def problem(theme: str, j: int, train: np.ndarray | None):
+            w = counts if train is None else np.bincount(train, weights=counts[train], minlength=len(counts))
+            w_rows = np.bincount(row_of, weights=w, minlength=len(rep))
+            y_rows = labels[rep, j]
+            class_w = w_rows.sum() / (2.0 * np.array([w_rows[y_rows == 0].sum(), w_rows[y_rows == 1].sum()]))
+            free = np.ones(d)
+            free[self.seed_columns_[theme]] = 0.0
+            return y_rows, self.C * w_rows * class_w[y_rows], free
+
+        def solve(specs, init=None):
+            Y, W, F = (np.column_stack(part) for part in zip(*specs))
+            return fit_logistic_batch(M, Y, W, F, tol=EXPANSION_TOL, init=init)
+
+        full_coef, full_b, full_it = solve([problem(t, j, None) for t, j in zip(themes, cols)])
+        owner = [k for k, t in enumerate(themes) for _ in folds[t]]
+        fold_coef, fold_b, _ = solve([problem(t, j, train) for t, j in zip(themes, cols) for train, _ in folds[t]],
+                                     init=(full_coef[:, owner], full_b[owner]))
+        Zf = np.asarray(M @ fold_coef) + fold_b
+        out, p = {}, 0
+        for k, theme in enumerate(themes):
+            oof = np.zeros(len(counts))
+            for _, test in folds[theme]:
+                oof[test] = expit(Zf[row_of[test], p])
+                p += 1
+            out[theme] = (oof, LinearScorer(full_coef[:, k], full_b[k], full_it[k]))
         return out
 
     # --------------------------------------------------------------------- fit
@@ -251,7 +291,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         self._fitted_features = (self._corpus_key(list(X)), Xt, S)
 
         # 2. zero-shot corpus expansion, one masked classifier per theme
-        self.expanders_: dict[str, LogisticRegression] = {}
+        self.expanders_: dict[str, LinearScorer] = {}
         self.seed_columns_ = {t: self._seed_columns(t) for t in self.themes_}
         self.zero_shot_thresholds_: dict[str, float] = {}
         self.expansion_f1_: dict[str, float] = {}
@@ -261,23 +301,22 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         # distinct text once, weighted by its count (the same penalised likelihood), so the
         # out-of-fold predictions never see a copy of the held-out text in training
         first, inverse, counts = distinct_rows(X)
-        Xt_u = Xt[first]
-        groups_u = identical_rows(Xt_u)  # distinct texts can still have the same features
+        folds = {}
         for j, theme in enumerate(self.themes_):
             pseudo = (S[:, j] > 0).astype(int)
-            cols = self.seed_columns_[theme]
-            tau, f1 = float("inf"), float("nan")
             if pseudo.sum() >= self.min_seed_docs and (n - pseudo.sum()) >= self.min_seed_docs:
-                Xm = self._mask(Xt_u, cols)
-                pseudo_u = pseudo[first]
-                oof = self._oof(Xm, pseudo_u, w=counts, groups=groups_u)
-                if oof is not None:
-                    oof = oof[inverse]
-                    _, f1 = best_f1_threshold(pseudo, oof)
-                    tau = precision_threshold(pseudo, oof, self.expansion_precision)
-                    rows, y_rows, w_rows = merge_rows(groups_u, pseudo_u, counts)
-                    self.expanders_[theme] = self._lr(tol=liblinear_tol(LIBLINEAR_TOL, pseudo_u, y_rows)).fit(
-                        Xm[rows], y_rows, sample_weight=w_rows)
+                splitter = self._folds(pseudo[first])
+                if splitter is not None:
+                    folds[theme] = list(splitter.split(np.zeros(len(first)), pseudo[first]))
+        fitted = self._fit_expanders(Xt[first], (S[first] > 0).astype(int), counts, folds)
+        for j, theme in enumerate(self.themes_):
+            tau, f1 = float("inf"), float("nan")
+            if theme in fitted:
+                pseudo = (S[:, j] > 0).astype(int)
+                oof, self.expanders_[theme] = fitted[theme]
+                oof = oof[inverse]
+                _, f1 = best_f1_threshold(pseudo, oof)
+                tau = precision_threshold(pseudo, oof, self.expansion_precision)
             self.zero_shot_thresholds_[theme] = tau
             self.expansion_f1_[theme] = f1
         Z0 = self._zero_shot_scores(Xt, S)
@@ -342,7 +381,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             seed_part = np.where(S[:, j] > 0, ASSIGN_AT + (1 - ASSIGN_AT) * (1 - 0.5 ** S[:, j]), 0.0)
             clf = self.expanders_.get(theme)
             if clf is not None:
-                p = clf.predict_proba(self._mask(Xt, self.seed_columns_[theme]))[:, 1]
+                p = clf.predict_proba(Xt)[:, 1]  # its coefficients on the theme's seed columns are 0
                 learned = _map_to_common_scale(p, self.zero_shot_thresholds_[theme])
             else:
                 learned = np.zeros(n)
