@@ -21,6 +21,8 @@ from pcnstudy.bench.child_stages import run_child_stage, run_child_stages
 from pcnstudy.bench.dvc_runs import notebook_commands, one_paragraph_paper, stage_keys_from_dvc, touch_notebook, trim_notebook
 from pcnstudy.bench.measure import POLL_INTERVAL_S, Measurement, run_measured
 from pcnstudy.bench.report import budgets_status, cold_over_floor, format_budgets, format_table, write_report
+from pcnstudy.bench.report import throughput_line
+from pcnstudy.bench.throughput import TOKENISING, summarise_runs
 from pcnstudy.bench.scaled_studies import exponents_with_national, fit_exponent, scale_simulation_config
 from pcnstudy.cli import app
 
@@ -331,9 +333,6 @@ def test_floor_runs_straight_after_cold_and_the_report_has_the_ratio(tmp_path, m
 
 
 def test_throughput_summary_charges_tokenising_to_both_and_reports_the_spread():
-    from pcnstudy.bench.report import throughput_line
-    from pcnstudy.bench.throughput import TOKENISING, summarise_runs
-
     runs = [{"theme_s": 4.0, "tokenise_s": 1.0, "gensim_s": 5.0, "theme_cpu_s": 4.0, "tokenise_cpu_s": 1.0, "gensim_cpu_s": 5.0},
             {"theme_s": 5.0, "tokenise_s": 1.5, "gensim_s": 6.0, "theme_cpu_s": 4.0, "tokenise_cpu_s": 1.0, "gensim_cpu_s": 4.6},
             {"theme_s": 3.0, "tokenise_s": 1.0, "gensim_s": 5.6, "theme_cpu_s": 3.0, "tokenise_cpu_s": 1.0, "gensim_cpu_s": 5.0}]

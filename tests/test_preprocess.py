@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from nltk.collocations import BigramCollocationFinder
 from nltk.metrics import BigramAssocMeasures
+from nltk.tokenize import RegexpTokenizer
 
 from pcnstudy.themes.preprocess import (
+    TOKEN_PATTERN,
     compile_seed_terms,
     find_collocations,
     lemma,
@@ -12,6 +14,7 @@ from pcnstudy.themes.preprocess import (
     match_seed_terms,
     prepare_corpus,
     stem,
+    strip_placeholders,
     tokenize,
 )
 
@@ -93,10 +96,6 @@ def test_repeated_texts_share_their_preprocessing_and_collocations_count_every_c
 
 
 def test_tokenize_gives_the_tokens_of_nltks_regexp_tokenizer():
-    from nltk.tokenize import RegexpTokenizer
-
-    from pcnstudy.themes.preprocess import TOKEN_PATTERN, strip_placeholders
-
     texts = ["Don't 'quote' me: rock'n'roll, O'Neill's x''y café naïve 2nd-line e-mail",
              "it’s the team’s time [NAME] [NHS_NUMBER] ''' a'b'c' \n NEW\tline", ""]
     nltk_tokens = RegexpTokenizer(TOKEN_PATTERN)

@@ -21,8 +21,10 @@ gradients on Hessian-vector products with a diagonal preconditioner, stopped at 
 relative residual of min(0.1, sqrt(|g| / |g_0|)), and an Armijo backtracking line
 search; a problem stops when its gradient norm is at most ``tol`` times its norm at
 w = 0 (liblinear stops at 1e-4 x min(positives, negatives) / rows, about 2e-5 for
-the theme model's problems; the default here, 1e-6, is tighter). Everything is
-float64 and single-threaded, so a fit is deterministic.
+the theme model's problems; the default here, 1e-6, is tighter). The
+Hessian-vector products inside conjugate gradients are float32 (they only choose the
+step); gradients, objective values and the stopping test are float64, so the optimum
+reached is the float64 one. Single-threaded sparse products: a fit is deterministic.
 
 ``LinearScorer`` holds one fitted problem with ``predict_proba`` and
 ``decision_function`` as a scikit-learn binary classifier has them.
@@ -86,6 +88,10 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
     if F.shape != (d, P):
         raise ValueError(f"free must be features x problems ({d} x {P}), got {F.shape}")
     XT = X.T  # a CSC view: X' times a block is a scatter over the rows of X
+    # Hessian-vector products in float32 (they only steer the step: every gradient, value
+    # and stopping test is float64, so the optimum reached is the float64 one)
+    X32 = X.astype(np.float32)
+    X32T = X32.T
     X2T = X.multiply(X).tocsr().T
     S = 2.0 * Y - 1.0
     w = np.zeros((d, P))
@@ -135,10 +141,12 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
             cols = np.where(live)[0]
             if len(cols) == 0:
                 break
-            U = np.asarray(X @ pw[:, cols]) + pb[cols]
+            if len(cols) == len(live):
+                cols = slice(None)  # every problem still running: views, not copies
+            U = np.asarray(X32 @ pw[:, cols].astype(np.float32)) + pb[cols].astype(np.float32)
             U *= D[:, cols]
-            Hw = pw[:, cols] + np.asarray(XT @ U) * Fa[:, cols]
-            Hb = pb[cols] + U.sum(axis=0)
+            Hw = pw[:, cols] + np.asarray(X32T @ U, dtype=float) * Fa[:, cols]
+            Hb = pb[cols] + U.sum(axis=0, dtype=float)
             curv = (pw[:, cols] * Hw).sum(axis=0) + pb[cols] * Hb
             alpha = rz[cols] / curv
             sw[:, cols] += alpha * pw[:, cols]

@@ -53,7 +53,7 @@ JOINER = "_"
 
 def strip_placeholders(text: str) -> str:
     """Remove redaction placeholders such as ``[NAME]`` or ``[NHS_NUMBER]`` from a text."""
-    return PLACEHOLDER_RE.sub(" ", text)
+    return PLACEHOLDER_RE.sub(" ", text) if "[" in text else text
 
 
 def tokenize(text: str | None) -> list[str]:
@@ -176,8 +176,11 @@ def _collocations_from_counts(word_fd: Counter, bigram_fd: Counter, min_count: i
     return [bigram for bigram, _ in ranked if pmi.get(bigram, 0.0) > 0][:top_n]
 
 
-def _join_bigrams(terms: list[str], bigrams: set[tuple[str, str]]) -> list[str]:
-    """Return the unigrams followed by every adjacent pair that is a known multi-word term."""
+def _join_bigrams(terms: list[str], bigrams: set[tuple[str, str]], firsts: set[str] | None = None) -> list[str]:
+    """Return the unigrams followed by every adjacent pair that is a known multi-word term
+    (``firsts``, the first words of ``bigrams``, lets a document without any skip the pairs)."""
+    if len(terms) < 2 or (firsts is not None and firsts.isdisjoint(terms)):
+        return list(terms)
     joined = [a + JOINER + b for a, b in zip(terms, terms[1:]) if (a, b) in bigrams]
     return list(terms) + joined
 
@@ -248,7 +251,8 @@ def prepare_corpus(
         words = [stem(w) for w in phrase if w not in stopwords and stem(w) not in stop_stems]
         for a, b in zip(words, words[1:]):
             pairs.add((a, b))
-    terms_u = [_join_bigrams(doc, pairs) for doc in content_u]
+    firsts = {a for a, _ in pairs}
+    terms_u = [_join_bigrams(doc, pairs, firsts) for doc in content_u]
     terms = [terms_u[k] for k in inverse]
     # each stem's commonest surface form, copies counted (ties: the first in sort order)
     type_id = {t: i for i, t in enumerate(types)}

@@ -30,12 +30,11 @@ def split_sentences(text: Any) -> list[str]:
 def distinct_rows(X: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group identical texts: (index of each distinct text's first occurrence, in order of
     appearance; each text's group; each group's count). ``X[first][inverse]`` gives ``X`` back."""
-    position: dict[str, int] = {}
-    inverse = np.fromiter((position.setdefault("" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t),
-                                               len(position)) for t in X), dtype=np.int64, count=len(X))
-    first = np.full(len(position), -1, dtype=np.int64)
-    for i in range(len(inverse) - 1, -1, -1):
-        first[inverse[i]] = i
+    texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in X]
+    position = {t: k for k, t in enumerate(dict.fromkeys(texts))}
+    inverse = np.fromiter(map(position.__getitem__, texts), dtype=np.int64, count=len(texts))
+    # ids follow first appearance, so the first index of each id is its first occurrence
+    first = np.unique(inverse, return_index=True)[1].astype(np.int64)
     counts = np.bincount(inverse, minlength=len(position)).astype(float)
     return first, inverse, counts
 

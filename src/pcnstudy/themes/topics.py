@@ -58,13 +58,15 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
    topics); K = 0 when no K gives a coherent, stable set.
 
 Work is shared, not repeated: each distinct text is tokenised once
-(``preprocess.prepare_corpus``), the masked classifiers train on each distinct text
-once with its count as weight (the same penalised likelihood as training on every
-copy; out-of-fold predictions then never see a copy of the held-out text; distinct
-texts with the same features and pseudo-label are then fitted as one row carrying their
-summed weight, ``row_merging``), and the
-features of the fitted corpus are kept, so ``transform``, ``keyword_predict``,
-``seed_counts`` and ``theme_npmi`` on the same texts reuse them.
+(``preprocess.prepare_corpus``) and counted once for the TF-IDF matrix (``fit_tfidf``,
+equal to ``TfidfVectorizer.fit_transform`` bit for bit); the masked classifiers train
+on each distinct text once with its count as weight (the same penalised likelihood as
+training on every copy; out-of-fold predictions then never see a copy of the held-out
+text), distinct texts with the same features and pseudo-labels are one row carrying
+their summed weight (``row_merging``), and every theme's fold and full fits are solved
+together (``batched_logistic``); the features of the fitted corpus are kept, so
+``transform``, ``keyword_predict``, ``seed_counts`` and ``theme_npmi`` on the same
+texts reuse them.
 
 Estimators follow scikit-learn's contract: ``__init__`` stores its arguments, ``fit``
 returns self, learned attributes end in ``_``. ``FreeTopicModel`` works on any
@@ -73,6 +75,7 @@ non-negative matrix and passes ``sklearn.utils.estimator_checks``.
 from __future__ import annotations
 
 import hashlib
+import numbers
 from typing import Any, Sequence
 
 import numpy as np
@@ -80,7 +83,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
@@ -99,6 +102,40 @@ EXPANSION_TOL = 1e-7  # Newton stops at this gradient norm relative to w = 0 (ba
 
 def _identity(doc: Any) -> Any:
     return doc
+
+
+def fit_tfidf(terms: Sequence[list[str]], min_df: int | float) -> tuple[TfidfVectorizer, sparse.csr_matrix]:
+    """``TfidfVectorizer(analyzer=identity, min_df=min_df, sublinear_tf=True).fit_transform(terms)``,
+    the vectorizer and the matrix, with each distinct term list counted once.
+
+    A repeated text shares its term list (``preprocess.prepare_corpus``): the counts are
+    made for each distinct list and given to every copy by row, then the vocabulary is
+    cut at ``min_df`` and the TF-IDF weights fitted on all rows by scikit-learn's own
+    ``TfidfTransformer``, as ``fit_transform`` does. Raises ValueError when no term
+    reaches ``min_df``, as ``fit_transform`` does.
+    """
+    position: dict[int, int] = {}
+    inverse = np.fromiter((position.setdefault(id(doc), len(position)) for doc in terms), dtype=np.int64,
+                          count=len(terms))
+    distinct = [None] * len(position)
+    for doc, k in zip(terms, inverse):
+        distinct[k] = doc
+    vec = TfidfVectorizer(analyzer=_identity, min_df=min_df, sublinear_tf=True)
+    counter = CountVectorizer(analyzer=_identity, dtype=vec.dtype)
+    counts = counter.fit_transform(distinct)[inverse]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    low = min_df if isinstance(min_df, numbers.Integral) else min_df * counts.shape[0]
+    kept = np.where(df >= low)[0]
+    if len(kept) == 0:
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    names = counter.get_feature_names_out()[kept]
+    counts = counts[:, kept]
+    vec.vocabulary_ = {term: i for i, term in enumerate(names)}
+    vec.fixed_vocabulary_ = False
+    weights = TfidfTransformer(norm=vec.norm, use_idf=vec.use_idf, smooth_idf=vec.smooth_idf,
+                               sublinear_tf=vec.sublinear_tf).fit(counts)
+    vec.idf_ = weights.idf_
+    return vec, weights.transform(counts, copy=False).tocsr()
 
 
 def _map_to_common_scale(p: np.ndarray, tau: float) -> np.ndarray:
@@ -279,9 +316,8 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         corpus = self._corpus(X, fit=True)
         self.collocations_ = corpus.collocations
         self.surface_ = corpus.surface
-        self.vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=self.min_df, sublinear_tf=True)
         try:
-            Xt = self.vectorizer_.fit_transform(corpus.terms).tocsr()
+            self.vectorizer_, Xt = fit_tfidf(corpus.terms, self.min_df)
         except ValueError:  # empty vocabulary (tiny or empty corpus): fall back to min_df=1
             self.vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=1, sublinear_tf=True)
             Xt = self.vectorizer_.fit_transform([d or ["_empty_"] for d in corpus.terms]).tocsr()
@@ -487,11 +523,10 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
     @staticmethod
     def _corpus_key(X: Sequence[str]) -> tuple[int, str]:
         """A digest of the texts (and their count), to recognise the corpus the model was fitted on."""
-        digest = hashlib.blake2b(digest_size=16)
-        for t in X:
-            text = "" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t)
-            digest.update(text.encode("utf-8", "surrogatepass"))
-            digest.update(b"\x1f")
+        texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in X]
+        # one update with every text and its separator: the digest of updating text by text
+        digest = hashlib.blake2b(("\x1f".join(texts) + "\x1f" if texts else "").encode("utf-8", "surrogatepass"),
+                                 digest_size=16)
         return len(X), digest.hexdigest()
 
     def _features(self, X):
