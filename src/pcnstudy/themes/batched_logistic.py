@@ -18,7 +18,8 @@ with s_ip = +1 where Y[i, p] = 1 and -1 where it is 0, and w_p zero outside
 intercept is a feature of value 1, penalised like the others, and whose C,
 class and sample weights make up W). Newton's method: each step from conjugate
 gradients on Hessian-vector products with a diagonal preconditioner, stopped at a
-relative residual of min(0.1, sqrt(|g| / |g_0|)), and an Armijo backtracking line
+relative residual of min(0.1, sqrt(|g| / |g_start|)) (g_start: the gradient where the
+fit starts, 0 or ``init``), and an Armijo backtracking line
 search; a problem stops when its gradient norm is at most ``tol`` times its norm at
 w = 0 (liblinear stops at 1e-4 x min(positives, negatives) / rows, about 2e-5 for
 the theme model's problems; the default here, 1e-6, is tighter). The
@@ -115,6 +116,7 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
         gw, gb, prob = gradient(Z, w, b, slice(None))
     gnorm = np.sqrt((gw * gw).sum(axis=0) + gb * gb)
     fval = _objective(Z, S, W, w, b)
+    gstart = np.maximum(gnorm, np.finfo(float).tiny)  # the forcing term is relative to the start
     for _ in range(max_iter):
         act = np.where(gnorm > tol * gnorm0)[0]
         if len(act) == 0:
@@ -125,7 +127,7 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
         Mw = 1.0 + np.asarray(X2T @ D) * Fa  # diagonal of the Hessian (masked coordinates: 1)
         Mb = 1.0 + D.sum(axis=0)
         ga_w, ga_b = gw[:, act], gb[act]
-        eta = np.minimum(0.1, np.sqrt(gnorm[act] / gnorm0[act]))
+        eta = np.minimum(0.1, np.sqrt(gnorm[act] / gstart[act]))
         # preconditioned conjugate gradients for H s = -g, every problem its own column
         sw = np.zeros_like(ga_w)
         sb = np.zeros_like(ga_b)
