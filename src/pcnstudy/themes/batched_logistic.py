@@ -137,6 +137,7 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
         rz = (rw * zw).sum(axis=0) + rb * zb
         goal = eta * gnorm[act]
         live = np.ones(len(act), dtype=bool)
+        cached = None
         for _cg in range(d + 1):
             rnorm = np.sqrt((rw * rw).sum(axis=0) + rb * rb)
             live &= rnorm > goal
@@ -145,9 +146,11 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
                 break
             if len(cols) == len(live):
                 cols = slice(None)  # every problem still running: views, not copies
+            if cached is None or not np.array_equal(cached, live):  # the running set changed
+                cached, Dc, Fc = live.copy(), D[:, cols], Fa[:, cols]
             U = np.asarray(X32 @ pw[:, cols].astype(np.float32)) + pb[cols].astype(np.float32)
-            U *= D[:, cols]
-            Hw = pw[:, cols] + np.asarray(X32T @ U, dtype=float) * Fa[:, cols]
+            U *= Dc
+            Hw = pw[:, cols] + np.asarray(X32T @ U, dtype=float) * Fc
             Hb = pb[cols] + U.sum(axis=0, dtype=float)
             curv = (pw[:, cols] * Hw).sum(axis=0) + pb[cols] * Hb
             alpha = rz[cols] / curv
