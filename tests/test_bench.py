@@ -21,6 +21,8 @@ from pcnstudy.bench.child_stages import run_child_stage, run_child_stages
 from pcnstudy.bench.dvc_runs import notebook_commands, one_paragraph_paper, stage_keys_from_dvc, touch_notebook, trim_notebook
 from pcnstudy.bench.measure import POLL_INTERVAL_S, Measurement, run_measured
 from pcnstudy.bench.report import budgets_status, cold_over_floor, format_budgets, format_table, write_report
+from pcnstudy.bench.report import throughput_line
+from pcnstudy.bench.throughput import TOKENISING, summarise_runs
 from pcnstudy.bench.scaled_studies import exponents_with_national, fit_exponent, scale_simulation_config
 from pcnstudy.cli import app
 
@@ -166,13 +168,14 @@ def test_report_table_and_budgets(tmp_path):
     rows = [Measurement("cold", "ingest", 4.0, 300.0), Measurement("cold", "total", 25.0, 400.0),
             Measurement("noop", "total", 2.5, 150.0), Measurement("national", "ingest", 60.0, 900.0),
             Measurement("national", "scores", 50.0, 1200.0), Measurement("national", "themes", 80.0, 3000.0)]
-    status = budgets_status(rows, {"ratio": 1.4})
+    status = budgets_status(rows, {"ratio": 1.6})
     assert status["cold_total_s"] == {"goal": 30.0, "reached": 25.0, "status": "met"}
     assert status["noop_total_s"]["status"] == "missed"
     assert status["national_total_s"]["reached"] == 190.0
     assert status["national_total_s"]["status"] == "missed"
     assert status["national_peak_rss_mib"]["reached"] == 3000.0
     assert status["theme_vs_gensim_ratio"]["status"] == "met"
+    assert budgets_status(rows, {"ratio": 1.4})["theme_vs_gensim_ratio"]["status"] == "missed"  # goal 1.5
     assert budgets_status(rows[:1], None)["noop_total_s"]["status"] == "not measured"
     table = format_table(rows)
     assert "national" in table and "3000.0" in table
@@ -294,7 +297,7 @@ def test_cold_over_floor_ratio_and_its_budget_row():
     assert budgets_status(rows, None)["cold_over_floor_ratio"]["status"] == "missed"
     printed = format_budgets(budgets_status(rows, None))
     assert re.search(r"^  cold / floor +goal +<= 1\.5 +reached +1\.55 +missed$", printed, re.M), printed
-    assert ">= 1.0" in printed  # the throughput budget is met at or above its goal
+    assert ">= 1.5" in printed  # the throughput budget is met at or above its goal
     rows[-1].returncode = 1
     assert cold_over_floor(rows) is None
     assert budgets_status(rows, None)["cold_over_floor_ratio"]["status"] == "not measured"
@@ -327,3 +330,30 @@ def test_floor_runs_straight_after_cold_and_the_report_has_the_ratio(tmp_path, m
     calls.clear()
     report = bench.run_benchmarks(["floor"], work=tmp_path / "w2")
     assert calls == [("floor", None)] and report["cold_over_floor"] is None
+
+
+def test_throughput_summary_charges_tokenising_to_both_and_reports_the_spread():
+    runs = [{"theme_s": 4.0, "tokenise_s": 1.0, "gensim_s": 5.0, "theme_cpu_s": 4.0, "tokenise_cpu_s": 1.0, "gensim_cpu_s": 5.0},
+            {"theme_s": 5.0, "tokenise_s": 1.5, "gensim_s": 6.0, "theme_cpu_s": 4.0, "tokenise_cpu_s": 1.0, "gensim_cpu_s": 4.6},
+            {"theme_s": 3.0, "tokenise_s": 1.0, "gensim_s": 5.6, "theme_cpu_s": 3.0, "tokenise_cpu_s": 1.0, "gensim_cpu_s": 5.0}]
+    t = summarise_runs(runs, 1000)
+    # per run: gensim with its tokenising over the theme model: 1.5, 1.5, 2.2
+    assert (t["ratio"], t["ratio_min"], t["ratio_max"]) == (1.5, 1.5, 2.2)
+    assert t["ratio_cpu"] == 1.5 and t["ratio_gensim_without_tokenising"] == 1.25
+    assert t["gensim_with_tokenising_s"] == 6.6 and t["theme_s"] == 4.0 and t["tokenising"] == TOKENISING
+    assert t["theme_docs_per_s"] == 250.0 and t["gensim_docs_per_s"] == round(1000 / 6.6, 1) and t["repeats"] == 3
+    line = throughput_line({**t, "n_topics": 11})
+    assert "ratio 1.50 (min 1.50, max 2.20 over 3 runs)" in line and "charged to both" in line and "11 topics" in line
+
+
+def test_throughput_alone_simulates_and_ingests_only(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_national(root, work, config=None, stages=("ingest", "scores", "themes")):
+        calls.append(tuple(stages))
+        return [Measurement("national", s, 1.0, 10.0) for s in stages], tmp_path / "nowhere"
+
+    monkeypatch.setattr(bench, "bench_national", fake_national)
+    bench.run_benchmarks(["throughput"], work=tmp_path / "w")
+    bench.run_benchmarks(["national", "throughput"], work=tmp_path / "w2")
+    assert calls == [("ingest",), ("ingest", "scores", "themes")]

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from nltk.collocations import BigramCollocationFinder
 from nltk.metrics import BigramAssocMeasures
+from nltk.tokenize import RegexpTokenizer
 
 from pcnstudy.themes.preprocess import (
+    TOKEN_PATTERN,
     compile_seed_terms,
     find_collocations,
     lemma,
@@ -12,6 +14,7 @@ from pcnstudy.themes.preprocess import (
     match_seed_terms,
     prepare_corpus,
     stem,
+    strip_placeholders,
     tokenize,
 )
 
@@ -90,3 +93,13 @@ def test_repeated_texts_share_their_preprocessing_and_collocations_count_every_c
     pmi = dict(finder.score_ngrams(BigramAssocMeasures().pmi))
     ranked = sorted(finder.score_ngrams(BigramAssocMeasures().likelihood_ratio), key=lambda it: (-it[1], it[0]))
     assert find_collocations(corpus.terms, min_count=2) == [b for b, _ in ranked if pmi.get(b, 0) > 0]
+
+
+def test_tokenize_gives_the_tokens_of_nltks_regexp_tokenizer():
+    texts = ["Don't 'quote' me: rock'n'roll, O'Neill's x''y café naïve 2nd-line e-mail",
+             "it’s the team’s time [NAME] [NHS_NUMBER] ''' a'b'c' \n NEW\tline", ""]
+    nltk_tokens = RegexpTokenizer(TOKEN_PATTERN)
+    for text in texts:
+        clean = strip_placeholders(text).replace("\u2019", "'").lower()
+        expected = [t.strip("'") for t in nltk_tokens.tokenize(clean) if t.strip("'")]
+        assert tokenize(text) == expected

@@ -10,14 +10,15 @@ import numpy as np
 import pytest
 from scipy import sparse
 from sklearn.base import clone
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pcnstudy.themes.free_topics import FreeTopicModel, select_free_topics, term_ppmi
 from pcnstudy.themes.metrics import best_f1_threshold, matched_jaccard, npmi_coherence, precision_threshold
-from pcnstudy.themes.preprocess import match_seed_terms
+from pcnstudy.themes.preprocess import match_seed_terms, prepare_corpus
 from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups
-from pcnstudy.themes.topics import GuidedThemeModel
+from pcnstudy.themes.topics import GuidedThemeModel, _identity, fit_tfidf
 from themes_corpus import make_corpus
 
 REF = json.loads((Path(__file__).parent / "results" / "themes_reference.json").read_text())
@@ -197,3 +198,21 @@ def test_expanders_on_distinct_texts_equal_fit_on_every_copy():
         sparse.csr_matrix(np.repeat(X.toarray(), reps, axis=0)), np.repeat(y, reps))
     weighted = LogisticRegression(class_weight="balanced", solver="liblinear").fit(X, y, sample_weight=reps)
     assert np.allclose(full.coef_, weighted.coef_, atol=1e-4)
+
+
+def test_fit_tfidf_equals_tfidf_vectorizer_on_every_text():
+    """Counting each distinct term list once gives TfidfVectorizer's vocabulary, weights and rows, bit for bit."""
+    texts, _ = make_corpus(150, seed=3)
+    docs = texts["text"].tolist()
+    terms = prepare_corpus(docs + docs[:40] + ["", None]).terms
+    for min_df in (1, 2, 5, 0.02):
+        ref = TfidfVectorizer(analyzer=_identity, min_df=min_df, sublinear_tf=True)
+        A = ref.fit_transform(terms).tocsr()
+        vec, B = fit_tfidf(terms, min_df)
+        assert ref.vocabulary_ == vec.vocabulary_ and np.array_equal(ref.idf_, vec.idf_)
+        assert np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices)
+        assert np.array_equal(A.data, B.data)
+        new = [["protect", "time", "unseen"], [], terms[3]]
+        assert (ref.transform(new) != vec.transform(new)).nnz == 0
+    with pytest.raises(ValueError, match="no terms remain"):
+        fit_tfidf([["a"], ["b"]], 2)

@@ -3,7 +3,7 @@
 Takes ``Measurement`` rows (and the throughput figures); gives each budget of
 ``BUDGETS`` with its goal, the figure reached and met / missed / not measured
 (``budgets_status``; ``cold_over_floor`` gives the cold run against the floor), the
-table ``pcnstudy bench`` prints (``format_table``, ``format_budgets``) and the
+table ``pcnstudy bench`` prints (``format_table``, ``format_budgets``, ``throughput_line``) and the
 written ``reports/bench.json`` (``write_report``). Budgets are goals reported beside
 the figures, never asserted.
 """
@@ -22,7 +22,7 @@ BUDGETS = {
     "noop_total_s": 2.0,
     "national_total_s": 180.0,
     "national_peak_rss_mib": 2048.0,
-    "theme_vs_gensim_ratio": 1.0,
+    "theme_vs_gensim_ratio": 1.5,
     "cold_over_floor_ratio": 1.5,
 }
 # How each budget's row reads in the printed table (the JSON keeps the keys above).
@@ -85,6 +85,15 @@ def format_table(rows: Sequence[Measurement]) -> str:
         status = "ok" if m.returncode == 0 else f"failed ({m.returncode})"
         lines.append(f"{m.scenario:<14} {m.stage:<12} {m.wall_s:>9.2f} {m.peak_rss_mib:>9.1f}  {status}")
     return "\n".join(lines)
+
+
+def throughput_line(t: dict[str, Any]) -> str:
+    """The printed throughput result: both rates, how tokenising is charged, the ratio and its spread."""
+    spread = f" (min {t['ratio_min']:.2f}, max {t['ratio_max']:.2f} over {t['repeats']} runs)" if "ratio_min" in t else ""
+    charged = f"; tokenising {t['tokenising']}" if "tokenising" in t else ""
+    cpu = f"; from CPU time {t['ratio_cpu']:.2f}" if "ratio_cpu" in t else ""
+    return (f"theme model {t['theme_docs_per_s']:.0f} docs/s, gensim LdaModel {t['gensim_docs_per_s']:.0f} docs/s: "
+            f"ratio {t['ratio']:.2f}{spread}{cpu} ({t['n_docs']} docs, {t['n_topics']} topics{charged})")
 
 
 def format_budgets(budgets: dict[str, Any]) -> str:

@@ -70,13 +70,15 @@ def scale_simulation_config(config: dict[str, Any], factor: int) -> dict[str, An
     return out
 
 
-def bench_national(root: Path, work: Path, config: Path | None = None) -> tuple[list[Measurement], Path]:
-    """Simulate the national study and run ingest, scores and themes on it; return rows, processed dir."""
+def bench_national(root: Path, work: Path, config: Path | None = None,
+                   stages: Sequence[str] = ("ingest", "scores", "themes")) -> tuple[list[Measurement], Path]:
+    """Simulate the national study and run ``stages`` on it (default ingest, scores and themes);
+    return rows, processed dir."""
     config = Path(config or root / "config" / NATIONAL_CONFIG)
     raw, truth, processed = work / "raw", work / "truth", work / "processed"
     rows = [run_child_stage("simulate", {"config": str(config), "out": str(raw), "truth": str(truth),
                                          "root": str(root)}, work, "national")]
-    rows += run_child_stages(root, raw, processed, work, "national")
+    rows += run_child_stages(root, raw, processed, work, "national", stages=stages)
     return rows, processed
 
 

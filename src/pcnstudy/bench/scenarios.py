@@ -59,6 +59,7 @@ from pcnstudy.bench.report import (
     budgets_status,
     cold_over_floor,
     format_budgets,
+    throughput_line,
     format_table,
     write_report,
 )
@@ -103,7 +104,9 @@ def run_benchmarks(
         processed = None
         if "national" in scenarios or "throughput" in scenarios:
             (work / "national").mkdir(parents=True, exist_ok=True)
-            national_rows, processed = bench_national(root, work / "national", national_config)
+            # the throughput scenario alone needs only the national texts (simulate, ingest)
+            stages = ("ingest", "scores", "themes") if "national" in scenarios else ("ingest",)
+            national_rows, processed = bench_national(root, work / "national", national_config, stages=stages)
             if "national" in scenarios:
                 rows += national_rows
         if "throughput" in scenarios and processed is not None and (processed / "texts.parquet").is_file():
@@ -138,8 +141,7 @@ def bench_command(scenarios: Iterable[str] | None = None, out: Path | None = Non
     print(format_table(rows))
     if report.get("throughput") and "ratio" in report["throughput"]:
         t = report["throughput"]
-        print(f"\ntheme model {t['theme_docs_per_s']:.0f} docs/s, gensim LdaModel {t['gensim_docs_per_s']:.0f} "
-              f"docs/s: ratio {t['ratio']:.2f} ({t['n_docs']} docs, {t['n_topics']} topics)")
+        print(throughput_line(t))
     if report.get("growth_exponents"):
         print("growth exponents: " + ", ".join(f"{k} {v:.2f}" for k, v in report["growth_exponents"].items()))
     if report.get("cold_over_floor"):

@@ -2,7 +2,9 @@
 
 Takes raw (already redacted) free-text answers and gives token streams:
 
-- ``tokenize(text)``: lower-cased word tokens from nltk's ``RegexpTokenizer``; the
+- ``tokenize(text)``: lower-cased word tokens (runs of letters with inner apostrophes,
+  the pattern matched with the standard library's ``re``: the tokens nltk's
+  ``RegexpTokenizer`` gives for it, without its ``regex``-engine timeout guard); the
   redaction placeholders ingest leaves in the text (``[NAME]``, ``[EMAIL]`` ...) are
   removed first, so they never become terms.
 - ``stem(token)``: nltk's English Snowball stem (cached), for the topic vocabulary;
@@ -29,24 +31,29 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 from typing import Iterable, Sequence
 
+import numpy as np
 import simplemma
 from nltk.collocations import BigramCollocationFinder
 from nltk.metrics import BigramAssocMeasures
 from nltk.probability import FreqDist
 from nltk.stem.snowball import SnowballStemmer
-from nltk.tokenize import RegexpTokenizer
 
 PLACEHOLDER_RE = re.compile(r"\[[A-Z][A-Z_ ]*\]")
-_TOKENIZER = RegexpTokenizer(r"[a-z]+(?:'[a-z]+)*")
+# a token begins and ends with a letter, so it has no outer apostrophe to strip; a
+# fixed, linear-time pattern needs no timeout guard (nltk's RegexpTokenizer runs the
+# same findall in the ``regex`` engine under one)
+TOKEN_PATTERN = r"[a-z]+(?:'[a-z]+)*"
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
 _STEMMER = SnowballStemmer("english")
 JOINER = "_"
 
 
 def strip_placeholders(text: str) -> str:
     """Remove redaction placeholders such as ``[NAME]`` or ``[NHS_NUMBER]`` from a text."""
-    return PLACEHOLDER_RE.sub(" ", text)
+    return PLACEHOLDER_RE.sub(" ", text) if "[" in text else text
 
 
 def tokenize(text: str | None) -> list[str]:
@@ -54,7 +61,7 @@ def tokenize(text: str | None) -> list[str]:
     if text is None or not isinstance(text, str):
         return []
     clean = strip_placeholders(text).replace("\u2019", "'").lower()
-    return [tok.strip("'") for tok in _TOKENIZER.tokenize(clean) if tok.strip("'")]
+    return _TOKEN_RE.findall(clean)
 
 
 @lru_cache(maxsize=200_000)
@@ -140,13 +147,26 @@ def find_collocations(docs: Sequence[Sequence[str]], min_count: int = 3, top_n: 
     """
     # the counts nltk's ``from_documents`` makes, with each distinct document counted once
     # and weighted by how often it occurs
+    distinct = Counter(tuple(d) for d in docs)
+    return _collocations_from_counts(*_weighted_counts(list(distinct), list(distinct.values())),
+                                     min_count=min_count, top_n=top_n)
+
+
+def _weighted_counts(docs: Sequence[Sequence[str]], times: Sequence[int]) -> tuple[Counter, Counter]:
+    """Word and within-document bigram counts of ``docs``, each document counted ``times`` times."""
     word_fd: Counter = Counter()
     bigram_fd: Counter = Counter()
-    for doc, times in Counter(tuple(d) for d in docs).items():
+    for doc, k in zip(docs, times):
         for w in doc:
-            word_fd[w] += times
+            word_fd[w] += k
         for pair in zip(doc, doc[1:]):
-            bigram_fd[pair] += times
+            bigram_fd[pair] += k
+    return word_fd, bigram_fd
+
+
+def _collocations_from_counts(word_fd: Counter, bigram_fd: Counter, min_count: int = 3,
+                              top_n: int = 200) -> list[tuple[str, str]]:
+    """``find_collocations`` from word and bigram counts."""
     finder = BigramCollocationFinder(FreqDist(word_fd), FreqDist(bigram_fd), window_size=2)
     finder.apply_freq_filter(min_count)
     measures = BigramAssocMeasures()
@@ -156,8 +176,11 @@ def find_collocations(docs: Sequence[Sequence[str]], min_count: int = 3, top_n: 
     return [bigram for bigram, _ in ranked if pmi.get(bigram, 0.0) > 0][:top_n]
 
 
-def _join_bigrams(terms: list[str], bigrams: set[tuple[str, str]]) -> list[str]:
-    """Return the unigrams followed by every adjacent pair that is a known multi-word term."""
+def _join_bigrams(terms: list[str], bigrams: set[tuple[str, str]], firsts: set[str] | None = None) -> list[str]:
+    """Return the unigrams followed by every adjacent pair that is a known multi-word term
+    (``firsts``, the first words of ``bigrams``, lets a document without any skip the pairs)."""
+    if len(terms) < 2 or (firsts is not None and firsts.isdisjoint(terms)):
+        return list(terms)
     joined = [a + JOINER + b for a, b in zip(terms, terms[1:]) if (a, b) in bigrams]
     return list(terms) + joined
 
@@ -206,14 +229,19 @@ def prepare_corpus(
         if distinct[k] is None:
             distinct[k] = t
     multiplicity = Counter(inverse)
+    times_u = [multiplicity[k] for k in range(len(distinct))]
     tokens_u = [tokenize(t) for t in distinct]
-    stems_u = [[stem(t) for t in doc] for doc in tokens_u]
-    content_u = [[s for t, s in zip(doc_t, doc_s) if t not in stopwords and s not in stop_stems and len(t) > 1]
-                 for doc_t, doc_s in zip(tokens_u, stems_u)]
+    # each word type is stemmed, lemmatised and checked against the stop words once,
+    # in order of first appearance; documents are then mapped type by type
+    types = list(dict.fromkeys(chain.from_iterable(tokens_u)))
+    stem_of = {t: stem(t) for t in types}
+    content_of = {t: st for t, st in stem_of.items() if t not in stopwords and st not in stop_stems and len(t) > 1}
+    stems_u = [list(map(stem_of.__getitem__, doc)) for doc in tokens_u]
+    content_u = [[st for st in map(content_of.get, doc) if st is not None] for doc in tokens_u]
     stems = [stems_u[k] for k in inverse]
     content = [content_u[k] for k in inverse]
     if collocations is True:
-        found = find_collocations(content, min_count=min_count)
+        found = _collocations_from_counts(*_weighted_counts(content_u, times_u), min_count=min_count)
     elif collocations is False:
         found = []
     else:
@@ -223,16 +251,21 @@ def prepare_corpus(
         words = [stem(w) for w in phrase if w not in stopwords and stem(w) not in stop_stems]
         for a, b in zip(words, words[1:]):
             pairs.add((a, b))
-    terms_u = [_join_bigrams(doc, pairs) for doc in content_u]
+    firsts = {a for a, _ in pairs}
+    terms_u = [_join_bigrams(doc, pairs, firsts) for doc in content_u]
     terms = [terms_u[k] for k in inverse]
-    counts: dict[str, Counter] = defaultdict(Counter)
-    for k, (doc_t, doc_s) in enumerate(zip(tokens_u, stems_u)):
-        times = multiplicity[k]
-        for tok, st in zip(doc_t, doc_s):
-            counts[st][tok] += times
+    # each stem's commonest surface form, copies counted (ties: the first in sort order)
+    type_id = {t: i for i, t in enumerate(types)}
+    ids = np.fromiter(map(type_id.__getitem__, chain.from_iterable(tokens_u)), dtype=np.int64)
+    weights = np.repeat(np.asarray(times_u, dtype=np.int64), [len(doc) for doc in tokens_u])
+    type_count = np.bincount(ids, weights=weights, minlength=len(types)).astype(np.int64) if len(types) else []
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for t, c in zip(types, type_count):
+        counts[stem_of[t]][t] = int(c)
     surface = {st: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for st, c in counts.items()}
     for a, b in pairs:
         surface[a + JOINER + b] = f"{surface.get(a, a)} {surface.get(b, b)}"
-    lemmas_u = [[lemma(t) for t in doc] for doc in tokens_u]
+    lemma_of = {t: lemma(t) for t in types}
+    lemmas_u = [list(map(lemma_of.__getitem__, doc)) for doc in tokens_u]
     lemmas = [lemmas_u[k] for k in inverse]
     return Corpus(stems=stems, terms=terms, lemmas=lemmas, surface=surface, collocations=sorted(found))

@@ -17,6 +17,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD_RE = re.compile(r"[a-z0-9']+")
 
 
 def split_sentences(text: Any) -> list[str]:
@@ -29,12 +30,11 @@ def split_sentences(text: Any) -> list[str]:
 def distinct_rows(X: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group identical texts: (index of each distinct text's first occurrence, in order of
     appearance; each text's group; each group's count). ``X[first][inverse]`` gives ``X`` back."""
-    position: dict[str, int] = {}
-    inverse = np.fromiter((position.setdefault("" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t),
-                                               len(position)) for t in X), dtype=np.int64, count=len(X))
-    first = np.full(len(position), -1, dtype=np.int64)
-    for i in range(len(inverse) - 1, -1, -1):
-        first[inverse[i]] = i
+    texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in X]
+    position = {t: k for k, t in enumerate(dict.fromkeys(texts))}
+    inverse = np.fromiter(map(position.__getitem__, texts), dtype=np.int64, count=len(texts))
+    # ids follow first appearance, so the first index of each id is its first occurrence
+    first = np.unique(inverse, return_index=True)[1].astype(np.int64)
     counts = np.bincount(inverse, minlength=len(position)).astype(float)
     return first, inverse, counts
 
@@ -55,23 +55,38 @@ def near_duplicate_groups(texts: Sequence[str], shingle: int = 3, min_containmen
     n = len(texts)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    # texts with the same set of shingles are linked to each other (containment 1) and to
+    # the same other texts, so the links are found among the distinct shingle sets
+    letters: dict[str, str] = {}
+    set_of: dict[frozenset, int] = {}
+    owner = np.empty(n, dtype=np.int64)
     vocab: dict[tuple[str, ...], int] = {}
     rows, cols = [], []
     for i, text in enumerate(texts):
         # each word by its set of letters: a doubled or swapped letter ("talkinng",
         # "abuot") leaves it unchanged, so a misspelt copy still shares its shingles
-        words = tuple("".join(sorted(set(w))) for w in re.findall(r"[a-z0-9']+", str(text).lower()))
-        grams = {words[k:k + shingle] for k in range(len(words) - shingle + 1)} if len(words) >= shingle else {words}
-        for g in grams:
-            rows.append(i)
-            cols.append(vocab.setdefault(g, len(vocab)))
-    B = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(vocab)))
+        words = tuple([letters[w] if w in letters else letters.setdefault(w, "".join(sorted(set(w))))
+                       for w in _WORD_RE.findall(str(text).lower())])
+        grams = frozenset({words[k:k + shingle] for k in range(len(words) - shingle + 1)}
+                          if len(words) >= shingle else {words})
+        u = set_of.get(grams)
+        if u is None:
+            u = set_of[grams] = len(set_of)
+            for g in grams:
+                rows.append(u)
+                cols.append(vocab.setdefault(g, len(vocab)))
+        owner[i] = u
+    m = len(set_of)
+    B = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(m, len(vocab)))
     size = np.asarray(B.sum(axis=1)).ravel()
-    co = sparse.triu(B @ B.T, k=1).tocoo()
-    smaller = np.minimum(size[co.row], size[co.col])
-    keep = co.data >= min_containment * np.maximum(smaller, 1)
-    links = sparse.csr_matrix((np.ones(int(keep.sum())), (co.row[keep], co.col[keep])), shape=(n, n))
-    _, label = connected_components(links, directed=False)
+    co = (B @ B.T).tocsr()
+    row = np.repeat(np.arange(m), np.diff(co.indptr))
+    col = co.indices
+    smaller = np.minimum(size[row], size[col])
+    keep = (row < col) & (co.data >= min_containment * np.maximum(smaller, 1))
+    links = sparse.csr_matrix((np.ones(int(keep.sum())), (row[keep], col[keep])), shape=(m, m))
+    _, label_u = connected_components(links, directed=False)
+    label = label_u[owner]
     first = np.full(label.max() + 1, n, dtype=np.int64)
     np.minimum.at(first, label, np.arange(n))
     return first[label]

@@ -58,11 +58,15 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
    topics); K = 0 when no K gives a coherent, stable set.
 
 Work is shared, not repeated: each distinct text is tokenised once
-(``preprocess.prepare_corpus``), the masked classifiers train on each distinct text
-once with its count as weight (the same penalised likelihood as training on every
-copy; out-of-fold predictions then never see a copy of the held-out text), and the
-features of the fitted corpus are kept, so ``transform``, ``keyword_predict``,
-``seed_counts`` and ``theme_npmi`` on the same texts reuse them.
+(``preprocess.prepare_corpus``) and counted once for the TF-IDF matrix (``fit_tfidf``,
+equal to ``TfidfVectorizer.fit_transform`` bit for bit); the masked classifiers train
+on each distinct text once with its count as weight (the same penalised likelihood as
+training on every copy; out-of-fold predictions then never see a copy of the held-out
+text), distinct texts with the same features and pseudo-labels are one row carrying
+their summed weight (``row_merging``), and every theme's fold and full fits are solved
+together (``batched_logistic``); the features of the fitted corpus are kept, so
+``transform``, ``keyword_predict``, ``seed_counts`` and ``theme_npmi`` on the same
+texts reuse them.
 
 Estimators follow scikit-learn's contract: ``__init__`` stores its arguments, ``fit``
 returns self, learned attributes end in ``_``. ``FreeTopicModel`` works on any
@@ -71,13 +75,15 @@ non-negative matrix and passes ``sklearn.utils.estimator_checks``.
 from __future__ import annotations
 
 import hashlib
+import numbers
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from scipy.special import expit
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
@@ -85,14 +91,51 @@ from sklearn.utils.validation import check_is_fitted
 from pcnstudy.themes.free_topics import MAX_FREE_TERMS, FreeTopicModel, select_free_topics, term_ppmi
 from pcnstudy.themes.metrics import best_f1_threshold, npmi_coherence, precision_threshold
 from pcnstudy.themes.preprocess import JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, tokenize
+from pcnstudy.themes.batched_logistic import LinearScorer, fit_logistic_batch
+from pcnstudy.themes.row_merging import identical_rows
 from pcnstudy.themes.seed_terms import count_seed_terms, seed_columns, seed_index
 from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, split_sentences
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
+EXPANSION_TOL = 1e-7  # Newton stops at this gradient norm relative to w = 0 (batched_logistic)
 
 
 def _identity(doc: Any) -> Any:
     return doc
+
+
+def fit_tfidf(terms: Sequence[list[str]], min_df: int | float) -> tuple[TfidfVectorizer, sparse.csr_matrix]:
+    """``TfidfVectorizer(analyzer=identity, min_df=min_df, sublinear_tf=True).fit_transform(terms)``,
+    the vectorizer and the matrix, with each distinct term list counted once.
+
+    A repeated text shares its term list (``preprocess.prepare_corpus``): the counts are
+    made for each distinct list and given to every copy by row, then the vocabulary is
+    cut at ``min_df`` and the TF-IDF weights fitted on all rows by scikit-learn's own
+    ``TfidfTransformer``, as ``fit_transform`` does. Raises ValueError when no term
+    reaches ``min_df``, as ``fit_transform`` does.
+    """
+    position: dict[int, int] = {}
+    inverse = np.fromiter((position.setdefault(id(doc), len(position)) for doc in terms), dtype=np.int64,
+                          count=len(terms))
+    distinct = [None] * len(position)
+    for doc, k in zip(terms, inverse):
+        distinct[k] = doc
+    vec = TfidfVectorizer(analyzer=_identity, min_df=min_df, sublinear_tf=True)
+    counter = CountVectorizer(analyzer=_identity, dtype=vec.dtype)
+    counts = counter.fit_transform(distinct)[inverse]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    low = min_df if isinstance(min_df, numbers.Integral) else min_df * counts.shape[0]
+    kept = np.where(df >= low)[0]
+    if len(kept) == 0:
+        raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+    names = counter.get_feature_names_out()[kept]
+    counts = counts[:, kept]
+    vec.vocabulary_ = {term: i for i, term in enumerate(names)}
+    vec.fixed_vocabulary_ = False
+    weights = TfidfTransformer(norm=vec.norm, use_idf=vec.use_idf, smooth_idf=vec.smooth_idf,
+                               sublinear_tf=vec.sublinear_tf).fit(counts)
+    vec.idf_ = weights.idf_
+    return vec, weights.transform(counts, copy=False).tocsr()
 
 
 def _map_to_common_scale(p: np.ndarray, tau: float) -> np.ndarray:
@@ -212,6 +255,56 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             out[test] = self._lr().fit(Xtr, ytr, sample_weight=wtr).predict_proba(X[test])[:, 1]
         return out
 
+    def _fit_expanders(self, Xu: sparse.csr_matrix, labels: np.ndarray, counts: np.ndarray,
+                       folds: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> dict[str, tuple[np.ndarray, LinearScorer]]:
+        """Each theme's masked classifier and its out-of-fold probabilities on the distinct texts.
+
+        ``Xu``: features of the distinct texts; ``labels``: their seed matches (texts x
+        themes); ``counts``: how often each occurs; ``folds``: the (train, test) splits of
+        the themes to expand. Per theme, one L2-penalised logistic regression per fold and
+        one on all texts, with class weights balanced over the weighted counts and the
+        theme's seed columns held at zero: liblinear's objective (what ``_lr`` fits),
+        solved for all themes and folds together by ``batched_logistic.fit_logistic_batch``,
+        the fold fits starting from their theme's fit on all texts. Distinct texts with the
+        same features and labels are one row carrying their summed count.
+        """
+        themes = [t for t in self.themes_ if t in folds]
+        if not themes:
+            return {}
+        cols = [self.themes_.index(t) for t in themes]
+        key = np.column_stack([identical_rows(Xu), labels[:, cols]])
+        _, rep, row_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        row_of = row_of.ravel()
+        M = Xu[rep]
+        d = M.shape[1]
+
+        def problem(theme: str, j: int, train: np.ndarray | None):
+            w = counts if train is None else np.bincount(train, weights=counts[train], minlength=len(counts))
+            w_rows = np.bincount(row_of, weights=w, minlength=len(rep))
+            y_rows = labels[rep, j]
+            class_w = w_rows.sum() / (2.0 * np.array([w_rows[y_rows == 0].sum(), w_rows[y_rows == 1].sum()]))
+            free = np.ones(d)
+            free[self.seed_columns_[theme]] = 0.0
+            return y_rows, self.C * w_rows * class_w[y_rows], free
+
+        def solve(specs, init=None):
+            Y, W, F = (np.column_stack(part) for part in zip(*specs))
+            return fit_logistic_batch(M, Y, W, F, tol=EXPANSION_TOL, init=init)
+
+        full_coef, full_b, full_it = solve([problem(t, j, None) for t, j in zip(themes, cols)])
+        owner = [k for k, t in enumerate(themes) for _ in folds[t]]
+        fold_coef, fold_b, _ = solve([problem(t, j, train) for t, j in zip(themes, cols) for train, _ in folds[t]],
+                                     init=(full_coef[:, owner], full_b[owner]))
+        Zf = np.asarray(M @ fold_coef) + fold_b
+        out, p = {}, 0
+        for k, theme in enumerate(themes):
+            oof = np.zeros(len(counts))
+            for _, test in folds[theme]:
+                oof[test] = expit(Zf[row_of[test], p])
+                p += 1
+            out[theme] = (oof, LinearScorer(full_coef[:, k], full_b[k], full_it[k]))
+        return out
+
     # --------------------------------------------------------------------- fit
     def fit(self, X: Sequence[str], y: np.ndarray | None = None):
         """Fit on texts ``X``; ``y`` optional (n_docs x n_themes) 0/1 human codes, -1 rows uncoded."""
@@ -223,9 +316,8 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         corpus = self._corpus(X, fit=True)
         self.collocations_ = corpus.collocations
         self.surface_ = corpus.surface
-        self.vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=self.min_df, sublinear_tf=True)
         try:
-            Xt = self.vectorizer_.fit_transform(corpus.terms).tocsr()
+            self.vectorizer_, Xt = fit_tfidf(corpus.terms, self.min_df)
         except ValueError:  # empty vocabulary (tiny or empty corpus): fall back to min_df=1
             self.vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=1, sublinear_tf=True)
             Xt = self.vectorizer_.fit_transform([d or ["_empty_"] for d in corpus.terms]).tocsr()
@@ -235,7 +327,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         self._fitted_features = (self._corpus_key(list(X)), Xt, S)
 
         # 2. zero-shot corpus expansion, one masked classifier per theme
-        self.expanders_: dict[str, LogisticRegression] = {}
+        self.expanders_: dict[str, LinearScorer] = {}
         self.seed_columns_ = {t: self._seed_columns(t) for t in self.themes_}
         self.zero_shot_thresholds_: dict[str, float] = {}
         self.expansion_f1_: dict[str, float] = {}
@@ -245,20 +337,22 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         # distinct text once, weighted by its count (the same penalised likelihood), so the
         # out-of-fold predictions never see a copy of the held-out text in training
         first, inverse, counts = distinct_rows(X)
-        Xt_u = Xt[first]
+        folds = {}
         for j, theme in enumerate(self.themes_):
             pseudo = (S[:, j] > 0).astype(int)
-            cols = self.seed_columns_[theme]
-            tau, f1 = float("inf"), float("nan")
             if pseudo.sum() >= self.min_seed_docs and (n - pseudo.sum()) >= self.min_seed_docs:
-                Xm = self._mask(Xt_u, cols)
-                pseudo_u = pseudo[first]
-                oof = self._oof(Xm, pseudo_u, w=counts)
-                if oof is not None:
-                    oof = oof[inverse]
-                    _, f1 = best_f1_threshold(pseudo, oof)
-                    tau = precision_threshold(pseudo, oof, self.expansion_precision)
-                    self.expanders_[theme] = self._lr().fit(Xm, pseudo_u, sample_weight=counts)
+                splitter = self._folds(pseudo[first])
+                if splitter is not None:
+                    folds[theme] = list(splitter.split(np.zeros(len(first)), pseudo[first]))
+        fitted = self._fit_expanders(Xt[first], (S[first] > 0).astype(int), counts, folds)
+        for j, theme in enumerate(self.themes_):
+            tau, f1 = float("inf"), float("nan")
+            if theme in fitted:
+                pseudo = (S[:, j] > 0).astype(int)
+                oof, self.expanders_[theme] = fitted[theme]
+                oof = oof[inverse]
+                _, f1 = best_f1_threshold(pseudo, oof)
+                tau = precision_threshold(pseudo, oof, self.expansion_precision)
             self.zero_shot_thresholds_[theme] = tau
             self.expansion_f1_[theme] = f1
         Z0 = self._zero_shot_scores(Xt, S)
@@ -323,7 +417,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             seed_part = np.where(S[:, j] > 0, ASSIGN_AT + (1 - ASSIGN_AT) * (1 - 0.5 ** S[:, j]), 0.0)
             clf = self.expanders_.get(theme)
             if clf is not None:
-                p = clf.predict_proba(self._mask(Xt, self.seed_columns_[theme]))[:, 1]
+                p = clf.predict_proba(Xt)[:, 1]  # its coefficients on the theme's seed columns are 0
                 learned = _map_to_common_scale(p, self.zero_shot_thresholds_[theme])
             else:
                 learned = np.zeros(n)
@@ -352,7 +446,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         # each stock sentence once: a sentence repeated across respondents, verbatim or
         # with a typo, counts as one unit, so it cannot outweigh a theme many people
         # express in their own words
-        sentences = sorted({" ".join(s.lower().split()) for doc in X for s in split_sentences(doc)})
+        sentences = sorted({" ".join(s.lower().split()) for doc in dict.fromkeys(X) for s in split_sentences(doc)})
         if not sentences:
             return Xt[:0]
         groups = near_duplicate_groups(sentences)
@@ -429,11 +523,10 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
     @staticmethod
     def _corpus_key(X: Sequence[str]) -> tuple[int, str]:
         """A digest of the texts (and their count), to recognise the corpus the model was fitted on."""
-        digest = hashlib.blake2b(digest_size=16)
-        for t in X:
-            text = "" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t)
-            digest.update(text.encode("utf-8", "surrogatepass"))
-            digest.update(b"\x1f")
+        texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in X]
+        # one update with every text and its separator: the digest of updating text by text
+        digest = hashlib.blake2b(("\x1f".join(texts) + "\x1f" if texts else "").encode("utf-8", "surrogatepass"),
+                                 digest_size=16)
         return len(X), digest.hexdigest()
 
     def _features(self, X):
