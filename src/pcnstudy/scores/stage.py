@@ -8,7 +8,8 @@ Three steps (the stage contract of docs/architecture.md):
 * ``compute(inputs, settings)`` is pure (no files, no params.yaml, no globals): it gives
   a ``ScoresResult`` holding the tables change_scores, mixed_models, ordinal,
   reliability, feedback_proportions and attrition, attrition_by_profession
-  (disclosure-controlled), meta, then_test, kirkpatrick, and the scores.json dict
+  (disclosure-controlled), meta, then_test, kirkpatrick, meta_programmes (cohorts of
+  one programme pooled first), effect_sizes, bias, and the scores.json dict
   (plain floats keyed by cohort then domain/item, Results JSON conventions; suppressed
   values are the marker string, e.g. "<5"). ``result.summary_frame(name)`` gives a
   table indexed by its key columns, ``result.conf_int(alpha)`` the change scores' CI of
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -47,15 +48,18 @@ from pcnstudy.core.params import load_yaml, resolve_settings
 from pcnstudy.core.proportions import FEEDBACK_COLUMNS, feedback_table
 from pcnstudy.scores import figures as scores_figures
 from pcnstudy.scores.attrition import attrition_by_profession, attrition_table
+from pcnstudy.scores.bias import bias_table, publish_bias
 from pcnstudy.scores.change import change_table, paired_t_from_summary
+from pcnstudy.scores.effects import effect_table
 from pcnstudy.scores.kirkpatrick import kirkpatrick_tables
-from pcnstudy.scores.meta import pool_change
+from pcnstudy.scores.meta import pool_change, pool_programmes
 from pcnstudy.scores.mixed import mixed_table
 from pcnstudy.scores.ordinal import ordinal_table
+from pcnstudy.scores.pairs import hide_counts
 from pcnstudy.scores.publish import publish_tables
 from pcnstudy.scores.ratings_table import POOLED, InputError, add_domain_scores, order_waves, validate_long, write_csv
 from pcnstudy.scores.reliability import reliability_table
-from pcnstudy.scores.scores_json import build_scores_json, last_wave_rows
+from pcnstudy.scores.scores_json import build_scores_json, extra_sections, last_wave_rows
 from pcnstudy.scores.then_test import then_test_table
 
 #: Each setting and the params.yaml key that holds its value.
@@ -84,6 +88,9 @@ TABLE_KEYS = {
     "meta": ["domain", "method"],
     "then_test": ["cohort", "item", "comparison"],
     "kirkpatrick": ["dimension", "source", "cohort", "level"],
+    "meta_programmes": ["domain", "method"],
+    "effect_sizes": ["cohort", "level", "item", "wave_from", "wave_to"],
+    "bias": ["cohort", "level", "item", "wave_from", "wave_to"],
 }
 RATINGS_COLUMNS = ("respondent", "cohort", "pcn", "profession", "wave", "item", "domain", "score")
 
@@ -118,13 +125,15 @@ class ScoresSettings:
 class ScoresInputs:
     """What the stage reads: the processed ratings, feedback and respondents tables, and the
     instrument (config/instrument.yml as a dict); ``ratings_source`` names the ratings
-    table in error messages."""
+    table in error messages; ``programmes``: cohort -> programme, from
+    ``processed/cohorts.parquet`` where it exists (a cohort not in it is its own programme)."""
 
     ratings: pd.DataFrame
     feedback: pd.DataFrame
     respondents: pd.DataFrame
     instrument: dict
     ratings_source: str
+    programmes: Mapping[str, str] = field(default_factory=dict)
 
     def row_counts(self) -> dict[str, int]:
         """Rows of each table read, and the cohorts and respondents the ratings cover."""
@@ -208,7 +217,16 @@ def read_inputs(processed_dir: Path, instrument_path: Path) -> ScoresInputs:
     processed = Path(processed_dir)
     return ScoresInputs(ratings=_read(processed, "ratings"), feedback=_read(processed, "feedback"),
                         respondents=_read(processed, "respondents"), instrument=load_yaml(instrument_path),
-                        ratings_source=str(processed / "ratings.parquet"))
+                        ratings_source=str(processed / "ratings.parquet"), programmes=read_programmes(processed))
+
+
+def read_programmes(processed: Path) -> dict[str, str]:
+    """cohort -> programme from ``processed/cohorts.parquet`` ({} when it is missing)."""
+    path = Path(processed) / "cohorts.parquet"
+    if not path.is_file():
+        return {}
+    table = pd.read_parquet(path, columns=["cohort", "programme"])
+    return {str(c): str(p) for c, p in zip(table["cohort"], table["programme"]) if p is not None and p == p}
 
 
 def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
@@ -234,7 +252,12 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     reliability = reliability_table(long_all)
     attrition = attrition_table(data, wave_order, seed=settings.seed, reps=settings.bootstrap_reps)
     attrition_prof = attrition_by_profession(data, wave_order)
-    meta = pool_change(change, alpha=alpha)
+    scale = inputs.instrument.get("scale") or {}
+    scale_min, scale_max = float(scale.get("min", 1)), float(scale.get("max", 5))
+    meta = pool_change(change, alpha=alpha, scale_width=scale_max - scale_min)
+    meta_prog = pool_programmes(change, dict(inputs.programmes), alpha=alpha, scale_width=scale_max - scale_min)
+    effects = effect_table(data, wave_order, scale_min, scale_max, alpha)
+    bias = bias_table(data, wave_order, alpha)
     then_test = then_test_table(with_domains_all, retro, wave_order + retro, alpha)
     fb = feedback_table(feedback_raw, alpha=alpha) if not feedback_raw.empty else pd.DataFrame(
         columns=FEEDBACK_COLUMNS)
@@ -245,9 +268,12 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     tables = {"change_scores": pub.change, "mixed_models": mixed, "ordinal": ordinal, "reliability": reliability,
               "feedback_proportions": pub.feedback, "attrition": pub.attrition,
               "attrition_by_profession": pub.attrition_by_profession, "meta": meta, "then_test": then_test,
-              "kirkpatrick": kirk}
+              "kirkpatrick": kirk, "meta_programmes": meta_prog,
+              "effect_sizes": hide_counts(effects, "n_pairs", pub.threshold, pub.marker),
+              "bias": publish_bias(bias, pub.threshold, pub.marker)}
     summary = build_scores_json(pub.change, mixed, reliability, fb, pub.feedback_mask, meta, attrition,
                                 pub.attrition, then_test, kirk, wave_order, pub.marker, pub.threshold)
+    summary.update(extra_sections(meta_prog, tables["effect_sizes"], tables["bias"], wave_order))
     return ScoresResult(tables=tables, summary=summary, change=change, feedback=fb, feedback_mask=pub.feedback_mask,
                         attrition=attrition, data=data, waves=wave_order, settings=settings,
                         instrument=inputs.instrument, marker=pub.marker, threshold=pub.threshold)
