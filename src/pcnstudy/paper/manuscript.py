@@ -61,6 +61,7 @@ from pcnstudy.paper.inputs import (
     read_quotes,
 )
 from pcnstudy.paper.prose import (
+    bias_statements,
     config_facts,
     derived_params,
     derived_results,
@@ -192,6 +193,7 @@ def compute(inputs: PaperInputs, settings: PaperSettings) -> PaperResult:
              **study_facts(cohorts), **config_facts(inputs.instrument, inputs.codebook)}
     roles = study_roles(results.get("scores") or {}, cohorts)
     extra.update(feedback_prose(roles, inputs.instrument))
+    extra.update(bias_statements(roles, inputs.instrument))
     flat = variables({**results, "roles": roles}, params, extra)
     conditions = paper_conditions(results, roles, cohorts, restricted=bool(params.get("cohorts")))
     tables = paper_tables(results, instrument=inputs.instrument, codebook=inputs.codebook,

@@ -47,9 +47,10 @@ BIAS_COLUMNS = ["cohort", "level", "item", "wave_from", "wave_to", "n_pairs", "m
                 "delta_tip_ci", "delta_tip_sd", "n_pcn", "icc_pcn", "deff", "cr_ci_low", "cr_ci_high",
                 "cr_se_ratio"]
 #: The methods, as the paper's Methods name them.
-BIAS_METHODS = {"rtm": "correlation of baseline with change and Oldham's correlation, Fisher-z intervals",
+BIAS_METHODS = {"rtm": "Pearson correlations with Fisher-z intervals",
                 "dropout": "delta-adjusted pattern-mixture tipping point",
-                "clustering": "cluster-robust (PCN) CI, t with G - 1 df; one-way ANOVA ICC and design effect"}
+                "clustering": "cluster-robust (CR1) interval by PCN with a t quantile on G - 1 df (G PCNs), "
+                              "and the one-way ANOVA intraclass correlation of the change with its design effect"}
 
 
 def correlation_ci(x, y, alpha: float = 0.05) -> tuple[float, float, float]:

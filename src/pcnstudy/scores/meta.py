@@ -55,7 +55,7 @@ META_PROGRAMME_COLUMNS = META_COLUMNS + ["programmes"]
 #: What the tables' intervals are, as the Methods name them.
 META_METHODS = {"ci": "Wald (normal quantile)", "hk_ci": "Hartung-Knapp-Sidik-Jonkman (t, k - 1 df)",
                 "pi": "prediction interval as metafor predict() after test = \"knha\" (t, k - 1 df)",
-                "within_programme": "fixed-effect inverse-variance mean of the programme's cohorts"}
+                "within_programme": "fixed-effect inverse-variance mean"}
 
 
 def _i2(v: np.ndarray, tau2: float) -> float:
