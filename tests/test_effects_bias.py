@@ -123,3 +123,38 @@ def test_tables_have_one_row_per_cohort_domain_wave_and_hide_small_dropout():
     assert shown["r_baseline_change"] == row["r_baseline_change"]
     none_lost = publish_bias(bias_table(_long(lost=0), ["baseline", "end"]), 5, "<5").iloc[0]
     assert none_lost["n_lost"] == 0 and math.isnan(none_lost["delta_tip"])
+
+
+def test_effect_and_bias_rows_rest_on_the_change_tables_pairs():
+    from pcnstudy.scores.change import change_table
+
+    data = pd.concat([_long(seed=1), _long(seed=2, lost=6).assign(cohort="d")], ignore_index=True)
+    change = change_table(data, ["baseline", "end"], pooled=False)
+    effects = effect_table(data, ["baseline", "end"], 1, 5).set_index(["cohort", "item"])
+    bias = bias_table(data, ["baseline", "end"]).set_index(["cohort", "item"])
+    for rec in change[change["level"] == "domain"].itertuples():
+        key = (rec.cohort, rec.item)
+        assert effects.loc[key, "n_pairs"] == bias.loc[key, "n_pairs"] == rec.n_pairs
+        assert effects.loc[key, "mean_diff"] == pytest.approx(rec.mean_diff)
+        assert effects.loc[key, "diff_ci_low"] == pytest.approx(rec.diff_ci_low)
+        assert effects.loc[key, "dz"] == pytest.approx(rec.dz)
+        assert effects.loc[key, "pct_change"] == pytest.approx(rec.pct_change)
+
+
+def test_then_minus_pre_uses_the_respondents_with_all_three_waves():
+    from pcnstudy.scores.then_test import then_test_table
+
+    rows = []
+    for i in range(12):
+        for wave, value in (("baseline", 3.0 + (i % 3) * 0.5), ("then", 2.5 + (i % 4) * 0.25), ("end", 4.0)):
+            if wave == "end" and i == 0:
+                continue  # respondent 0 has no end rating: out of the then-minus-pre pairs
+            rows.append({"cohort": "c", "level": "domain", "item": "leadership", "respondent": f"r{i}",
+                         "wave": wave, "score": value})
+    data = pd.DataFrame(rows)
+    table = then_test_table(data, ["then"], ["baseline", "end", "then"], 0.05).set_index("comparison")
+    shift = table.loc["then_vs_pre"]
+    kept = data[data["respondent"] != "r0"]
+    expected = (kept[kept["wave"] == "then"]["score"].mean() - kept[kept["wave"] == "baseline"]["score"].mean())
+    assert shift["n_pairs"] == 11 and shift["mean_diff"] == pytest.approx(expected)
+    assert shift["wave_from"] == "baseline" and shift["wave_to"] == "then"
