@@ -266,9 +266,13 @@ def test_paper_conditions_follow_the_results_and_cohorts():
     roles = prose.study_roles(SCORES, COHORTS)
     meta = {"leadership": {"k": 2}}
     twin = [dict(c, data="simulated") for c in COHORTS]
-    flags = prose.paper_conditions({"scores": {**SCORES, "meta": meta}, "themes": {"themes": {"a": {}}}},
-                                   roles, twin, restricted=False)
+    flags = prose.paper_conditions({"scores": {**SCORES, "meta": meta, "meta_programmes": meta},
+                                    "themes": {"themes": {"a": {}}}}, roles, twin, restricted=False)
     assert all(flags.values()), flags
+    one_programme = prose.paper_conditions({"scores": {**SCORES, "meta": meta,
+                                                       "meta_programmes": {"leadership": {"k": 1}}}},
+                                           roles, twin, restricted=False)
+    assert one_programme["study_has_meta"] and not one_programme["study_has_meta_programmes"]
     new = {"cohort": "mine", "programme": "Mine", "data": "survey export"}
     flags = prose.paper_conditions({"scores": {"meta": {"leadership": {"k": 1}}}}, {}, twin[:1] + [new],
                                    restricted=True)

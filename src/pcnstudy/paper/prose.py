@@ -150,6 +150,8 @@ def paper_conditions(results: Mapping[str, Any], roles: Mapping[str, Any], cohor
         "study_has_mixed": bool((lead.get("mixed") or {})),
         "study_has_attrition": bool(lead.get("attrition")),
         "study_has_meta": any(int((rec or {}).get("k") or 0) >= 2 for rec in meta.values()),
+        "study_has_meta_programmes": any(int((rec or {}).get("k") or 0) >= 2
+                                         for rec in (scores.get("meta_programmes") or {}).values()),
         "study_has_then_test": "then_test" in roles,
         "study_has_feedback": "feedback" in roles,
         "study_has_themes": bool((results.get("themes") or {}).get("themes")),
