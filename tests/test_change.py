@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from pcnstudy.scores.change import (CHANGE_COLUMNS, adjust_pvalues, change_table, paired_t, paired_t_from_summary,
+from pcnstudy.scores.change import (CHANGE_COLUMNS, adjust_pvalues, holm_adjust, change_table, paired_t, paired_t_from_summary,
                                     pct_change_bootstrap, pct_change_delta, psignrank, rank_biserial,
                                     wilcoxon_signed_rank)
 from pcnstudy.scores.command import scores_command
@@ -107,6 +107,18 @@ def test_holm_and_bh_match_statsmodels():
         adj = adjust_pvalues(p, ours)
         assert np.isnan(adj[4])
         np.testing.assert_allclose(adj[ok], multipletests(p[ok], method=theirs)[1], rtol=1e-12)
+
+
+def test_holm_is_statsmodels_holm_to_the_bit_and_matches_r():
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 40):
+        p = rng.uniform(0, 0.3, n) ** 2
+        p[: n // 3] = p[0]  # ties
+        np.testing.assert_array_equal(holm_adjust(p), multipletests(p, method="holm")[1])
+    # R: p.adjust(c(0.01, 0.04, 0.03, 0.2, 0.001), "holm")
+    np.testing.assert_allclose(holm_adjust(np.array([0.01, 0.04, 0.03, 0.2, 0.001])),
+                               [0.04, 0.09, 0.09, 0.2, 0.005], rtol=1e-12)
+    assert holm_adjust(np.array([0.5, 0.6]))[0] == 1.0  # capped at 1
 
 
 def test_pct_change_delta_and_bootstrap_agree_roughly():

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -302,6 +303,8 @@ def test_the_paper_counts_and_tabulates_the_cohorts_of_the_processed_table(tmp_p
     assert "| cohort\\_a | Programme cohort\\_a |" in table and "| cohort\\_b |" in table
     flags = yaml.safe_load((root / "paper" / "_study.yml").read_text())
     assert flags["study_all_simulated"] and not flags["study_is_twin"]
+    # a hand-run `quarto render paper` reads the build's source date from the same file
+    assert flags["date"] == datetime.fromtimestamp(facts["epoch"], tz=timezone.utc).strftime("%Y-%m-%d")
     manuscript.prepare(root, {**PARAMS, "cohorts": []})
     assert yaml.safe_load((root / "paper" / "_study.yml").read_text())["study_is_twin"]
 

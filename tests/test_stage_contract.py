@@ -13,12 +13,14 @@ from pcnstudy.ingest import stage as ingest_stage
 from pcnstudy.paper import manuscript as paper_stage
 from pcnstudy.scores import stage as scores_stage
 from pcnstudy.themes import stage as themes_stage
+from pcnstudy.twin import stage as twin_stage
 
 STAGES = {
     "ingest": (ingest_stage, ingest_stage.IngestSettings),
     "scores": (scores_stage, scores_stage.ScoresSettings),
     "themes": (themes_stage, themes_stage.ThemesSettings),
     "paper": (paper_stage, paper_stage.PaperSettings),
+    "twin": (twin_stage, twin_stage.TwinSettings),
 }
 
 
@@ -39,7 +41,7 @@ def test_settings_are_frozen_and_have_no_defaults(name):
     assert not with_default, f"{settings.__name__} defaults {with_default}: defaults live in params.yaml"
 
 
-@pytest.mark.parametrize("module", [ingest_stage, scores_stage, themes_stage])
+@pytest.mark.parametrize("module", [ingest_stage, scores_stage, themes_stage, twin_stage])
 def test_every_notebook_setting_has_its_params_yaml_key(module):
     keys = module.SETTING_KEYS
     params = load_params()

@@ -14,7 +14,7 @@ from pcnstudy.core.workspace import SOURCE_PATHSPEC
 
 pytestmark = pytest.mark.slow
 
-ALL = {"ingest", "scores", "themes", "paper"}
+ALL = {"ingest", "scores", "themes", "twin", "paper"}
 
 
 def changed_stages(root: Path, rel: str) -> set[str]:
@@ -37,6 +37,7 @@ def changed_stages(root: Path, rel: str) -> set[str]:
     ("src/pcnstudy/scores/change.py", {"scores"}),
     ("src/pcnstudy/themes/topics.py", {"themes"}),
     ("src/pcnstudy/paper/render.py", {"paper"}),
+    ("src/pcnstudy/twin/stage.py", {"twin"}),
     ("src/pcnstudy/core/paths.py", ALL),
     ("src/pcnstudy/cli.py", ALL),
 ])

@@ -90,6 +90,14 @@ def themes(
 
 
 @app.command()
+def twin() -> None:
+    """Compare the analysis of the simulated cohorts with the simulator's generating truth."""
+    from pcnstudy.twin.command import twin_command
+
+    _exit(twin_command())
+
+
+@app.command()
 def paper(
     formats: str = typer.Option("html,pdf", help="Comma-separated output formats."),
 ) -> None:

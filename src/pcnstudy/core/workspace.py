@@ -20,8 +20,9 @@ from pcnstudy.core import paths
 #: What the pipeline is built from: its inputs and config, the package's folders its stages
 #: depend on in dvc.yaml (not the simulator, the benchmark or verify), the notebooks, the
 #: manuscript and the pipeline's own declarations.
-SOURCE_PATHSPEC = ("data/raw", "config", "src/pcnstudy/__init__.py", "src/pcnstudy/cli.py", "src/pcnstudy/core",
+SOURCE_PATHSPEC = ("data/raw", "data/simulation_truth", "config", "src/pcnstudy/__init__.py", "src/pcnstudy/cli.py", "src/pcnstudy/core",
                    "src/pcnstudy/ingest", "src/pcnstudy/scores", "src/pcnstudy/themes", "src/pcnstudy/paper",
+                   "src/pcnstudy/twin",
                    "notebooks", "paper", "params.yaml", "dvc.yaml")
 
 

@@ -3,7 +3,7 @@
 Takes a project root and gives its folders (``project_path``: a
 ``pcnstudy.core.paths`` name moved under another root), the results JSON
 (``load_results``: {file stem: parsed JSON}), the exemplar quotes CSV
-(``read_quotes``), and the cohorts the run ingested (``read_cohorts``:
+(``read_quotes``), the twin check's tables (``read_twin``), and the cohorts the run ingested (``read_cohorts``:
 data/processed/cohorts.parquet, else its CSV twin; ``cohort_records``: one dict per
 cohort with empty values as None, n_pcns as int and the waves as lists). Nothing here
 reads data/raw: the ingest stage wrote the cohorts table from each cohort.yml and holds
@@ -70,6 +70,19 @@ def read_quotes(path: Path | None) -> pd.DataFrame | None:
             raise PaperInputError(f"{path}:1:{','.join(fields)}: quotes need a theme and a quote/text column")
         rows = list(reader)
     return pd.DataFrame(rows, columns=fields, dtype=object)
+
+
+def read_twin(results_dir: Path) -> dict[str, pd.DataFrame]:
+    """The twin check's tables (``results/twin/change_truth.csv``, ``theme_truth.csv``), empty when absent."""
+    tables = {}
+    for name in ("change_truth", "theme_truth"):
+        path = Path(results_dir) / "twin" / f"{name}.csv"
+        try:
+            tables[name] = pd.read_csv(path) if path.is_file() else pd.DataFrame()
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise PaperInputError(f"{path}: cannot read the twin check ({err.__class__.__name__}); "
+                                  "run `dvc repro` to rebuild it") from None
+    return tables
 
 
 def read_cohorts(processed_dir: Path) -> pd.DataFrame:

@@ -30,7 +30,7 @@ import re
 import shutil
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -59,6 +59,7 @@ from pcnstudy.paper.inputs import (
     project_path,
     read_cohorts,
     read_quotes,
+    read_twin,
 )
 from pcnstudy.paper.prose import (
     bias_statements,
@@ -70,7 +71,8 @@ from pcnstudy.paper.prose import (
     study_facts,
     study_roles,
 )
-from pcnstudy.paper.tables import paper_tables
+from pcnstudy.paper.tables import display_names, paper_tables
+from pcnstudy.paper.twin_tables import twin_tables
 from pcnstudy.paper.values import PCT_RE, flatten, format_param, format_value, nest, prose_percent, stat_name
 
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -101,6 +103,7 @@ class PaperInputs:
     commit: str                                # source commit
     lock_hashes: list[tuple[str, str, str]]    # (stage, out, md5) of dvc.lock, paper stage left out
     versions: Mapping[str, str]                # package -> installed version
+    twin: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the twin check's tables (read_twin)
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,7 @@ def read_inputs(root: Path | None = None) -> PaperInputs:
         commit=build_commit(base),
         lock_hashes=dvc_lock_hashes(base / "dvc.lock"),
         versions=package_versions(),
+        twin=read_twin(results_dir),
     )
 
 
@@ -198,6 +202,8 @@ def compute(inputs: PaperInputs, settings: PaperSettings) -> PaperResult:
     conditions = paper_conditions(results, roles, cohorts, restricted=bool(params.get("cohorts")))
     tables = paper_tables(results, instrument=inputs.instrument, codebook=inputs.codebook,
                           conf_pct=flat.get("params.derived.conf_pct", "95"), quotes=inputs.quotes, cohorts=cohorts)
+    tables.update(twin_tables(inputs.twin, cohorts, display_names(inputs.instrument, inputs.codebook),
+                              flat.get("params.derived.conf_pct", "95")))
     tables["notebooks"] = notebooks_list(inputs.notebooks)
     tables["colophon"] = colophon_table(inputs.commit, date, inputs.lock_hashes, inputs.versions)
     return PaperResult(variables=flat, conditions=conditions, tables=tables, epoch=inputs.epoch,
@@ -217,12 +223,17 @@ def write_variables(flat: Mapping[str, str], out: Path) -> Path:
     return out
 
 
-def write_conditions(conditions: Mapping[str, bool], out: Path) -> Path:
-    """Write the flags as a YAML metadata file (``_study.yml``) read by Quarto and pandoc alike."""
+def write_conditions(conditions: Mapping[str, bool], out: Path, date: str | None = None) -> Path:
+    """Write the flags as a YAML metadata file (``_study.yml``) read by Quarto and pandoc alike.
+
+    With ``date`` (the build's source date) the file also sets the paper's ``date``, so a
+    hand-run ``quarto render paper`` shows the date that ``pcnstudy paper`` passes."""
     text = yaml.safe_dump(dict(sorted(conditions.items())), sort_keys=True)
+    if date:
+        text += yaml.safe_dump({"date": date})
     out = Path(out)
-    out.write_text("# Written by `pcnstudy paper`: which parts of the prose this run has data for.\n" + text,
-                   encoding="utf-8", newline="\n")
+    out.write_text("# Written by `pcnstudy paper`: which parts of the prose this run has data for,\n"
+                   "# and the build's source date.\n" + text, encoding="utf-8", newline="\n")
     return out
 
 
@@ -242,7 +253,7 @@ def write(result: PaperResult, paper_dir: Path) -> list[Path]:
     """Write ``_variables.yml``, ``_study.yml`` and ``tables/`` (replacing what was there) in ``paper_dir``."""
     paper_dir = Path(paper_dir)
     written = [write_variables(result.variables, paper_dir / "_variables.yml"),
-               write_conditions(result.conditions, paper_dir / render.STUDY_METADATA)]
+               write_conditions(result.conditions, paper_dir / render.STUDY_METADATA, build_date(result.epoch))]
     tables = paper_dir / "tables"
     if tables.exists():
         shutil.rmtree(tables)
@@ -327,10 +338,8 @@ def paper_command(formats: list[str], root: Path | None = None) -> int:
             bar.set_postfix_str("variables, tables, figures")
             facts = prepare(root)
             bar.update()
-            for fmt in formats:
-                bar.set_postfix_str(fmt)
-                outputs.update(render.render(paper_dir, [fmt], epoch=facts["epoch"]))
-                bar.update()
+            bar.set_postfix_str(", ".join(formats))
+            outputs.update(render.render(paper_dir, formats, epoch=facts["epoch"], on_done=lambda fmt: bar.update()))
         except (PaperInputError, render.RenderError) as err:
             bar.close()
             print(f"pcnstudy paper: {err}", file=sys.stderr)

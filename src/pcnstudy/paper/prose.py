@@ -155,6 +155,7 @@ def paper_conditions(results: Mapping[str, Any], roles: Mapping[str, Any], cohor
         "study_has_then_test": "then_test" in roles,
         "study_has_feedback": "feedback" in roles,
         "study_has_themes": bool((results.get("themes") or {}).get("themes")),
+        "study_has_twin_check": bool((results.get("twin") or {}).get("n_cohorts")),
     }
 
 

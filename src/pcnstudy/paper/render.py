@@ -17,7 +17,8 @@ a dict per format: path, engine, seconds and (PDF) page count.
 
 Both paths show the same date: the ISO date of ``epoch`` (the build's source date,
 ``pcnstudy.core.workspace.source_date_epoch``), never the clock; _quarto.yml sets
-``date-format: iso`` so that Quarto prints it as the fallback does.
+``date-format: iso`` so that Quarto prints it as the fallback does. The paper stage also
+writes that date into ``_study.yml``, so a hand-run ``quarto render paper`` shows it.
 
 The bibliography and CSL come from index.qmd's front matter, read by both paths.
 """
@@ -30,15 +31,16 @@ import shutil
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pypandoc
 import typst
 from pypdf import PdfReader
 
 from pcnstudy.core import paths
+from pcnstudy.paper.colophon import build_date
 
 FORMATS = ("html", "pdf")
 # Typst set-up shared with _quarto.yml's typst include-in-header: table captions above
@@ -213,32 +215,46 @@ def render_quarto(paper_dir: Path, fmt: str, epoch: int, date: str | None = None
     return paper_dir / "_output" / ("index.html" if fmt == "html" else "index.pdf")
 
 
+def render_one(paper_dir: Path, fmt: str, use: str, epoch: int, date: str) -> dict[str, Any]:
+    """Render one format with engine ``use``; return {path, engine, seconds, pages (PDF)}."""
+    start = time.perf_counter()
+    out_dir = paper_dir / "_output"
+    if use == "quarto":
+        path = render_quarto(paper_dir, fmt, epoch, date)
+    elif fmt == "html":
+        path = render_html_pandoc(paper_dir, out_dir / "index.html", epoch, date)
+    else:
+        path = render_pdf_pandoc(paper_dir, out_dir / "index.pdf", epoch, date)
+    info: dict[str, Any] = {"path": path, "engine": use, "seconds": time.perf_counter() - start}
+    if fmt == "pdf":
+        info["pages"] = pdf_pages(path)
+    return info
+
+
 def render(paper_dir: Path, formats: list[str] | tuple[str, ...] = FORMATS, epoch: int = 0,
-           engine: str = "auto") -> dict[str, dict[str, Any]]:
+           engine: str = "auto", on_done: Callable[[str], None] | None = None) -> dict[str, dict[str, Any]]:
     """Render ``paper_dir/index.qmd`` to each format in ``paper_dir/_output``.
 
-    ``engine`` is 'quarto', 'pandoc' or 'auto' (quarto where it is on PATH).
-    Returns {format: {path, engine, seconds, pages (PDF)}}.
+    ``engine`` is 'quarto', 'pandoc' or 'auto' (quarto where it is on PATH). The fallback
+    renders its formats side by side (each is a pandoc process, and typst for the PDF, writing
+    its own files), so two formats take about as long as the slower one on a machine with
+    two cores; Quarto renders them one after the other, as it shares its project folder's
+    state between runs. ``on_done(fmt)`` is called as each format is finished.
+    Returns {format: {path, engine, seconds, pages (PDF)}}, in the order of ``formats``.
     """
     paper_dir = Path(paper_dir)
     if not (paper_dir / "index.qmd").is_file():
         raise RenderError(f"{paper_dir / 'index.qmd'}: no such file")
-    use = engine if engine != "auto" else ("quarto" if quarto_path() else "pandoc")
-    date = datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%d")
-    out_dir = paper_dir / "_output"
-    results: dict[str, dict[str, Any]] = {}
     for fmt in formats:
         if fmt not in FORMATS:
             raise RenderError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
-        start = time.perf_counter()
-        if use == "quarto":
-            path = render_quarto(paper_dir, fmt, epoch, date)
-        elif fmt == "html":
-            path = render_html_pandoc(paper_dir, out_dir / "index.html", epoch, date)
-        else:
-            path = render_pdf_pandoc(paper_dir, out_dir / "index.pdf", epoch, date)
-        info: dict[str, Any] = {"path": path, "engine": use, "seconds": time.perf_counter() - start}
-        if fmt == "pdf":
-            info["pages"] = pdf_pages(path)
-        results[fmt] = info
-    return results
+    use = engine if engine != "auto" else ("quarto" if quarto_path() else "pandoc")
+    date = build_date(int(epoch))
+    done: dict[str, dict[str, Any]] = {}
+    with ThreadPoolExecutor(max_workers=1 if use == "quarto" else max(1, len(formats))) as pool:
+        futures = {pool.submit(render_one, paper_dir, fmt, use, int(epoch), date): fmt for fmt in formats}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            if on_done is not None:
+                on_done(futures[future])
+    return {fmt: done[fmt] for fmt in formats}

@@ -2,7 +2,7 @@
 
 include: a paragraph holding only `{{< include path >}}` is replaced by the blocks of
 that file (read as the same markdown, path relative to the including file's folder,
-includes nested in it expanded too).
+includes nested in it, or in a fenced div such as a conditional block, expanded too).
 var: `{{< var a.b.c >}}` anywhere in running text is replaced by the value at that
 dotted key of _variables.yml, found beside the input file. A key that is missing
 stops the render with an error naming the key, as a hand-typed gap must never reach
@@ -49,6 +49,10 @@ local function expand_includes(blocks, base)
       end
       local doc = pandoc.read(text, "markdown", PANDOC_READER_OPTIONS)
       out:extend(expand_includes(doc.blocks, pandoc.path.directory(path)))
+    elseif block.t == "Div" then
+      -- Quarto expands includes anywhere, a conditional block's among them
+      block.content = expand_includes(block.content, base)
+      out:insert(block)
     else
       out:insert(block)
     end

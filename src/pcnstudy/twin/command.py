@@ -1,0 +1,32 @@
+"""``pcnstudy twin``: run the twin check on the project's results and print one line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pcnstudy.core import paths
+from pcnstudy.core.params import load_params, lookup
+from pcnstudy.twin.stage import SETTING_KEYS, TwinSettings, compute, read_inputs, write
+
+
+def summary_line(summary: dict, where: str) -> str:
+    """One line saying what the check found."""
+    if not summary["n_cohorts"]:
+        return f"twin: no simulated cohort in this run, nothing to compare -> {where}"
+    change, themes = summary["change"], summary["themes"]
+    parts = [f"{summary['n_cohorts']} simulated cohorts",
+             f"{change.get('n_covered', 0)} of {change.get('n_intervals', 0)} intervals cover the truth"]
+    if themes.get("n_themes"):
+        parts.append(f"{themes['n_themes']} themes, mean kappa {themes['mean_kappa']:.2f} against the true themes")
+    return "twin: " + ", ".join(parts) + f" -> {where}"
+
+
+def twin_command(root: Path | None = None) -> int:
+    base = Path(root) if root is not None else paths.ROOT
+    params = load_params(base / "params.yaml")
+    settings = TwinSettings(**{name: lookup(params, key) for name, key in SETTING_KEYS.items()})
+    inputs = read_inputs(base / "data" / "processed", base / "data" / "processed" / "results",
+                         base / "data" / "simulation_truth", base / "config" / "codebook.yml")
+    result = compute(inputs, settings)
+    write(result, base / "data" / "processed" / "results")
+    print(summary_line(result.summary, "data/processed/results/twin"))
+    return 0
