@@ -268,7 +268,8 @@ def test_paper_conditions_follow_the_results_and_cohorts():
     meta = {"leadership": {"k": 2}}
     twin = [dict(c, data="simulated") for c in COHORTS]
     flags = prose.paper_conditions({"scores": {**SCORES, "meta": meta, "meta_programmes": meta},
-                                    "themes": {"themes": {"a": {}}}}, roles, twin, restricted=False)
+                                    "themes": {"themes": {"a": {}}}, "twin": {"n_cohorts": 2}}, roles, twin,
+                                   restricted=False)
     assert all(flags.values()), flags
     one_programme = prose.paper_conditions({"scores": {**SCORES, "meta": meta,
                                                        "meta_programmes": {"leadership": {"k": 1}}}},
