@@ -1,8 +1,8 @@
 """The leak scanner of the tests: find raw participant ids in files the pipeline wrote.
 
 ``find_raw_ids(raw, folders)`` collects every raw respondent id (and name/email column
-value) of the exports under ``raw`` by ingesting them (``collect_raw_ids``), then scans
-every file under ``folders`` for them and gives one ``RawIdHit`` (file, line, id) per
+value, and self-generated identification code) of the exports under ``raw`` by
+ingesting them (``collect_raw_ids``), then scans every file under ``folders`` for them and gives one ``RawIdHit`` (file, line, id) per
 find. An oracle for the tests only: the pipeline never calls it.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ class RawIdHit:
 
 
 def collect_raw_ids(raw: Path) -> set[str]:
-    """Every raw respondent id (and name/email column value) in the exports under ``raw``."""
+    """Every raw respondent id (and name/email column value, and self-generated code) in the exports under ``raw``."""
     ids: set[str] = set()
     instrument = load_yaml(paths.INSTRUMENT)
     for folder in cohort_dirs(Path(raw), None):
@@ -40,6 +40,7 @@ def collect_raw_ids(raw: Path) -> set[str]:
         data = ingest_cohort(folder, b"leak-check", instrument, config)
         ids |= data.raw_ids
         ids |= {v for v in data.literals if v}
+        ids |= data.codes  # self-generated identification codes (design: self_code)
     return ids
 
 

@@ -108,7 +108,7 @@ def test_tables_have_labels_and_merged_intervals(tmp_path):
     names = sorted(p.name for p in written)
     assert names == ["attrition.md", "bias.md", "change.md", "effects.md", "feedback.md", "meta.md",
                      "meta_programmes.md", "mixed.md", "quotes.md", "reliability.md", "themes.md",
-                     "themes_by_cohort.md", "then_test.md"]
+                     "themes_by_cohort.md", "then_test.md", "unpaired_change.md"]
     change = (tmp_path / "change.md").read_text()
     assert change.rstrip().endswith("{#tbl-change}")
     assert "| cohort\\_a | leadership | 24 | 2.95 | 3.66 | 0.71 | (0.40, 1.02) | 24.1 | (13.0, 35.0) | \\<0.001 | 0.91 |" in change
@@ -276,9 +276,10 @@ def test_paper_conditions_follow_the_results_and_cohorts():
                                            roles, twin, restricted=False)
     assert one_programme["study_has_meta"] and not one_programme["study_has_meta_programmes"]
     new = {"cohort": "mine", "programme": "Mine", "data": "survey export"}
-    flags = prose.paper_conditions({"scores": {"meta": {"leadership": {"k": 1}}}}, {}, twin[:1] + [new],
-                                   restricted=True)
+    flags = prose.paper_conditions({"scores": {"meta": {"leadership": {"k": 1}}}, "twin": {"n_cohorts": 0}}, {},
+                                   twin[:1] + [new], restricted=True)
     assert not flags["study_all_simulated"] and not flags["study_is_twin"] and not flags["study_has_meta"]
+    assert not flags["study_has_twin_check"]  # the validation section needs a simulated cohort checked
     part = prose.paper_conditions({"scores": {}}, {}, twin[:2], restricted=True)
     assert part["study_all_simulated"] and not part["study_is_twin"]
 
@@ -462,6 +463,7 @@ def test_every_var_key_exists_in_the_pipeline_results(built_project):
     """On the whole twin every condition holds, so every shortcode must have its variable."""
     variables = yaml.safe_load((built_project / "paper" / "_variables.yml").read_text(encoding="utf-8"))
     conditions = yaml.safe_load((built_project / "paper" / "_study.yml").read_text(encoding="utf-8"))
+    # the twin has an anonymous cohort (unpaired) and single-wave cohorts, so the design flags hold too
     assert all(conditions.values()), conditions
     missing = sorted(paper_keys() - set(values.flatten(variables)))
     assert not missing, f"shortcodes without a variable: {missing}"

@@ -30,7 +30,7 @@ def test_every_declared_output_exists(built):
     missing = [str(p.relative_to(built)) for p in declared_outputs(built) if not p.exists()]
     assert not missing, f"declared outputs not written: {missing}"
     lock = yaml.safe_load((built / "dvc.lock").read_text())
-    assert set(lock["stages"]) == {"ingest", "scores", "themes", "paper"}
+    assert set(lock["stages"]) == {"ingest", "scores", "themes", "twin", "paper"}
 
 
 def test_second_repro_reruns_nothing(built):
@@ -61,7 +61,7 @@ def test_touching_the_package_reruns_its_dependants(built):
     try:
         init.write_text(original + "\n# touched\n")
         status = run_dvc(built, "status")
-        for stage in ("ingest", "scores", "themes", "paper"):
+        for stage in ("ingest", "scores", "themes", "twin", "paper"):
             assert f"{stage}:" in status.stdout, status.stdout
     finally:
         init.write_text(original)

@@ -349,7 +349,9 @@ def test_cohort_yml_shape():
             "instrument", "demo", "files", "columns", "names"]
     for cohort in COHORTS:
         meta = cohort_meta(cohort)
-        assert list(meta) == keys
+        design = CONFIG["cohorts"][cohort].get("design")  # written only where the spec gives one
+        assert list(meta) == (keys[:10] + ["design"] + keys[10:] if design else keys)
+        assert meta.get("design") == design
         assert meta["cohort"] == cohort and meta["demo"] is True
         for f in meta["files"]:
             assert (RAW / cohort / f["path"]).exists()

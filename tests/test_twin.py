@@ -91,3 +91,11 @@ def test_the_pipeline_checks_the_twin_and_the_paper_shows_it(built_project):
         "wave_effect" if rec["quantity"] == "mean_change" else "pct_change"][rec["wave_to"]])
     html = (built_project / "paper" / "_output" / "index.html").read_text(encoding="utf-8")
     assert "Validation on the simulated twin" in html and 'id="tbl-twin-themes"' in html
+
+
+def test_an_unpaired_cohort_is_compared_with_its_sizes_at_each_wave():
+    row = {k: v for k, v in change_rows(0.3, 0.6).items() if k != "n_pairs"}
+    change = pd.DataFrame([{**row, "n_from": 30, "n_to": 23, "comparison": "unpaired"}])
+    table = change_versus_truth(change, EFFECTS, ["a"])
+    assert set(table["comparison"]) == {"unpaired"}
+    assert (table["n_from"].iloc[0], table["n_to"].iloc[0]) == (30, 23) and table["covered"].all()

@@ -4,7 +4,10 @@
 holds the rows of each of ``TABLES``, every ``Problem``, a ``FileStats`` per raw file
 (rows read, kept, quarantined; values coerced, quarantined, flagged: the proof that
 nothing was lost), the redaction counts, respondents without a baseline, and the raw
-ids, names, literals and unredacted texts (for the leak and redaction checks only).
+ids, names, literals and unredacted texts (for the leak and redaction checks only), the
+cohort's design (cohort.yml ``design``), and for ``design: self_code`` the linking counts
+per wave (pcnstudy.ingest.linkage.COUNTS) and the raw codes (for the leak check only:
+they never reach a table).
 """
 from __future__ import annotations
 
@@ -46,3 +49,6 @@ class CohortData:
     no_baseline: int = 0
     names: list[str] = field(default_factory=list)
     literals: list[str] = field(default_factory=list)
+    design: str = "paired"
+    linkage: dict[str, dict[str, int]] = field(default_factory=dict)
+    codes: set[str] = field(default_factory=set)

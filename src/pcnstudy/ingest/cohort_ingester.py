@@ -18,6 +18,14 @@ wave the cohort does not declare) is quarantined whole; a file that is not what
 cohort.yml declares is set aside whole. Free text is kept as written but flagged when
 it looks like a formula, holds HTML/script tags, or is longer than ``MAX_TEXT_CHARS``
 (truncated there, with a record). Raises ``CohortConfigError`` for an unusable cohort.yml.
+
+The cohort.yml ``design`` decides who a row is. ``paired`` (the default): the
+respondent id's pseudonym. ``anonymous``: every row is its own respondent, pseudonym of
+``row:<cohort>/<file>:<row>`` under the key, so no row is a duplicate and no wave links
+to another. ``self_code``: rows start so, then the self-generated codes
+(``columns.self_code``) link them across waves (pcnstudy.ingest.linkage); a linked row
+takes the respondent of its person's first row, and the counts per wave go to
+``CohortData.linkage``. Codes never reach a record or a problem's value.
 """
 from __future__ import annotations
 
@@ -41,6 +49,7 @@ from pcnstudy.ingest.coerce import (
 from pcnstudy.ingest.cohort_data import CohortData, FileStats
 from pcnstudy.ingest.exports import RawTable, read_export
 from pcnstudy.ingest.header_matching import match_headers
+from pcnstudy.ingest.linkage import CodeRow, link_waves, normalise_code
 from pcnstudy.ingest.pseudonym import normalise_id, pseudonymise
 from pcnstudy.ingest.redact import Redactor, count_kinds
 from pcnstudy.ingest.transcripts import INTERVIEW_QUESTION, read_transcript
@@ -105,7 +114,10 @@ class _CohortIngester:
         self.cohort = config["cohort"]
         self.scale = instrument["scale"]
         self.domains = {item["id"]: item["domain"] for item in instrument.get("items", [])}
-        self.data = CohortData(self.cohort, config["demo"], names=list(config["names"]))
+        self.design = config.get("design", "paired")
+        self.data = CohortData(self.cohort, config["demo"], names=list(config["names"]), design=self.design)
+        self.code_headers = [str(h) for h in config["columns"].get("self_code") or []]
+        self.code_rows: list[CodeRow] = []
         self.columns = config["columns"]
         self.wave_order = list(config["waves"]) + [w for w in config["retrospective_waves"] if w not in config["waves"]]
         self.seen: dict[tuple[str, str], tuple[str, int]] = {}
@@ -173,14 +185,16 @@ class _CohortIngester:
         headers = [str(c) for c in table.frame.columns]
         if headers:
             self.file_headers[rel] = (headers, max(table.header_rows, 1))
-        id_header = str(self.columns["respondent_id"])
+        id_headers = {"paired": [str(self.columns.get("respondent_id"))], "self_code": self.code_headers}.get(self.design, [])
+        absent = [h for h in id_headers if h not in headers]
         reason = None
         if file_fatal:
             reason = f"row set aside with its file: {file_fatal[0].reason}"
         elif wave_undeclared:
             reason = f"row set aside: wave {entry['wave']!r} is not declared in cohort.yml"
-        elif id_header not in headers and len(table.frame):
-            reason = f"row set aside: the respondent id column {id_header!r} is missing"
+        elif absent and len(table.frame):
+            what = "respondent id" if self.design == "paired" else "self-generated code"
+            reason = f"row set aside: the {what} column {absent[0]!r} is missing"
         if reason:
             for row in table.rows:
                 self.data.problems.append(Problem(rel, row, "", None, reason, scope="row"))
@@ -239,21 +253,43 @@ class _CohortIngester:
         self.data.problems.append(Problem(rel, row, column, value, reason, scope="cell"))
         stats.values_quarantined += 1
 
+    def _row_pseudonym(self, rel: str, row: int) -> str:
+        """The pseudonymous respondent of a row that no id links (anonymous designs): from (cohort, file, row)."""
+        return pseudonymise(f"row:{rel}:{row}", self.key)
+
+    def _self_code(self, record: dict) -> tuple | None:
+        """The row's normalised self-generated code (None when it gave none); the raw code noted for the leak check."""
+        values = []
+        for header in self.code_headers:
+            value = _clean(record.get(header))
+            if value is not None and (spreadsheet_error(value) or _CONTROL.search(value)):
+                value = None
+            values.append(value)
+        written = [v for v in values if v]
+        if written:
+            self.data.codes.add("".join(written))
+            self.data.codes.update(v for v in written if len(written) == 1)
+        return normalise_code(values)
+
     def _survey_row(self, record: dict, row: int, entry: dict, rel: str, stats: FileStats) -> bool:
         cols = self.columns
-        id_header = str(cols["respondent_id"])
-        raw_id = _clean(record.get(id_header))
-        if raw_id is None:
-            self.data.problems.append(Problem(rel, row, id_header, record.get(id_header),
-                                              "empty respondent id: row set aside", scope="row"))
-            return False
-        if spreadsheet_error(raw_id) or _CONTROL.search(raw_id):
-            why = "a spreadsheet error value" if spreadsheet_error(raw_id) else "control characters"
-            self.data.problems.append(Problem(rel, row, id_header, raw_id.encode("unicode_escape").decode("ascii"),
-                                              f"respondent id holds {why}: row set aside", scope="row"))
-            return False
-        self.data.raw_ids.add(raw_id)
-        respondent = pseudonymise(raw_id, self.key)
+        id_header = str(cols.get("respondent_id"))
+        if self.design != "paired":
+            raw_id = None
+            respondent = self._row_pseudonym(rel, row)
+        else:
+            raw_id = _clean(record.get(id_header))
+            if raw_id is None:
+                self.data.problems.append(Problem(rel, row, id_header, record.get(id_header),
+                                                  "empty respondent id: row set aside", scope="row"))
+                return False
+            if spreadsheet_error(raw_id) or _CONTROL.search(raw_id):
+                why = "a spreadsheet error value" if spreadsheet_error(raw_id) else "control characters"
+                self.data.problems.append(Problem(rel, row, id_header, raw_id.encode("unicode_escape").decode("ascii"),
+                                                  f"respondent id holds {why}: row set aside", scope="row"))
+                return False
+            self.data.raw_ids.add(raw_id)
+            respondent = pseudonymise(raw_id, self.key)
         wave = entry["wave"]
         wave_header = cols.get("wave")
         if wave_header and wave_header in record:
@@ -266,8 +302,8 @@ class _CohortIngester:
                         scope="row"))
                     return False
                 wave = given
-        key = (wave, normalise_id(raw_id))
-        if key in self.seen:
+        key = (wave, normalise_id(raw_id) if raw_id is not None else respondent)
+        if raw_id is not None and key in self.seen:
             first_rel, first_row = self.seen[key]
             self.data.problems.append(Problem(
                 rel, row, id_header, respondent,
@@ -283,8 +319,10 @@ class _CohortIngester:
                 (self.data.names if role == "name" else self.data.literals).append(value)
                 if role == "name":
                     self.data.literals.append(value)
-        if "@" in raw_id:
+        if raw_id is not None and "@" in raw_id:
             self.data.literals.append(raw_id)
+        if self.design == "self_code":
+            self.code_rows.append(CodeRow(respondent, wave, self._self_code(record)))
         person = self.people.setdefault(respondent, {"waves": set(), "group": None, "pcn": None,
                                                      "profession": None, "role": None})
         person["waves"].add(wave)
@@ -429,8 +467,36 @@ class _CohortIngester:
                 })
 
     # -- finishing -------------------------------------------------------------
+    def _link(self) -> None:
+        """design: self_code: link the rows' respondents across waves by their codes (pcnstudy.ingest.linkage).
+
+        Every row was its own respondent (``_row_pseudonym``); a linked row takes the
+        respondent of its person's first row, and that respondent's waves and attributes
+        (the first given, in wave order) gather from all of its rows.
+        """
+        linkage = link_waves(self.code_rows, self.wave_order)
+        self.data.linkage = linkage.counts
+        final = linkage.respondent
+        for table in ("ratings", "feedback"):
+            for record in self.data.records[table]:
+                record["respondent"] = final[record["respondent"]]
+        for item in self.pending_texts:
+            item["respondent"] = final[item["respondent"]]
+        merged: dict[str, dict[str, Any]] = {}
+        for row in self.code_rows:
+            person = self.people[row.key]
+            target = merged.setdefault(final[row.key], {"waves": set(), "group": None, "pcn": None,
+                                                        "profession": None, "role": None})
+            target["waves"] |= person["waves"]
+            for role in ("group", "pcn", "profession", "role"):
+                if target[role] is None:
+                    target[role] = person[role]
+        self.people = merged
+
     def _finish(self) -> None:
         data = self.data
+        if self.design == "self_code":
+            self._link()
         redactor = Redactor(names=data.names, literals=data.literals)
         for item in self.pending_texts:
             data.raw_texts.append({"response_id": item["response_id"], "cohort": self.cohort, "text": item["text"]})
@@ -448,7 +514,7 @@ class _CohortIngester:
         for respondent, person in self.people.items():
             waves = sorted(person["waves"], key=lambda w: (order.get(w, len(order)), w))
             survey_waves = [w for w in waves if w not in self.config["retrospective_waves"]]
-            if survey_waves and baseline not in survey_waves:
+            if survey_waves and baseline not in survey_waves and self.design != "anonymous":
                 data.no_baseline += 1
             data.records["respondents"].append({
                 "respondent": respondent, "cohort": self.cohort,
@@ -463,7 +529,7 @@ class _CohortIngester:
         if value is None:
             return problem
         cols = self.columns
-        if problem.column in {cols.get("name"), cols.get("email")} - {None}:
+        if problem.column in {cols.get("name"), cols.get("email"), *self.code_headers} - {None}:
             return replace(problem, value="[withheld]")
         text = str(value)
         if problem.column == cols.get("respondent_id") and not text.startswith("r_"):
@@ -471,6 +537,9 @@ class _CohortIngester:
         for raw_id in sorted(self.data.raw_ids, key=len, reverse=True):
             if raw_id and raw_id in text:
                 text = re.sub(rf"(?<![\w]){re.escape(raw_id)}(?![\w])", pseudonymise(raw_id, self.key), text)
+        for code in sorted(self.data.codes, key=len, reverse=True):
+            if len(code) >= 3 and code in text:
+                text = re.sub(rf"(?<![\w]){re.escape(code)}(?![\w])", "[code withheld]", text)
         text = redactor.redact(text)[0]
         return replace(problem, value=text)
 

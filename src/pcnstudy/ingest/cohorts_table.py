@@ -4,8 +4,10 @@ and never from data/raw.
 
 ``cohorts_frame(configs)`` takes the checked cohort configs (``load_cohort``) and gives
 one row per cohort: cohort, programme, region, n_pcns, start, end, waves and
-retrospective_waves (``;``-joined, in time order), instrument, and data ("simulated"
-for the demonstration study's cohorts, else "survey export").
+retrospective_waves (``;``-joined, in time order), instrument, data ("simulated"
+for the demonstration study's cohorts, else "survey export"), and design (``study_design``:
+how change can be estimated: ``paired`` by respondent id, ``linked`` by self-generated
+codes, ``unpaired`` for anonymous waves, ``single_wave`` for one wave whatever the design).
 """
 from __future__ import annotations
 
@@ -14,8 +16,18 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 COHORT_COLUMNS = ["cohort", "programme", "region", "n_pcns", "start", "end", "waves", "retrospective_waves",
-                  "instrument", "data"]
+                  "instrument", "data", "design"]
 SIMULATED, SURVEY_EXPORT = "simulated", "survey export"
+#: cohort.yml ``design`` -> the cohorts table's design when the cohort has several waves.
+STUDY_DESIGNS = {"paired": "paired", "self_code": "linked", "anonymous": "unpaired"}
+SINGLE_WAVE = "single_wave"
+
+
+def study_design(config: Mapping[str, Any]) -> str:
+    """How a cohort's change can be estimated: paired, linked, unpaired, or single_wave (one survey wave)."""
+    if len(config.get("waves") or []) < 2:
+        return SINGLE_WAVE
+    return STUDY_DESIGNS[config.get("design") or "paired"]
 
 
 def _text(value: Any) -> str | None:
@@ -45,6 +57,7 @@ def cohort_row(config: Mapping[str, Any]) -> dict[str, Any]:
         "retrospective_waves": ";".join(str(w) for w in config.get("retrospective_waves") or []),
         "instrument": _text(config.get("instrument")),
         "data": SIMULATED if config.get("demo") else SURVEY_EXPORT,
+        "design": study_design(config),
     }
 
 

@@ -89,6 +89,9 @@ def ingest_command(raw: Path, out: Path) -> int:
         f"{totals['rows_kept']} kept, {totals['rows_quarantined']} quarantined, "
         f"{result.report['problems']['fatal']} problems, {result.report['problems']['warnings']} warnings -> {out}"
     )
+    for cohort, entry in result.report["cohorts"].items():
+        for line in linkage_lines(cohort, entry.get("linkage") or {}):
+            print(line)
     return 0
 
 
@@ -127,9 +130,19 @@ def validate_command(cohort_dir: Path) -> int:
         f"{config['cohort']}: {fatal} problem{'s' if fatal != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} "
         f"in {len(data.files)} file{'s' if len(data.files) != 1 else ''}; rows read {rows['rows_read']}, "
         f"kept {rows['rows_kept']}, quarantined {rows['rows_quarantined']}; "
-        f"{data.no_baseline} respondent(s) without a baseline"
+        + (f"{data.no_baseline} respondent(s) without a baseline" if data.design != "anonymous"
+           else "design anonymous: each row its own respondent, waves not linked")
     )
+    for line in linkage_lines(config["cohort"], data.linkage):
+        print(line)
     return 1 if fatal or unbalanced else 0
+
+
+def linkage_lines(cohort: str, linkage: dict[str, dict[str, int]]) -> list[str]:
+    """One line per wave of a self_code cohort's linking counts (none for other designs)."""
+    return [f"{cohort} {wave}: {c['rows']} rows; linked {c['linked_exact']} exact, {c['linked_tolerant']} tolerant; "
+            f"{c['ambiguous']} ambiguous, {c['unlinked']} unlinked, {c['no_code']} without a code"
+            for wave, c in linkage.items()]
 
 
 # --------------------------------------------------------------------------- new-cohort

@@ -10,10 +10,12 @@ and gives:
 - ``build_report(cohorts, key)``: the content of ingest_report.json (per file
   rows_read, rows_kept, rows_quarantined, values_coerced, values_quarantined,
   values_flagged; totals; rows unaccounted for; per cohort respondents, those
-  without a baseline, texts, problems and warnings; redaction counts per kind; the
+  without a baseline, texts, problems and warnings, and for a cohort whose design is not
+  paired its design and (self_code) its linking counts per wave; redaction counts per kind; the
   key's source; the longest text kept);
 - ``IngestResult``: the stage's results object holding those tables, the cohorts
-  table, the report and the problems, with ``summary_frame()`` (the per-file counts).
+  table, the report and the problems, with ``summary_frame()`` (the per-file counts) and
+  ``linkage_frame()`` (self-code linking counts per cohort and wave).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from pcnstudy.core.problems import Problem
 from pcnstudy.ingest.cohort_data import TABLES, CohortData, FileStats
 from pcnstudy.ingest.cohort_ingester import MAX_TEXT_CHARS
 from pcnstudy.ingest.cohorts_table import cohorts_frame
+from pcnstudy.ingest.linkage import COUNTS
 from pcnstudy.ingest.pseudonym import PseudonymKey
 from pcnstudy.ingest.redact import KINDS
 from pcnstudy.ingest.validate import TABLE_COLUMNS, TABLE_SORT
@@ -82,6 +85,16 @@ def build_tables(cohorts: list[CohortData]) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def _design_entry(data: CohortData) -> dict[str, Any]:
+    """A cohort's design in the report when it is not paired, with its linking counts per wave (self_code)."""
+    if data.design == "paired":
+        return {}
+    entry: dict[str, Any] = {"design": data.design}
+    if data.linkage:
+        entry["linkage"] = {wave: dict(counts) for wave, counts in data.linkage.items()}
+    return entry
+
+
 def build_report(cohorts: list[CohortData], key: PseudonymKey) -> dict[str, Any]:
     """The ingest_report.json content: per-file counts, totals, no-baseline, redaction."""
     files = {rel: vars(stats).copy() for data in cohorts for rel, stats in sorted(data.files.items())}
@@ -106,6 +119,7 @@ def build_report(cohorts: list[CohortData], key: PseudonymKey) -> dict[str, Any]
                 "texts": len(data.records["texts"]),
                 "problems": sum(p.fatal for p in data.problems),
                 "warnings": sum(not p.fatal for p in data.problems),
+                **_design_entry(data),
             }
             for data in sorted(cohorts, key=lambda d: d.cohort)
         },
@@ -121,6 +135,14 @@ def file_counts(report: dict[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame.from_dict(report["files"], orient="index")
     frame.index.name = "file"
     return frame.sort_index()
+
+
+def linkage_frame(report: dict[str, Any]) -> pd.DataFrame:
+    """The report's self-code linking counts as a table (index cohort, wave; one column per count)."""
+    rows = [{"cohort": cohort, "wave": wave, **counts}
+            for cohort, entry in sorted(report["cohorts"].items()) for wave, counts in (entry.get("linkage") or {}).items()]
+    frame = pd.DataFrame(rows, columns=["cohort", "wave", *COUNTS]).astype({c: "int64" for c in COUNTS})
+    return frame.set_index(["cohort", "wave"])
 
 
 @dataclass
@@ -150,6 +172,11 @@ class IngestResult:
         frame = reasons.value_counts().rename("n").to_frame()
         frame.index.name = "reason"
         return frame
+
+    def linkage_frame(self) -> pd.DataFrame:
+        """Self-code linking per cohort and wave (index cohort, wave; columns ``linkage.COUNTS``);
+        no rows when no cohort has ``design: self_code``."""
+        return linkage_frame(self.report)
 
     def summary_frame(self) -> pd.DataFrame:
         """Per raw file (index ``file``, sorted): rows read, kept and quarantined, values coerced,

@@ -5,7 +5,10 @@ checked cohort description or a ``CohortConfigError`` (a usage error: the folder
 its cohort.yml is missing, not YAML, or lacks required keys), plus ``Problem`` records
 for mapping mistakes a run can report (an item id the instrument does not have, a
 file whose wave the cohort does not declare, an export header missing from the file,
-an export column the mapping does not mention).
+an export column the mapping does not mention). cohort.yml's ``design`` (``DESIGNS``:
+paired, anonymous, self_code; absent = paired) decides which id columns are required:
+paired needs ``columns.respondent_id``, self_code ``columns.self_code`` (one header or a
+list), anonymous neither; a mismatch is a ``CohortConfigError`` naming the line.
 
 The processed tables' schemas (pandera) live here too: ``TABLE_COLUMNS`` is the one
 list of each table's columns (docs/data-dictionary.md is kept in step by a test),
@@ -41,9 +44,13 @@ PRIVATE_ROLES = ("name", "email")
 
 #: Keys cohort.yml may hold (anything else is reported: a typo would otherwise be ignored).
 TOP_KEYS = ("cohort", "programme", "region", "n_pcns", "start", "end", "waves", "retrospective_waves",
-            "instrument", "demo", "files", "columns", "names")
+            "instrument", "demo", "design", "files", "columns", "names")
 FILE_KEYS = ("path", "wave", "format", "layout")
-COLUMN_KEYS = (*ROLE_COLUMNS, *MAPPING_GROUPS)
+COLUMN_KEYS = (*ROLE_COLUMNS, *MAPPING_GROUPS, "self_code")
+#: How a cohort's rows are told apart and linked across waves (cohort.yml ``design``; absent = paired):
+#: ``paired`` by columns.respondent_id; ``anonymous`` not at all (each row its own pseudonymous
+#: respondent); ``self_code`` by a self-generated identification code (columns.self_code).
+DESIGNS = ("paired", "anonymous", "self_code")
 EXPORT_LAYOUTS = ("auto", "plain", "qualtrics", "surveymonkey", "msforms", "googleforms")
 
 
@@ -164,7 +171,8 @@ def load_cohort(cohort_dir: Path) -> dict[str, Any]:
     """Read and check ``cohort_dir/cohort.yml``; raise ``CohortConfigError`` on a usage error.
 
     Gives the cohort description with defaults filled in (retrospective_waves [],
-    names [], demo False, each file's layout 'auto') and ``_source`` (the YAML text).
+    names [], demo False, design 'paired', each file's layout 'auto'; columns.self_code as
+    a list) and ``_source`` (the YAML text).
     """
     cohort_dir = Path(cohort_dir)
     if not cohort_dir.is_dir():
@@ -212,8 +220,9 @@ def load_cohort(cohort_dir: Path) -> dict[str, Any]:
             )
         entry.setdefault("layout", "auto")
     columns = config["columns"]
-    if not isinstance(columns, dict) or not columns.get("respondent_id"):
-        raise CohortConfigError(f"{path}:{_line_of(source, 'columns:')}: columns.respondent_id is required")
+    if not isinstance(columns, dict):
+        raise CohortConfigError(f"{path}:{_line_of(source, 'columns:')}: columns must map roles to export headers")
+    config["design"] = _check_design(config, columns, path, source)
     for group in MAPPING_GROUPS:
         mapping = columns.get(group) or {}
         if not isinstance(mapping, dict):
@@ -245,6 +254,48 @@ def load_cohort(cohort_dir: Path) -> dict[str, Any]:
     config["_folder"] = cohort_dir.name
     config["_duplicates"] = list(loader.duplicates)
     return config
+
+
+def _check_design(config: dict[str, Any], columns: dict[str, Any], path: Path, source: str) -> str:
+    """The cohort's ``design`` (absent = paired), its id columns checked; ``columns.self_code`` made a list.
+
+    paired needs columns.respondent_id; anonymous and self_code take none (rows are told
+    apart by cohort, file and row); self_code needs columns.self_code (a header, or a list
+    of headers whose values together make the code), and only self_code may give it.
+    """
+    design = config.get("design", "paired")
+    design = "paired" if design is None else design
+    if design not in DESIGNS:
+        raise CohortConfigError(f"{path}:{_line_of(source, 'design:')}: design {design!r} must be one of "
+                                f"{', '.join(DESIGNS)}")
+    code = columns.get("self_code")
+    code_line = _line_of(source, "self_code:") if code is not None else _line_of(source, "columns:")
+    if design == "self_code":
+        headers = [code] if isinstance(code, str) else code
+        if (not isinstance(headers, list) or not headers
+                or not all(isinstance(h, str) and h.strip() for h in headers) or len(set(headers)) != len(headers)):
+            raise CohortConfigError(
+                f"{path}:{code_line}: design: self_code needs columns.self_code: the export header of the "
+                "self-generated code, or a list of the headers that together make it (e.g. [Initials, Birth month])")
+        columns["self_code"] = [str(h) for h in headers]
+        taken = {str(columns[r]) for r in ROLE_COLUMNS if columns.get(r)} | {
+            str(h) for g in MAPPING_GROUPS for h in (columns.get(g) or {})}
+        clash = [h for h in columns["self_code"] if h in taken]
+        if clash:
+            raise CohortConfigError(f"{path}:{code_line}: columns.self_code header {clash[0]!r} is also mapped to "
+                                    "another role; a code column is read for linking only")
+    elif code is not None:
+        raise CohortConfigError(f"{path}:{code_line}: columns.self_code is read only with design: self_code "
+                                f"(design is {design}); remove it or set design: self_code")
+    if design == "paired" and not columns.get("respondent_id"):
+        raise CohortConfigError(
+            f"{path}:{_line_of(source, 'columns:')}: columns.respondent_id is required (or, for an export with "
+            "no participant id, set design: anonymous, or design: self_code with columns.self_code)")
+    if design != "paired" and columns.get("respondent_id"):
+        raise CohortConfigError(
+            f"{path}:{_line_of(source, 'respondent_id:')}: design: {design} takes no columns.respondent_id "
+            "(rows are told apart by cohort, file and row); remove it, or set design: paired")
+    return design
 
 
 def _unknown_keys(found: Any, known: tuple[str, ...], where: str) -> list[tuple[str, str]]:
@@ -315,6 +366,8 @@ def mapped_headers(config: dict[str, Any]) -> dict[str, str]:
     """Return export header -> role ('respondent_id', 'item:lead_1', 'text:valued_most' ...)."""
     columns = config["columns"]
     roles = {str(columns[role]): role for role in ROLE_COLUMNS if columns.get(role)}
+    for header in columns.get("self_code") or []:
+        roles[str(header)] = "self_code"
     for group, prefix in (("items", "item"), ("feedback", "feedback"), ("text", "text")):
         for header, item_id in columns.get(group, {}).items():
             roles[header] = f"{prefix}:{item_id}"
@@ -328,7 +381,7 @@ def header_problems(file: str, headers: list[str], config: dict[str, Any], heade
     A mapped header missing from the export is a fatal problem when it is missing from
     every export of the cohort (``present_anywhere``: headers seen in any export;
     waves may ask different questions, so a column only some waves have is fine);
-    the respondent id must be in every export. An export header the mapping does not
+    the respondent id (and each self-code column) must be in every export. An export header the mapping does not
     mention is a non-fatal warning (the column is ignored).
     """
     mapped = mapped_headers(config)
@@ -338,7 +391,7 @@ def header_problems(file: str, headers: list[str], config: dict[str, Any], heade
     for header, role in mapped.items():
         if header in present or role == "wave":
             continue
-        if role == "respondent_id" or header not in anywhere:
+        if role in ("respondent_id", "self_code") or header not in anywhere:
             problems.append(Problem(
                 file, header_row, header, None,
                 f"mapped column ({role}) is missing from the export", scope="column",

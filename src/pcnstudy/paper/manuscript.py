@@ -66,6 +66,8 @@ from pcnstudy.paper.prose import (
     config_facts,
     derived_params,
     derived_results,
+    design_conditions,
+    design_prose,
     feedback_prose,
     paper_conditions,
     study_facts,
@@ -197,9 +199,12 @@ def compute(inputs: PaperInputs, settings: PaperSettings) -> PaperResult:
              **study_facts(cohorts), **config_facts(inputs.instrument, inputs.codebook)}
     roles = study_roles(results.get("scores") or {}, cohorts)
     extra.update(feedback_prose(roles, inputs.instrument))
+    extra.update(design_prose(results.get("scores") or {}, cohorts, inputs.instrument,
+                              derived_params(params).get("params.derived.conf_pct", "95")))
     extra.update(bias_statements(roles, inputs.instrument))
     flat = variables({**results, "roles": roles}, params, extra)
     conditions = paper_conditions(results, roles, cohorts, restricted=bool(params.get("cohorts")))
+    conditions.update(design_conditions(cohorts))
     tables = paper_tables(results, instrument=inputs.instrument, codebook=inputs.codebook,
                           conf_pct=flat.get("params.derived.conf_pct", "95"), quotes=inputs.quotes, cohorts=cohorts)
     tables.update(twin_tables(inputs.twin, cohorts, display_names(inputs.instrument, inputs.codebook),

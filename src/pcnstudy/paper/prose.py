@@ -10,7 +10,9 @@ instrument and codebook configs and params.yaml, and gives:
 - ``bias_statements``: the lead cohort's regression-to-the-mean and drop-out checks in words;
 - ``paper_conditions``: the flags of the conditional prose (``_study.yml``);
 - ``derived_results``, ``derived_params``, ``config_facts``, ``study_facts``: facts the
-  prose states that follow from the results, params.yaml, the configs and the cohorts.
+  prose states that follow from the results, params.yaml, the configs and the cohorts;
+- ``design_prose``, ``design_conditions``: the sentences and flags about cohorts whose
+  change cannot be paired (unpaired: the waves could not be linked; single wave).
 """
 from __future__ import annotations
 
@@ -294,3 +296,77 @@ def study_facts(cohorts: list[Mapping[str, Any]]) -> dict[str, str]:
     """How many cohorts and PCNs the run analyses (a cohort without n_pcns counts none)."""
     return {"study.n_cohorts": str(len(cohorts)),
             "study.n_pcns": str(sum(int(c.get("n_pcns") or 0) for c in cohorts))}
+
+
+# --------------------------------------------------------------------------- designs
+
+#: Cohort designs (the cohorts table's ``design``; absent = paired) the prose speaks of.
+UNPAIRED = "unpaired"
+SINGLE_WAVE = "single_wave"
+#: What every sentence and table label about an unpaired cohort says.
+UNPAIRED_WORDING = "unpaired comparison of start and end respondents; the waves could not be linked"
+
+
+def cohorts_by_design(cohorts: list[Mapping[str, Any]], design: str) -> list[Mapping[str, Any]]:
+    """The cohort records whose ``design`` is ``design`` (a record without one is paired)."""
+    return [c for c in cohorts if str(c.get("design") or "paired") == design]
+
+
+def _p_text(key: str, value: Any) -> str:
+    """'p = 0.012', 'p <0.001', or 'p suppressed' for running text."""
+    shown = format_value(key, value)
+    if isinstance(value, str):
+        return "p suppressed"
+    return f"p {shown}" if shown.startswith("<") else f"p = {shown}"
+
+
+def design_prose(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]],
+                 instrument: Mapping[str, Any] | None, conf: str = "95") -> dict[str, str]:
+    """Sentences about the cohorts whose change cannot be paired.
+
+    ``study.design.unpaired_sentence``: for each unpaired cohort (scores.json
+    ``unpaired_change``), its change by domain as an unpaired comparison of start and end
+    respondents, saying the waves could not be linked; ``study.design.single_wave_sentence``:
+    the single-wave cohorts, for which nothing paired (no change) is attempted. A sentence
+    is empty when no cohort has that design (``design_conditions`` then hides it).
+    """
+    names = {k: str((v or {}).get("name", k)) for k, v in ((instrument or {}).get("domains") or {}).items()}
+    out = {"study.design.unpaired_sentence": "", "study.design.single_wave_sentence": ""}
+    parts = []
+    for c in cohorts_by_design(cohorts, UNPAIRED):
+        cohort = str(c.get("cohort"))
+        programme = lower_first(str(c.get("programme") or cohort))
+        domains = (scores.get("unpaired_change") or {}).get(cohort) or {}
+        order = [d for d in names if d in domains] + sorted(d for d in domains if d not in names)
+        said = []
+        for d in order:
+            rec = domains[d] or {}
+            text = f"{lower_first(names.get(d, d))} by {prose_percent('pct_change', rec.get('pct_change'))}"
+            if isinstance(rec.get("pct_change"), (int, float)):
+                text += (f" ({conf}% CI {prose_percent('pct_ci_low', rec.get('pct_ci_low'))} to "
+                         f"{prose_percent('pct_ci_high', rec.get('pct_ci_high'))}; Welch "
+                         f"{_p_text('p_welch', rec.get('p_welch'))}, Mann-Whitney "
+                         f"{_p_text('p_mannwhitney', rec.get('p_mannwhitney'))})")
+            said.append(text)
+        if said:
+            parts.append(f"In the {programme} ({cohort}; {UNPAIRED_WORDING}) the mean domain scores changed: "
+                         f"{join_and(said)}")
+        else:
+            parts.append(f"The {programme} ({cohort}) had no change to report ({UNPAIRED_WORDING})")
+    if parts:
+        out["study.design.unpaired_sentence"] = ". ".join(parts) + "."
+    single = cohorts_by_design(cohorts, SINGLE_WAVE)
+    if single:
+        ids = join_and([str(c.get("cohort")) for c in single])
+        one = len(single) == 1
+        out["study.design.single_wave_sentence"] = (
+            f"{'The cohort' if one else 'The cohorts'} surveyed at a single wave ({ids}) "
+            f"{'has' if one else 'have'} no change estimated and nothing paired is attempted; "
+            f"{'its' if one else 'their'} proportions, reliability and themes are reported.")
+    return out
+
+
+def design_conditions(cohorts: list[Mapping[str, Any]]) -> dict[str, bool]:
+    """Flags of the prose about designs: ``study_has_unpaired``, ``study_has_single_wave``."""
+    return {"study_has_unpaired": bool(cohorts_by_design(cohorts, UNPAIRED)),
+            "study_has_single_wave": bool(cohorts_by_design(cohorts, SINGLE_WAVE))}

@@ -21,6 +21,11 @@ The report is the template ``pcnstudy/paper/templates/cohort_report.qmd`` with a
 - theme prevalence (themes.json ``by_cohort``) beside the other cohorts' answers;
 - the cohort's exemplar quotes (``cohort_quotes``), chosen as the study chooses them.
 
+A cohort whose design (the cohorts table's ``design``) is ``unpaired`` gets its unpaired
+change instead (scores.json ``unpaired_change``, ``unpaired_change_md``), and the report
+says that its waves could not be linked; a ``single_wave`` cohort says that no change is
+estimated (``CHANGE_INTROS``, ``DESIGN_NOTES``).
+
 Values are formatted as the paper formats them (``pcnstudy.paper.values.format_value``), and
 values suppressed by disclosure control stay suppressed; pooled figures only add
 published counts. Exit codes: 0 written; 1 unknown cohort, no results, or the cohort
@@ -137,7 +142,7 @@ def read_cohort(processed: Path, name: str) -> dict[str, Any] | None:
 def results_cohorts(scores: Mapping[str, Any], themes: Mapping[str, Any]) -> list[str]:
     """Cohort ids the results hold (change, feedback, attrition, reliability, themes by cohort), sorted."""
     found: set[str] = set()
-    for section in ("change", "feedback", "attrition", "reliability", "mixed"):
+    for section in ("change", "feedback", "attrition", "reliability", "mixed", "unpaired_change"):
         found.update((scores.get(section) or {}).keys())
     found.update((themes.get("by_cohort") or {}).keys())
     return sorted(c for c in found if c not in POOLED_KEYS)
@@ -267,10 +272,48 @@ def cohort_table(config: Mapping[str, Any], n_respondents: Any) -> str:
     rows = [["Programme", shown(config.get("programme"))], ["Region", shown(config.get("region"))],
             ["PCNs", shown(config.get("n_pcns"))],
             ["Dates", f"{shown(config.get('start'))} to {shown(config.get('end'))}"],
-            ["Waves", md_escape(", ".join(str(w) for w in waves)) or "not stated"],
+            ["Waves", (md_escape(", ".join(str(w) for w in waves)) or "not stated")
+             + DESIGN_NOTES.get(str(config.get("design") or "paired"), "")],
             ["Respondents analysed", shown(n_respondents)]]
     return pipe_table(["", "This cohort"], rows, "The cohort, from its cohort.yml and the study's results",
                       "tbl-cohort", "ll", max_width=60)
+
+
+#: What the report says of a cohort's waves, by its design (the cohorts table's ``design``).
+DESIGN_NOTES = {"unpaired": " (unpaired: the waves could not be linked)", "single_wave": " (a single wave)"}
+#: The report's opening of its change section, by design (paired and linked: complete pairs).
+CHANGE_INTROS = {
+    "paired": "Change from the first to the last wave, by domain, on complete pairs. The other cohorts are pooled "
+              "by a random-effects meta-analysis (REML) of their mean change, as in the study's own meta-analysis, "
+              "which pools every cohort (last column).",
+    "unpaired": "This cohort's waves could not be linked (an anonymous survey), so nothing paired is attempted: "
+                "the change from the first to the last wave, by domain, is an unpaired comparison of start and end "
+                "respondents (difference of the means with Welch's interval, percentage change of the means, "
+                "Welch and Mann-Whitney tests). It enters neither the other cohorts' pool nor the study's "
+                "meta-analysis of paired change.",
+    "single_wave": "This cohort was surveyed at a single wave: no change is estimated and nothing paired is "
+                   "attempted. The other cohorts' change is shown for reference (REML random-effects pool of their "
+                   "mean change, and the study's meta-analysis).",
+}
+CHANGE_INTROS["linked"] = CHANGE_INTROS["paired"]
+
+
+def unpaired_change_md(mine: Mapping[str, Any], domains: Mapping[str, str], conf_pct: str) -> str:
+    """An unpaired cohort's change by domain (scores.json ``unpaired_change``), labelled unpaired."""
+    rows = []
+    for domain in sorted(mine, key=str):
+        rec = mine.get(domain) or {}
+        rows.append([md_escape(domains.get(domain, domain))]
+                    + [fmt(k, rec[k]) if k in rec else "" for k in ("n_from", "n_to", "mean_from", "mean_to",
+                                                                    "mean_diff")]
+                    + [interval(rec, "diff_ci_low", "diff_ci_high"),
+                       fmt("pct_change", rec["pct_change"]) if "pct_change" in rec else "",
+                       interval(rec, "pct_ci_low", "pct_ci_high")]
+                    + [fmt(k, rec[k]) if k in rec else "" for k in ("p_welch", "p_mannwhitney")])
+    header = ["Domain", "First wave", "Last wave", "Before", "After", "Mean change", f"{conf_pct}% CI", "% change",
+              f"{conf_pct}% CI (%)", "p (Welch)", "p (Mann-Whitney)"]
+    return pipe_table(header, rows, "Change in self-rated capability, unpaired comparison of start and end "
+                      "respondents (the waves could not be linked)", "tbl-change", "l" + "r" * (len(header) - 1))
 
 
 def change_table_md(mine: Mapping[str, Any], others: Mapping[str, Any], meta: Mapping[str, Any],
@@ -373,6 +416,9 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
         "themes": (themes.get("by_cohort") or {}).get(name, {}),
         "attrition": (scores.get("attrition") or {}).get(name, {}),
     }
+    design = str(config.get("design") or "paired")
+    if design == "unpaired":
+        mine["unpaired_change"] = (scores.get("unpaired_change") or {}).get(name, {})
     change_csv = read_table(results_dir / "scores" / "change_scores.csv")
     pooled_change = pooled_change_others(change_csv, name, alpha)
     pooled_feedback = pooled_counts_others(read_table(results_dir / "scores" / "feedback_proportions.csv"), name,
@@ -398,6 +444,7 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
         "settings.marker": marker,
         "settings.conf_pct": conf_pct,
         "themes.n_total": format_value("n_total", n_total) if n_total is not None else "0",
+        "cohort.change_intro": CHANGE_INTROS.get(design, CHANGE_INTROS["paired"]),
     }
     for section, tree in mine.items():
         for key, value in flatten(tree, f"cohort.{section}").items():
@@ -406,8 +453,9 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
         flat[key] = value if isinstance(value, str) else format_value(key, value)
     tables = {
         "cohort": cohort_table(config, n_resp),
-        "change": change_table_md(mine["change"], pooled_change, scores.get("meta") or {}, names["Domain"],
-                                  conf_pct),
+        "change": (unpaired_change_md(mine["unpaired_change"], names["Domain"], conf_pct) if design == "unpaired"
+                   else change_table_md(mine["change"], pooled_change, scores.get("meta") or {}, names["Domain"],
+                                        conf_pct)),
         "feedback": proportions_table_md(mine["feedback"], pooled_feedback, names["Item"], "Item",
                                          "Feedback: this cohort and the other cohorts pooled", "tbl-feedback",
                                          conf_pct),

@@ -6,7 +6,9 @@ configs (row labels), the exemplar quotes (``pcnstudy.paper.inputs.read_quotes``
 the cohorts analysed (``pcnstudy.paper.inputs.cohort_records``), and gives markdown
 text: ``paper_tables`` returns {file stem: table} for ``paper/tables/*.md``; the
 building blocks ``md_escape`` and ``pipe_table`` serve the colophon and the cohort
-report too. Values are formatted by ``pcnstudy.paper.values.format_value``.
+report too. Values are formatted by ``pcnstudy.paper.values.format_value``. A cohort whose
+design is ``unpaired`` is labelled "<cohort> (unpaired)" in every table (``cohort_labels``);
+its unpaired change table is shown only when some cohort is unpaired (``visible_when``).
 """
 from __future__ import annotations
 
@@ -60,6 +62,8 @@ STAT_HEADERS = {
     "p_holm": "p (Holm)", "p_wilcoxon": "p (Wilcoxon)", "p_mixed": "p", "p_q": "p (Q)", "p_welch": "p (Welch)",
     "tau2": "tau²", "i2": "I² (%)", "dz": "d~z~", "mean_baseline_completers": "Baseline mean, completers",
     "mean_baseline_lost": "Baseline mean, lost",
+    "n_from": "First wave", "n_to": "Later wave", "p_mannwhitney": "p (Mann-Whitney)",
+    "rank_biserial": "Rank-biserial r",
     "pct_pomp": "% of maximum", "r_baseline_change": "r (baseline, change)", "d_av": "d~av~", "g_av": "g~av~", "r_oldham": "r (Oldham)",
     "delta_tip": "Tipping delta", "icc_pcn": "ICC (PCN)", "deff": "Design effect", "programmes": "Programmes",
 }
@@ -90,7 +94,30 @@ TABLE_COLUMNS = {
     "then_test": ["n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low", "pct_change", "p_t"],
     "attrition": ["n_baseline", "n_completers", "n_lost", "pct_lost", "mean_baseline_completers",
                   "mean_baseline_lost", "p_welch"],
+    "unpaired_change": ["n_from", "n_to", "mean_from", "mean_to", "mean_diff", "diff_ci_low", "pct_change",
+                        "pct_ci_low", "p_welch", "p_mannwhitney", "rank_biserial"],
 }
+#: The label every table gives an unpaired cohort (its waves could not be linked).
+UNPAIRED_LABEL = "unpaired"
+
+
+#: What the mixed-model table adds to its caption when it holds an unpaired cohort's model.
+UNPAIRED_MODEL_NOTE = ("; for an unpaired cohort, a model without a respondent effect (a random intercept per "
+                       "PCN, or none)")
+#: The paper's flag (``_study.yml``) that holds when some cohort is unpaired.
+UNPAIRED_FLAG = "study_has_unpaired"
+
+
+def visible_when(flag: str, text: str) -> str:
+    """``text`` in a div that Quarto (and the pandoc fallback) shows only when ``flag`` is true."""
+    return f'::: {{.content-visible when-meta="{flag}"}}\n\n{text}\n:::\n'
+
+
+def cohort_labels(cohorts: list[Mapping[str, Any]] | None) -> dict[str, str]:
+    """{cohort: 'cohort (unpaired)'} for the cohorts whose design is ``unpaired``, the row label
+    of every table that reports them; other cohorts keep their id."""
+    return {str(c.get("cohort")): f"{c.get('cohort')} ({UNPAIRED_LABEL})" for c in cohorts or []
+            if str(c.get("design") or "paired") == UNPAIRED_LABEL}
 
 
 def stat_columns(records: Iterable[Mapping[str, Any]], wanted: list[str] | None = None) -> list[str]:
@@ -200,7 +227,7 @@ def cohorts_table(cohorts: list[Mapping[str, Any]]) -> str:
         start, end = c.get("start"), c.get("end")
         dates = f"{start} to {end}" if start and end else str(start or end or "")
         rows.append([
-            cell(c.get("cohort")), cell(c.get("programme")), cell(c.get("region")), cell(c.get("n_pcns")),
+            cell(cohort_labels([c]).get(str(c.get("cohort")), c.get("cohort"))), cell(c.get("programme")), cell(c.get("region")), cell(c.get("n_pcns")),
             cell(dates), cell(", ".join(str(w) for w in waves)),
             "simulated" if c.get("data") == SIMULATED else "survey export",
         ])
@@ -260,7 +287,7 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
     """
     scores = results.get("scores") or {}
     themes = results.get("themes") or {}
-    names = display_names(instrument, codebook)
+    names = {**display_names(instrument, codebook), "Cohort": cohort_labels(cohorts)}
     kw = {"names": names, "conf_pct": conf_pct}
     cols = TABLE_COLUMNS
     tables = {
@@ -268,10 +295,11 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
                               "Change in self-rated capability from baseline to the end of each programme, by "
                               "domain (complete pairs)", "tbl-change", wanted=cols["change"],
                               prefix="scores.change.x.x", **kw),
-        "mixed": stats_table(scores.get("mixed"), ["Cohort", "Domain"],
+        "mixed": stats_table({**(scores.get("mixed") or {}), **(scores.get("unpaired_models") or {})},
+                             ["Cohort", "Domain"],
                              "Linear mixed models of domain scores: change from baseline to the last wave, "
-                             "using every observation", "tbl-mixed", wanted=cols["mixed"],
-                             prefix="scores.mixed.x.x", **kw),
+                             "using every observation" + (UNPAIRED_MODEL_NOTE if scores.get("unpaired_models") else ""),
+                             "tbl-mixed", wanted=cols["mixed"], prefix="scores.mixed.x.x", **kw),
         "reliability": stats_table(scores.get("reliability"), ["Cohort", "Domain"],
                                    "Internal consistency of each domain (Cronbach's alpha) by wave",
                                    "tbl-reliability", wanted=wave_columns(scores), prefix="scores.reliability.x.x",
@@ -310,6 +338,12 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
                                         "Prevalence of each theme by cohort", "tbl-themes-by-cohort",
                                         wanted=cols["themes_by_cohort"], prefix="themes.by_cohort.x.x", **kw),
         "quotes": quotes_table(quotes, names["Theme"]),
+        # shown only when a cohort is unpaired (the paper's flag study_has_unpaired)
+        "unpaired_change": visible_when(UNPAIRED_FLAG, stats_table(
+            scores.get("unpaired_change"), ["Cohort", "Domain"],
+            "Unpaired comparison of start and end respondents, by domain, where the waves could not be linked: "
+            "difference and percentage change of the means with Welch intervals, Mann-Whitney test",
+            "tbl-unpaired-change", wanted=cols["unpaired_change"], prefix="scores.unpaired_change.x.x", **kw)),
     }
     if cohorts is not None:
         tables["cohorts"] = cohorts_table(cohorts)

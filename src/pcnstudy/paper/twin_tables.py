@@ -37,9 +37,14 @@ def change_truth_table(change: pd.DataFrame, programmes: Mapping[str, str], doma
     """One row per cohort, domain and later wave: each quantity's estimate (CI), truth, covered."""
     rows = []
     keys = ["cohort", "domain", "wave_to"]
+    if change.empty or any(k not in change.columns for k in keys):
+        change = pd.DataFrame(columns=keys + ["quantity"])
     for (cohort, domain, wave), part in change.groupby(keys, sort=False):
-        row = [md_escape(programmes.get(cohort, cohort)), md_escape(domains.get(domain, domain)), md_escape(wave)]
         by = {rec["quantity"]: rec for rec in part.to_dict("records")}
+        label = programmes.get(cohort, cohort)
+        if any(rec.get("comparison") == "unpaired" for rec in by.values()):
+            label += " (unpaired)"
+        row = [md_escape(label), md_escape(domains.get(domain, domain)), md_escape(wave)]
         for q in QUANTITY_LABELS:
             rec = by.get(q)
             if rec is None:
@@ -57,7 +62,7 @@ def change_truth_table(change: pd.DataFrame, programmes: Mapping[str, str], doma
 
 def theme_truth_table(themes: pd.DataFrame) -> str:
     rows = []
-    for rec in themes.to_dict("records"):
+    for rec in (themes.to_dict("records") if "name" in themes.columns else []):
         hidden = bool(rec.get("suppressed"))
         pct = (lambda key: "suppressed" if hidden or pd.isna(rec[key]) else format_value("pct", float(rec[key])))
         rows.append([md_escape(rec["name"]), pct("pct_true"), pct("pct_assigned"),

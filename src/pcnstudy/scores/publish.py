@@ -65,3 +65,23 @@ def publish_tables(change: pd.DataFrame, fb: pd.DataFrame, attrition: pd.DataFra
     change_pub = suppress_small_n(change, "n_pairs", [c for c in change.columns if c not in CHANGE_KEYS],
                                   spec.marker, spec.threshold)
     return Published(change_pub, fb_pub, fb_mask, att_pub, att_prof_pub, spec.marker, spec.threshold)
+
+
+#: Unpaired-change columns that identify a row (never hidden).
+UNPAIRED_KEYS = ("cohort", "level", "item", "wave_from", "wave_to", "paired")
+
+
+def publish_unpaired(unpaired: pd.DataFrame, marker: str, threshold: int) -> pd.DataFrame:
+    """The unpaired change table with every statistic of a row hidden when either wave's
+    sample (``n_from`` or ``n_to``) is smaller than the threshold; the small count too."""
+    stats = [c for c in unpaired.columns if c not in UNPAIRED_KEYS]
+    out = unpaired.copy()
+    small = (pd.to_numeric(out["n_from"], errors="coerce") < threshold) | \
+            (pd.to_numeric(out["n_to"], errors="coerce") < threshold)
+    if small.any():
+        out[stats] = out[stats].astype(object)
+        hidden = [c for c in stats if c not in ("n_from", "n_to")]
+        out.loc[small, hidden] = marker
+        for col in ("n_from", "n_to"):
+            out.loc[pd.to_numeric(unpaired[col], errors="coerce") < threshold, col] = marker
+    return out

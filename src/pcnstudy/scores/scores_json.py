@@ -25,6 +25,11 @@ from pcnstudy.scores.effects import EFFECT_COLUMNS, EFFECT_METHODS
 from pcnstudy.scores.meta import META_METHODS
 from pcnstudy.scores.ratings_table import order_waves
 
+UNPAIRED_JSON_KEYS = ["wave_from", "wave_to", "n_from", "n_to", "mean_from", "mean_to", "mean_diff", "diff_ci_low",
+                      "diff_ci_high", "pct_change", "pct_ci_low", "pct_ci_high", "welch_t", "welch_df", "p_welch",
+                      "p_holm", "mannwhitney_u", "p_mannwhitney", "cles", "rank_biserial", "cohen_d", "paired"]
+UNPAIRED_MODEL_JSON_KEYS = ["wave_to", "estimate", "se", "ci_low", "ci_high", "p", "model", "sd_pcn", "sd_residual",
+                            "n_obs", "n_pcn", "converged", "note"]
 CHANGE_JSON_KEYS = ["wave_from", "wave_to", "n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low",
                     "diff_ci_high", "pct_change", "pct_ci_low", "pct_ci_high", "p_t", "p_holm", "p_wilcoxon", "dz",
                     "rank_biserial"]
@@ -136,6 +141,34 @@ def build_scores_json(change, mixed, reliability, fb, fb_mask, meta, attrition, 
                   if k not in ("dimension", "source", "cohort", "level") and _clean(v) is not None}
         node.setdefault(rec["cohort"], {})[rec["level"]] = fields
     out["settings"] = {"waves": wave_order, "disclosure_marker": marker, "disclosure_threshold": threshold}
+    return out
+
+
+def build_unpaired_json(unpaired: pd.DataFrame, models: pd.DataFrame, wave_order: list[str]) -> dict:
+    """The unpaired cohorts' sections of scores.json ({} when there are none, so that a study
+    without unpaired cohorts has the scores.json it always had): ``unpaired_change`` and
+    ``unpaired_change_items`` (the last wave against the first, by cohort then domain or
+    item), ``unpaired_change_by_wave`` and ``unpaired_models`` (the last wave's term, its
+    p as ``p_mixed`` and ``n_respondents`` = ``n_obs``, as the ``mixed`` section has them)."""
+    if unpaired.empty:
+        return {}
+    last = last_wave_rows(unpaired, wave_order)
+    out = {"unpaired_change": _nested(last[last["level"] == "domain"], ["cohort", "item"], UNPAIRED_JSON_KEYS),
+           "unpaired_change_items": _nested(last[last["level"] == "item"], ["cohort", "item"], UNPAIRED_JSON_KEYS),
+           "unpaired_change_by_wave": _nested(unpaired[unpaired["level"] == "domain"], ["cohort", "item", "wave_to"],
+                                              UNPAIRED_JSON_KEYS)}
+    terms = models[models["term"].astype(str).str.startswith("wave[")].copy()
+    out["unpaired_models"] = {}
+    if not terms.empty:
+        terms["wave_to"] = terms["term"].str.extract(r"wave\[T\.(.*)\]", expand=False)
+        rank = {w: i for i, w in enumerate(wave_order)}
+        terms["_r"] = terms["wave_to"].map(rank)
+        lastm = terms.loc[terms.groupby(["cohort", "item"])["_r"].idxmax().sort_values()]
+        out["unpaired_models"] = _nested(lastm, ["cohort", "item"], UNPAIRED_MODEL_JSON_KEYS)
+        for cohort in out["unpaired_models"].values():
+            for rec in cohort.values():  # named as the mixed section names them; one answer per respondent
+                rec["p_mixed"] = rec.pop("p")
+                rec["n_respondents"] = rec["n_obs"]
     return out
 
 

@@ -3,13 +3,15 @@
 Three steps (the stage contract of docs/architecture.md):
 
 * ``read_inputs(processed_dir, instrument_path)`` reads
-  ``processed/{ratings,feedback,respondents}.parquet`` and the instrument
-  (config/instrument.yml) into a ``ScoresInputs``;
+  ``processed/{ratings,feedback,respondents}.parquet``, ``processed/cohorts.parquet``
+  when present (each cohort's ``design``) and the instrument (config/instrument.yml)
+  into a ``ScoresInputs``;
 * ``compute(inputs, settings)`` is pure (no files, no params.yaml, no globals): it gives
   a ``ScoresResult`` holding the tables change_scores, mixed_models, ordinal,
   reliability, feedback_proportions and attrition, attrition_by_profession
-  (disclosure-controlled), meta, then_test, kirkpatrick, meta_programmes (cohorts of
-  one programme pooled first), effect_sizes, bias, and the scores.json dict
+  (disclosure-controlled), meta, then_test, kirkpatrick, unpaired_change
+  (disclosure-controlled) and unpaired_models, meta_programmes (cohorts of one
+  programme pooled first), effect_sizes, bias, and the scores.json dict
   (plain floats keyed by cohort then domain/item, Results JSON conventions; suppressed
   values are the marker string, e.g. "<5"). ``result.summary_frame(name)`` gives a
   table indexed by its key columns, ``result.conf_int(alpha)`` the change scores' CI of
@@ -25,7 +27,10 @@ Three steps (the stage contract of docs/architecture.md):
 ``SETTING_KEYS`` maps each to its dotted key. Waves are put in time order by name
 (baseline, pre, mid, post, end, follow_up; others as seen); a retrospective wave
 (``RETROSPECTIVE_WAVES``: the then-test) is left out of change and mixed models and
-compared with the last wave separately. The unpublished remainder of a feedback
+compared with the last wave separately. Each cohort's design (``pcnstudy.scores.unpaired``;
+no cohorts table or no ``design``: paired) chooses its statistics: paired and linked
+cohorts the paired ones, unpaired cohorts the unpaired ones only, single-wave cohorts
+none about change (reliability and feedback for every cohort). The unpublished remainder of a feedback
 count (the "no" answers beside a published "yes" count and total) is always protected
 (``PROTECT_REMAINDER``, see pcnstudy.core.disclosure).
 
@@ -56,11 +61,12 @@ from pcnstudy.scores.meta import pool_change, pool_programmes
 from pcnstudy.scores.mixed import mixed_table
 from pcnstudy.scores.ordinal import ordinal_table
 from pcnstudy.scores.pairs import hide_counts
-from pcnstudy.scores.publish import publish_tables
+from pcnstudy.scores.publish import publish_tables, publish_unpaired
 from pcnstudy.scores.ratings_table import POOLED, InputError, add_domain_scores, order_waves, validate_long, write_csv
 from pcnstudy.scores.reliability import reliability_table
-from pcnstudy.scores.scores_json import build_scores_json, extra_sections, last_wave_rows
+from pcnstudy.scores.scores_json import build_scores_json, build_unpaired_json, extra_sections, last_wave_rows
 from pcnstudy.scores.then_test import then_test_table
+from pcnstudy.scores.unpaired import cohort_designs, split_by_design, unpaired_change_table, unpaired_model_table
 
 #: Each setting and the params.yaml key that holds its value.
 SETTING_KEYS = {
@@ -88,6 +94,8 @@ TABLE_KEYS = {
     "meta": ["domain", "method"],
     "then_test": ["cohort", "item", "comparison"],
     "kirkpatrick": ["dimension", "source", "cohort", "level"],
+    "unpaired_change": ["cohort", "level", "item", "wave_from", "wave_to"],
+    "unpaired_models": ["cohort", "level", "item", "term"],
     "meta_programmes": ["domain", "method"],
     "effect_sizes": ["cohort", "level", "item", "wave_from", "wave_to"],
     "bias": ["cohort", "level", "item", "wave_from", "wave_to"],
@@ -125,15 +133,15 @@ class ScoresSettings:
 class ScoresInputs:
     """What the stage reads: the processed ratings, feedback and respondents tables, and the
     instrument (config/instrument.yml as a dict); ``ratings_source`` names the ratings
-    table in error messages; ``programmes``: cohort -> programme, from
-    ``processed/cohorts.parquet`` where it exists (a cohort not in it is its own programme)."""
+    table in error messages; ``cohorts``: processed/cohorts.parquet where it exists (each
+    cohort's design and programme; ``programmes_of`` gives cohort -> programme)."""
 
     ratings: pd.DataFrame
     feedback: pd.DataFrame
     respondents: pd.DataFrame
     instrument: dict
     ratings_source: str
-    programmes: Mapping[str, str] = field(default_factory=dict)
+    cohorts: pd.DataFrame | None = None
 
     def row_counts(self) -> dict[str, int]:
         """Rows of each table read, and the cohorts and respondents the ratings cover."""
@@ -165,6 +173,7 @@ class ScoresResult:
     instrument: dict
     marker: str
     threshold: int
+    designs: dict[str, str] = field(default_factory=dict)
 
     def summary_frame(self, name: str) -> pd.DataFrame:
         """The table ``name`` (one of ``TABLE_KEYS``) indexed by the columns that identify its rows."""
@@ -215,18 +224,17 @@ def stage_paths(processed_dir: str | Path | None, results_dir: str | Path | None
 def read_inputs(processed_dir: Path, instrument_path: Path) -> ScoresInputs:
     """Read the processed tables the stage needs and the instrument; InputError if a table is missing."""
     processed = Path(processed_dir)
+    cohorts = _read(processed, "cohorts") if (processed / "cohorts.parquet").is_file() else None
     return ScoresInputs(ratings=_read(processed, "ratings"), feedback=_read(processed, "feedback"),
                         respondents=_read(processed, "respondents"), instrument=load_yaml(instrument_path),
-                        ratings_source=str(processed / "ratings.parquet"), programmes=read_programmes(processed))
+                        ratings_source=str(processed / "ratings.parquet"), cohorts=cohorts)
 
 
-def read_programmes(processed: Path) -> dict[str, str]:
-    """cohort -> programme from ``processed/cohorts.parquet`` ({} when it is missing)."""
-    path = Path(processed) / "cohorts.parquet"
-    if not path.is_file():
+def programmes_of(cohorts: pd.DataFrame | None) -> dict[str, str]:
+    """cohort -> programme from the cohorts table ({} without one; a cohort not in it is its own programme)."""
+    if cohorts is None or not {"cohort", "programme"} <= set(cohorts.columns):
         return {}
-    table = pd.read_parquet(path, columns=["cohort", "programme"])
-    return {str(c): str(p) for c, p in zip(table["cohort"], table["programme"]) if p is not None and p == p}
+    return {str(c): str(p) for c, p in zip(cohorts["cohort"], cohorts["programme"]) if p is not None and p == p}
 
 
 def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
@@ -240,6 +248,11 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     retro = list(RETROSPECTIVE_WAVES)
     wave_order = [w for w in order_waves(long_all["wave"]) if w not in retro]
     with_domains_all = add_domain_scores(long_all)
+    # paired statistics for paired and linked cohorts, unpaired ones for unpaired cohorts,
+    # no change statistics for single-wave cohorts (a cohort the cohorts table does not type is paired)
+    designs = cohort_designs(inputs.cohorts, str(Path(inputs.ratings_source).with_name("cohorts.parquet")))
+    with_domains_all, unpaired_data = split_by_design(with_domains_all, designs)
+    unpaired_data = unpaired_data[~unpaired_data["wave"].isin(retro)].reset_index(drop=True)
     data = with_domains_all[~with_domains_all["wave"].isin(retro)].reset_index(drop=True)
     alpha = settings.alpha
     with warnings.catch_warnings():
@@ -249,13 +262,16 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
         mixed = mixed_table(data, wave_order, alpha=alpha, min_pcn_groups=settings.min_pcn_groups,
                             levels=("domain",))
         ordinal = ordinal_table(data, wave_order, alpha=alpha)
+        unpaired = unpaired_change_table(unpaired_data, wave_order, alpha=alpha)
+        unpaired_models = unpaired_model_table(unpaired_data, wave_order, alpha=alpha,
+                                               min_pcn_groups=settings.min_pcn_groups)
     reliability = reliability_table(long_all)
     attrition = attrition_table(data, wave_order, seed=settings.seed, reps=settings.bootstrap_reps)
     attrition_prof = attrition_by_profession(data, wave_order)
     scale = inputs.instrument.get("scale") or {}
     scale_min, scale_max = float(scale.get("min", 1)), float(scale.get("max", 5))
     meta = pool_change(change, alpha=alpha, scale_width=scale_max - scale_min)
-    meta_prog = pool_programmes(change, dict(inputs.programmes), alpha=alpha, scale_width=scale_max - scale_min)
+    meta_prog = pool_programmes(change, programmes_of(inputs.cohorts), alpha=alpha, scale_width=scale_max - scale_min)
     effects = effect_table(data, wave_order, scale_min, scale_max, alpha)
     bias = bias_table(data, wave_order, alpha)
     then_test = then_test_table(with_domains_all, retro, wave_order + retro, alpha)
@@ -265,18 +281,21 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     kirk = kirkpatrick_tables(change_last, fb, inputs.instrument, alpha)
     pub = publish_tables(change, fb, attrition, attrition_prof, settings.min_cell, settings.disclosure_rule,
                          PROTECT_REMAINDER)
+    unpaired_pub = publish_unpaired(unpaired, pub.marker, pub.threshold)
     tables = {"change_scores": pub.change, "mixed_models": mixed, "ordinal": ordinal, "reliability": reliability,
               "feedback_proportions": pub.feedback, "attrition": pub.attrition,
               "attrition_by_profession": pub.attrition_by_profession, "meta": meta, "then_test": then_test,
-              "kirkpatrick": kirk, "meta_programmes": meta_prog,
+              "kirkpatrick": kirk, "unpaired_change": unpaired_pub, "unpaired_models": unpaired_models,
+              "meta_programmes": meta_prog,
               "effect_sizes": hide_counts(effects, "n_pairs", pub.threshold, pub.marker),
               "bias": publish_bias(bias, pub.threshold, pub.marker)}
     summary = build_scores_json(pub.change, mixed, reliability, fb, pub.feedback_mask, meta, attrition,
                                 pub.attrition, then_test, kirk, wave_order, pub.marker, pub.threshold)
+    summary.update(build_unpaired_json(unpaired_pub, unpaired_models, wave_order))
     summary.update(extra_sections(meta_prog, tables["effect_sizes"], tables["bias"], wave_order))
     return ScoresResult(tables=tables, summary=summary, change=change, feedback=fb, feedback_mask=pub.feedback_mask,
                         attrition=attrition, data=data, waves=wave_order, settings=settings,
-                        instrument=inputs.instrument, marker=pub.marker, threshold=pub.threshold)
+                        instrument=inputs.instrument, marker=pub.marker, threshold=pub.threshold, designs=designs)
 
 
 def write(result: ScoresResult, results_dir: Path, figures_dir: Path) -> dict[str, Any]:

@@ -44,6 +44,10 @@ The simulator's public names, gathered here from the modules that define them:
 - ``study``: ``simulate_study``, ``simulate_command`` (``pcnstudy simulate``),
   ``TEXT_THEMES_COLUMNS``, ``PII_COLUMNS``.
 
+A cohort spec may say ``design: anonymous`` (no id column: cohort.yml gets ``design:
+anonymous``, the truth records it; the realised ``sample`` means are per wave, so they
+are the unpaired truth) and ``layout: googleforms`` (Timestamp first, grid item headers).
+
 A minimal hand-written spec: ``{"cohort": "x", "pcns": [...], "n_respondents": 40,
 "waves": {"baseline": {"items": True}, "end": {"items": True}}, "attrition":
 {"end": 0.15}, "ratings": {"pct_change": {"leadership": 0.24, ...}}}``; missing

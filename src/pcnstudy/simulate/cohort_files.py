@@ -3,8 +3,11 @@
 Takes a cohort spec, its random stream, the phrase bank, the instrument and a fixed
 time stamp; writes ``<out>/<cohort>/`` (cohort.yml, ``<wave>.csv`` or ``.xlsx``, a
 then-test export where the cohort has one, ``interviews/*.txt``) and gives the
-cohort's truth (sizes, per-domain truth, realised sample figures, feedback counts)
-with its free-text records (themes per response, planted personal data).
+cohort's truth (sizes, per-domain truth, realised sample figures, feedback counts; the
+design where the spec gives one) with its free-text records (themes per response,
+planted personal data). A spec's ``design`` (e.g. ``anonymous``) is written into
+cohort.yml; ``layout: googleforms`` writes a Google Forms export (Timestamp first, no id
+unless the spec's columns name one; ``header.grid`` writes items as "Question [Statement]").
 """
 from __future__ import annotations
 
@@ -117,6 +120,9 @@ def simulate_cohort(
     feedback_truth: dict[str, Any] = {}
     sizes: dict[str, int] = {}
     id_cols = [r for r in ("respondent_id", "name", "email", "pcn", "profession", "role", "group", "date") if r in columns]
+    layout = spec.get("layout", "plain")
+    if layout == "googleforms":  # Google Forms writes its Timestamp first
+        id_cols = ["date"] + [r for r in id_cols if r != "date"]
     then = spec.get("then")
     then_rows: list[list[str | None]] = []
 
@@ -178,7 +184,7 @@ def simulate_cohort(
             write_xlsx(folder / filename, header, body, stamp)
         else:
             write_csv(folder / filename, header, body, encoding)
-        files.append({"path": filename, "wave": wave, "format": fmt, "layout": "plain"})
+        files.append({"path": filename, "wave": wave, "format": fmt, "layout": layout})
         if then and then["with"] == wave:
             scores = wide[then["wave"]].loc[people["respondent"].to_numpy(), item_ids].to_numpy(dtype=float)
             then_header = [columns[r] for r in id_cols] + [headers[("item", i)] for i in item_ids]
@@ -220,6 +226,7 @@ def simulate_cohort(
         "retrospective_waves": [then["wave"]] if then else [],
         "instrument": int(spec.get("instrument", instrument.get("version", 1))),
         "demo": bool(spec.get("demo", True)),  # simulated: the public demo pseudonym key is fine
+        **({"design": spec["design"]} if spec.get("design") else {}),  # absent = paired
         "files": files,
         "columns": mapping,
         "names": names,
@@ -229,6 +236,8 @@ def simulate_cohort(
     (folder / "cohort.yml").write_text(text, encoding="utf-8", newline="\n")
 
     truth: dict[str, Any] = {"sizes": sizes}
+    if spec.get("design"):
+        truth["design"] = spec["design"]
     if wide:
         truth["domains"] = true_effects(spec, instrument)
         long = ratings_long(spec, roster, wide, instrument)

@@ -85,7 +85,9 @@ def export_headers(spec: dict[str, Any], instrument: dict[str, Any]) -> dict[tup
     asked_q = [q for w in waves.values() for q in (w.get("text") or [])]
     wanted += [("text", q["id"], q["text"]) for q in instrument["questions"] if q["id"] in asked_q]
     prefix = (spec.get("header") or {}).get("prefix", "")
-    return {(kind, ident): prefix.format(n=k + 1) + text for k, (kind, ident, text) in enumerate(wanted)}
+    grid = (spec.get("header") or {}).get("grid")  # Google Forms: a grid question's rows as "Question [Row]"
+    return {(kind, ident): f"{grid} [{text}]" if grid and kind == "item" else prefix.format(n=k + 1) + text
+            for k, (kind, ident, text) in enumerate(wanted)}
 
 
 def likert_cell(rng, value: float, spec, labels: dict[int, str]) -> str | None:

@@ -1,7 +1,8 @@
 """Domain change estimated by the scores stage against the generator's population change.
 
 ``change_versus_truth(change, effects, cohorts)`` takes the change table
-(change_scores.csv), the generator's ``effects.json`` (``{"cohorts": {cohort: {"domains":
+(change_scores.csv, complete pairs; with unpaired_change.csv's rows for cohorts whose
+waves could not be linked, told apart by ``comparison``), the generator's ``effects.json`` (``{"cohorts": {cohort: {"domains":
 {domain: {"wave_effect": {wave: ...}, "pct_change": {wave: ...}}}}}}``) and the simulated
 cohorts to check, and gives one row per cohort, domain and later wave with the estimate,
 its interval, the true value and whether the interval covers it, for the mean change
@@ -21,8 +22,15 @@ QUANTITIES = (
     ("mean_change", "mean_diff", ("diff_ci_low", "diff_ci_high"), "wave_effect"),
     ("pct_change", "pct_change", ("pct_ci_low", "pct_ci_high"), "pct_change"),
 )
-COLUMNS = ["cohort", "domain", "wave_from", "wave_to", "quantity", "n_pairs", "estimate", "ci_low", "ci_high",
-           "truth", "error", "covered"]
+COLUMNS = ["cohort", "domain", "wave_from", "wave_to", "comparison", "quantity", "n_from", "n_to", "estimate",
+           "ci_low", "ci_high", "truth", "error", "covered"]
+
+
+def sizes(rec: dict[str, Any]) -> tuple[int, int]:
+    """(n at the first wave, n at the later one): the pairs twice for a paired row."""
+    if not pd.isna(rec.get("n_pairs", np.nan)):
+        return int(rec["n_pairs"]), int(rec["n_pairs"])
+    return int(rec["n_from"]), int(rec["n_to"])
 
 
 def true_value(effects: dict[str, Any], cohort: str, domain: str, wave: str, key: str) -> float | None:
@@ -43,8 +51,10 @@ def change_versus_truth(change: pd.DataFrame, effects: dict[str, Any], cohorts: 
             if truth is None or pd.isna(rec[column]):
                 continue
             ci_low, ci_high = float(rec[low]), float(rec[high])
+            n_from, n_to = sizes(rec)
             rows.append({"cohort": rec["cohort"], "domain": rec["item"], "wave_from": rec["wave_from"],
-                         "wave_to": rec["wave_to"], "quantity": quantity, "n_pairs": int(rec["n_pairs"]),
+                         "wave_to": rec["wave_to"], "comparison": rec.get("comparison", "paired"),
+                         "quantity": quantity, "n_from": n_from, "n_to": n_to,
                          "estimate": float(rec[column]), "ci_low": ci_low, "ci_high": ci_high, "truth": truth,
                          "error": float(rec[column]) - truth,
                          "covered": bool(np.isfinite(ci_low) and ci_low <= truth <= ci_high)})

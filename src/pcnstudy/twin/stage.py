@@ -1,7 +1,8 @@
 """The twin check as a stage: read the analysis' results and the generator's truth,
 compare (pure), write ``results/twin.json`` and ``results/twin/*.csv``.
 
-``read_inputs`` reads the cohorts table (which cohorts are simulated), the change table,
+``read_inputs`` reads the cohorts table (which cohorts are simulated), the change tables
+(complete pairs, and the unpaired comparison of cohorts whose waves could not be linked),
 the themes stage's response-level assignments, the codebook's themes and the truth
 (``effects.json``, ``text_themes.csv``); ``compute(inputs, settings)`` builds the change
 and theme comparisons (``change_truth``, ``theme_truth``) and their summary; ``write``
@@ -69,7 +70,11 @@ def read_inputs(processed_dir: Path = paths.PROCESSED, results_dir: Path = paths
     effects = json.loads(effects_path.read_text(encoding="utf-8")) if effects_path.is_file() else {}
     simulated = [c for c in simulated_cohorts(processed_dir) if c in (effects.get("cohorts") or {})]
     themes = [(str(t["id"]), str(t.get("name") or t["id"])) for t in (load_yaml(Path(codebook)) or {}).get("themes", [])]
-    return TwinInputs(cohorts=simulated, change=_csv(results_dir / "scores" / "change_scores.csv"),
+    paired = _csv(results_dir / "scores" / "change_scores.csv").assign(comparison="paired")
+    unpaired = _csv(results_dir / "scores" / "unpaired_change.csv").assign(comparison="unpaired")
+    change = pd.concat([t for t in (paired, unpaired) if len(t)], ignore_index=True) if len(paired) + len(unpaired) \
+        else pd.DataFrame()
+    return TwinInputs(cohorts=simulated, change=change,
                       doc_themes=_csv(results_dir / "themes" / "doc_themes.csv"), themes=themes,
                       effects=effects, text_truth=_csv(truth_dir / "text_themes.csv"))
 
