@@ -287,7 +287,8 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
     """
     scores = results.get("scores") or {}
     themes = results.get("themes") or {}
-    names = {**display_names(instrument, codebook), "Cohort": cohort_labels(cohorts)}
+    names = display_names(instrument, codebook)
+    names["Cohort"] = {**names["Cohort"], **cohort_labels(cohorts)}
     kw = {"names": names, "conf_pct": conf_pct}
     cols = TABLE_COLUMNS
     tables = {
