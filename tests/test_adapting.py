@@ -1,8 +1,9 @@
 """Adapting the study to new cohorts, end to end, as docs/adapting.md tells an analyst.
 
 In ONE temporary copy of the project: `dvc repro` (the study as shipped; its results
-are kept), then for each of the five export shapes under tests/data/exports
-`pcnstudy new-cohort <shape>_demo --export ...` and `pcnstudy validate`, ONE
+are kept), then for each export shape under tests/data/exports
+`pcnstudy new-cohort <shape>_demo --export ...`, the EDIT lines filled in, and
+`pcnstudy validate`, ONE
 `dvc repro` for all of them, and `pcnstudy report <shape>_demo`. The reports must
 show each cohort's numbers as the results JSON holds them, and the new cohorts must
 change the pooled meta-analysis and the paper's variables with no edit outside
@@ -21,8 +22,10 @@ import yaml
 from lxml import html as lxml_html
 from pypdf import PdfReader
 
+from analyst import fill_in
 from conftest import BIN, ROOT, copy_repository, pipeline_env
 from pcnstudy.paper.tables import display_names
+from pcnstudy.ingest.validate import TOP_KEYS
 from pcnstudy.paper.values import format_value
 
 pytestmark = pytest.mark.slow
@@ -34,7 +37,19 @@ SHAPES = {
     "surveymonkey": [f"--export {EXPORTS}/surveymonkey.csv", "--wave end"],
     "msforms": [f"--export {EXPORTS}/msforms.xlsx", "--wave end"],
     "googleforms": [f"--export {EXPORTS}/googleforms.csv", "--wave end"],
+    # shapes met in real exports (tests/test_export_shapes.py)
+    "msforms_anonymous": [f"--export {EXPORTS}/msforms_anonymous.xlsx", "--wave end"],
+    "qualtrics_noemail": [f"--export {EXPORTS}/qualtrics_noemail.csv", "--wave end"],
+    "qualtrics_german": [f"--export {EXPORTS}/qualtrics_german.csv", "--wave end"],
+    "surveymonkey_response": [f"--export {EXPORTS}/surveymonkey_response.csv", "--wave end"],
+    "surveymonkey_openended": [f"--export {EXPORTS}/surveymonkey_openended.csv", "--wave end"],
+    "surveymonkey_options": [f"--export {EXPORTS}/surveymonkey_options.csv", "--wave end"],
+    "surveymonkey_blanks": [f"--export {EXPORTS}/surveymonkey_blanks_baseline.csv",
+                            f"--export {EXPORTS}/surveymonkey_blanks_end.csv"],
 }
+if "design" in TOP_KEYS:  # cohort.yml's design is read: the export without any id goes in as anonymous
+    SHAPES["googleforms_anonymous"] = [f"--export {EXPORTS}/googleforms_anonymous.csv", "--wave end"]
+TWO_WAVES = ("plain", "surveymonkey_blanks")
 RESTRICTED = ["llr_cd", "qualtrics_demo"]
 EXP_RUN = f"dvc exp run -S 'cohorts=[{','.join(RESTRICTED)}]'"
 DOC = ROOT / "docs" / "adapting.md"
@@ -46,7 +61,9 @@ def run(study: Path, command: str, ran: list[str]) -> subprocess.CompletedProces
     argv = shlex.split(command)
     if argv[0] in ("pcnstudy", "dvc"):
         argv[0] = str(BIN / argv[0])
-    return subprocess.run(argv, cwd=study, env=pipeline_env(study), capture_output=True, text=True)
+    env = pipeline_env(study)
+    env["HOME"] = str(study.parent / "home")  # the analyst's home: `pcnstudy key` writes the key there
+    return subprocess.run(argv, cwd=study, env=env, capture_output=True, text=True)
 
 
 def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -64,13 +81,18 @@ def study(tmp_path_factory) -> dict:
     copy = copy_repository(tmp_path_factory.mktemp("adapting") / "study")
     ran: list[str] = []
     results = copy / "data" / "processed" / "results"
+    home = copy.parent / "home"  # the analyst's home (run's HOME): a git identity, and soon the key
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = pcnstudy\n\temail = adapting@pcnstudy.invalid\n")
     ok(run(copy, "dvc repro", ran))
     before = {"scores": read_json(results / "scores.json"),
               "variables": yaml.safe_load((copy / "paper" / "_variables.yml").read_text(encoding="utf-8"))}
+    key = ok(run(copy, "pcnstudy key", ran))  # step 0: the new cohorts are real data (not demo: true)
     scaffold, validate = {}, {}
     for shape, args in SHAPES.items():
         name = f"{shape}_demo"
         scaffold[name] = run(copy, f"pcnstudy new-cohort {name} " + " ".join(args), ran)
+        fill_in(copy / "data" / "raw" / name / "cohort.yml")  # docs/adapting.md step 3: the EDIT lines
         validate[name] = run(copy, f"pcnstudy validate data/raw/{name}", ran)
     tracked = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=copy,
                              capture_output=True, text=True, check=True).stdout
@@ -87,7 +109,7 @@ def study(tmp_path_factory) -> dict:
     instrument = yaml.safe_load((copy / "config" / "instrument.yml").read_text(encoding="utf-8"))
     codebook = yaml.safe_load((copy / "config" / "codebook.yml").read_text(encoding="utf-8"))
     return {"copy": copy, "ran": ran, "before": before, "after": after, "scaffold": scaffold,
-            "validate": validate, "reports": reports, "changed_before_repro": tracked,
+            "validate": validate, "reports": reports, "changed_before_repro": tracked, "key": key,
             "names": display_names(instrument, codebook)}
 
 
@@ -109,6 +131,14 @@ def test_new_cohort_and_validate_succeed(study, shape):
     assert f"Scaffolded data/raw/{name}" in study["scaffold"][name].stdout
     proc = ok(study["validate"][name])
     assert "0 problems" in proc.stdout
+
+
+def test_the_key_was_written_outside_the_copy_and_never_printed(study):
+    key_file = study["copy"].parent / "home" / ".config" / "pcnstudy" / "pseudonym.key"
+    assert f"wrote a new pseudonymisation key to {key_file}" in study["key"].stdout
+    assert key_file.read_text(encoding="ascii").strip() not in study["key"].stdout + study["key"].stderr
+    report = read_json(study["copy"] / "data" / "processed" / "ingest_report.json")
+    assert report["pseudonym_key"] == "file"
 
 
 def test_only_data_raw_changed_before_the_second_run(study):
@@ -143,7 +173,7 @@ def test_report_shows_the_cohorts_numbers(study, shape):
         assert row[:3] == [format_value(k, rec[k]) for k in ("n_total", "n", "prop")]
         checked += 1
     assert checked >= 10
-    if shape == "plain":  # the only fixture with two waves: it has change scores
+    if shape in TWO_WAVES:  # the fixtures with two waves have change scores
         assert scores["change"][name]
     text = " ".join(p.extract_text() for p in PdfReader(str(rep["pdf"])).pages)
     assert name in text
@@ -153,8 +183,9 @@ def test_new_cohorts_change_the_pooled_meta_analysis(study):
     before, after = study["before"]["scores"]["meta"], study["after"]["scores"]["meta"]
     assert set(before) == set(after)
     for domain in after:
-        assert "plain_demo" in after[domain]["cohorts"] and "plain_demo" not in before[domain]["cohorts"]
-        assert after[domain]["k"] == before[domain]["k"] + 1
+        for shape in TWO_WAVES:  # the cohorts with change scores enter the meta-analysis
+            assert f"{shape}_demo" in after[domain]["cohorts"] and f"{shape}_demo" not in before[domain]["cohorts"]
+        assert after[domain]["k"] == before[domain]["k"] + len(TWO_WAVES)
         assert after[domain]["estimate"] != before[domain]["estimate"]
 
 

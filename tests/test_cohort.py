@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from analyst import fill_in
 from pcnstudy.ingest.commands import new_cohort_command, validate_command
 from pcnstudy.ingest.exports import read_export
 from pcnstudy.ingest.header_matching import LOW, MAPPED, header_parts, infer_mapping, normalise, similarity
@@ -207,19 +208,20 @@ def test_new_cohort_scaffolds_each_export_shape(tmp_path, capsys, exports, waves
 def test_new_cohort_output_is_read_by_validate(tmp_path):
     assert run(tmp_path, "demo", [EXPORTS / "qualtrics.csv"]) == 0
     config = load_cohort(tmp_path / "raw" / "demo")
-    assert config["columns"]["respondent_id"] == "Please enter your participant ID"
+    assert config["columns"]["respondent_id"] == "Response ID"  # one wave: the tool's per-response id
     assert config["files"][0]["layout"] == "qualtrics"
     assert mapping_problems(config, INSTRUMENT) == []
 
 
-def test_unmapped_respondent_id_names_the_line_to_edit(tmp_path, capsys):
+def test_an_export_without_any_id_is_scaffolded_as_anonymous(tmp_path, capsys):
     export = tmp_path / "noid.csv"
     export.write_text("PCN,I make time to reflect on my own leadership style\nOakwood PCN,4\n", encoding="utf-8")
-    assert run(tmp_path, "noid", [export]) == 1
+    assert run(tmp_path, "noid", [export]) == 0
     text = (tmp_path / "raw" / "noid" / "cohort.yml").read_text(encoding="utf-8")
-    line = next(n for n, l in enumerate(text.splitlines(), start=1) if l.startswith("  respondent_id: null  # EDIT"))
-    out = capsys.readouterr().out
-    assert f"cohort.yml:{line}: EDIT: respondent_id is unmapped" in out
+    config = yaml.safe_load(text)
+    assert config["design"] == "anonymous" and "respondent_id" not in config["columns"]
+    assert "design: anonymous  # CHECK: the exports have no id column of any kind" in text
+    assert "Respondent id: none (design: anonymous)" in capsys.readouterr().out
 
 
 def test_no_item_or_text_column_names_the_line_to_edit(tmp_path, capsys):
@@ -280,9 +282,12 @@ def test_build_cohort_yml_keeps_one_header_per_role_across_files():
              {"path": "b.csv", "wave": "end", "format": "csv", "layout": "qualtrics"}]
     scaffold = build_cohort_yml("demo", files, ["baseline", "end"], tables, INSTRUMENT)
     config = yaml.safe_load(scaffold.text)
-    assert config["columns"]["respondent_id"] == "Participant ID"
-    loser = by_header(scaffold.matches)["Please enter your participant ID"]
-    assert loser.status == "unmapped" and "Participant ID" in loser.note
+    assert config["columns"]["profession"] == "Profession"
+    loser = by_header(scaffold.matches)["What is your profession?"]
+    assert loser.status == "unmapped" and "Profession" in loser.note
+    # neither file's participant id column is in the other export: neither can link the waves
+    refused = {c.header: c.reason for c in scaffold.id_choice.candidates if not c.qualifies}
+    assert refused["Participant ID"] == "not in qualtrics.csv" and config["design"] == "anonymous"
     assert len(config["columns"]["items"]) == 2 * len(ITEM_IDS)  # each file's wording maps
 
 
@@ -300,4 +305,53 @@ def test_month_first_dates_are_not_mapped(tmp_path):
 )
 def test_scaffolded_cohorts_validate_cleanly(tmp_path, capsys, exports):
     assert run(tmp_path, "demo", [EXPORTS / e for e in exports]) == 0
+    fill_in(tmp_path / "raw" / "demo" / "cohort.yml")
     assert validate_command(tmp_path / "raw" / "demo") == 0, capsys.readouterr()
+
+
+def test_validate_refuses_the_scaffolds_empty_placeholders(tmp_path, capsys):
+    assert run(tmp_path, "demo", [EXPORTS / "qualtrics.csv"]) == 0
+    folder = tmp_path / "raw" / "demo"
+    lines = (folder / "cohort.yml").read_text(encoding="utf-8").splitlines()
+    capsys.readouterr()
+    assert validate_command(folder) == 1
+    out = capsys.readouterr().out
+    for key in ("programme", "region", "start", "end"):
+        line = next(n for n, text in enumerate(lines, start=1) if text.startswith(f"{key}: null  # EDIT"))
+        assert f"cohort.yml:{line}:{key}: {key} is still the scaffold's empty placeholder" in out
+    fill_in(folder / "cohort.yml")
+    assert validate_command(folder) == 0
+
+
+def test_validate_refuses_a_cohort_with_nothing_to_analyse(tmp_path, capsys):
+    assert run(tmp_path, "demo", [EXPORTS / "plain_end.csv"]) == 0
+    folder = tmp_path / "raw" / "demo"
+    text = fill_in(folder / "cohort.yml")
+    kept = []
+    skipping = False
+    for line in text.splitlines():  # the analyst deletes every item, feedback and text mapping
+        if line in ("  items:", "  feedback:", "  text:"):
+            skipping = True
+            continue
+        if skipping and line.startswith("    "):
+            continue
+        skipping = False
+        kept.append(line)
+    (folder / "cohort.yml").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert validate_command(folder) == 1
+    out = capsys.readouterr().out
+    line = next(n for n, l in enumerate(kept, start=1) if l == "columns:")
+    assert f"cohort.yml:{line}:columns: no rating, feedback or text column is mapped" in out
+    # the same with the scaffold's own placeholder for an export whose questions matched nothing
+    export = tmp_path / "bare.csv"
+    export.write_text("Participant ID,Favourite colour\nP1,blue\nP2,red\n", encoding="utf-8")
+    assert run(tmp_path, "bare", [export]) == 1
+    fill_in(tmp_path / "raw" / "bare" / "cohort.yml")
+    lines = (tmp_path / "raw" / "bare" / "cohort.yml").read_text(encoding="utf-8").splitlines()
+    capsys.readouterr()
+    assert validate_command(tmp_path / "raw" / "bare") == 1
+    out = capsys.readouterr().out
+    line = next(n for n, l in enumerate(lines, start=1) if l.startswith("  items: {}  # EDIT"))
+    assert f"cohort.yml:{line}:columns: no rating, feedback or text column is mapped" in out
+    assert f"cohort.yml:{line}:items: items is still the scaffold's empty placeholder" in out

@@ -20,7 +20,7 @@ from pcnstudy.ingest.stage import SETTING_KEYS, IngestSettings, compute, read_in
 from pcnstudy.ingest.stage import settings_from_params
 from pcnstudy.ingest.tables import _as_text
 from pcnstudy.ingest.writers import csv_safe
-from pcnstudy.ingest.pseudonym import DEMO_KEY, DemoKeyWarning, PseudonymKey, check_demo_key_use, pseudonymise, resolve_key
+from pcnstudy.ingest.pseudonym import DEMO_KEY, DemoKeyError, PseudonymKey, pseudonymise, refuse_demo_key, resolve_key
 
 REFERENCE = json.loads((Path(__file__).parent / "results" / "pseudonym_reference.json").read_text())
 SCALE = {"min": 1, "max": 5, "labels": {1: "Strongly disagree", 2: "Disagree", 3: "Neither agree nor disagree",
@@ -45,12 +45,12 @@ def test_key_resolution_order(tmp_path):
     assert resolve_key({"key_file": str(tmp_path / "none")}, {}).source == "demo"
 
 
-def test_demo_key_warns_only_for_real_cohorts():
+def test_demo_key_is_refused_for_real_cohorts_only():
     demo = PseudonymKey(DEMO_KEY, "demo")
-    assert check_demo_key_use(demo, {"a": True}) is None
-    with pytest.warns(DemoKeyWarning):
-        assert "PUBLIC DEMO KEY" in check_demo_key_use(demo, {"a": True, "b": False})
-    assert check_demo_key_use(PseudonymKey(b"s", "env"), {"b": False}) is None
+    assert refuse_demo_key(demo, {"a": True}) is None
+    with pytest.raises(DemoKeyError, match=r"cohort\(s\) not marked `demo: true` \(b\).*run `pcnstudy key`"):
+        refuse_demo_key(demo, {"a": True, "b": False})
+    assert refuse_demo_key(PseudonymKey(b"s", "env"), {"b": False}) is None
 
 
 @pytest.mark.parametrize("text,value,changed", [

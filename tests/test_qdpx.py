@@ -82,10 +82,10 @@ def test_archive_layout_and_spans(exported):
         names = archive.namelist()
         root = etree.fromstring(archive.read("project.qde"))
         assert names[0] == "project.qde"
-        assert len([n for n in names if n.startswith("Sources/") and n.endswith(".txt")]) == 4
+        assert len([n for n in names if n.startswith("sources/") and n.endswith(".txt")]) == 4
         ns = {"q": qdpx.NS}
         source = root.find(".//q:TextSource[@name='r_02']", ns)
-        path = source.get("plainTextPath").replace("internal://", "Sources/")
+        path = source.get("plainTextPath").replace("internal://", "sources/")
         text = archive.read(path).decode("utf-8")
     assert text == _texts()["text"][0]
     spans = {
@@ -266,10 +266,249 @@ def test_round_trip_with_awkward_ids_and_text(tmp_path):
     expected = codes.drop_duplicates().sort_values(["id", "theme"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(back.sort_values(["id", "theme"]).reset_index(drop=True), expected)
     with zipfile.ZipFile(path) as archive:
-        stored = {n: archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("Sources/")}
+        stored = {n: archive.read(n).decode("utf-8") for n in archive.namelist() if n.startswith("sources/")}
     assert sorted(stored.values()) == sorted(texts["text"])
 
 
 def test_guid_is_the_rfc4122_name_based_uuid():
     for parts in [("code", "relational_working"), ("selection", "r_1", "trust", 0, 42), ("source", "é\u00fc id"), ()]:
         assert guid(*parts) == str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join(str(p) for p in parts)))
+
+
+# ------------------------------------------------------------ REFI-QDA 1.5, variables, a second reader
+def _texts_with_attributes():
+    return pd.DataFrame({
+        "id": ["se1-end-2-what_helped", "se1-end-3-what_helped", "se2-baseline-2-what_helped"],
+        "text": ["We built trust quickly across the practices.",
+                 "Protected time to reflect and think properly.",
+                 "The pharmacist joined our weekly huddles."],
+        "cohort": ["se_cohort1", "se_cohort1", "se_cohort2"],
+        "wave": ["end", "end", "baseline"],
+        "question": ["what_helped"] * 3,
+        "profession": ["GP", "Nurse", None],
+    })
+
+
+def _codes_for_attributes():
+    return pd.DataFrame({"id": ["se1-end-2-what_helped", "se1-end-3-what_helped", "se2-baseline-2-what_helped",
+                                "se1-end-3-what_helped"],
+                         "theme": ["relational_working", "protected_time", "mdt_working", "relational_working"]})
+
+
+def test_sources_carry_cohort_wave_question_profession_and_cohorts_are_cases(tmp_path):
+    path = qdpx.export_qdpx(_texts_with_attributes(), _codes_for_attributes(), CODEBOOK, tmp_path / "v.qdpx", "p")
+    assert qdpx.validate_qde(path) == []
+    ns = {"q": qdpx.NS}
+    with zipfile.ZipFile(path) as archive:
+        root = etree.fromstring(archive.read("project.qde"))
+        assert all(n == "project.qde" or n.startswith("sources/") for n in archive.namelist())
+    variables = {v.get("guid"): v.get("name") for v in root.findall("q:Variables/q:Variable", ns)}
+    assert sorted(variables.values()) == ["cohort", "profession", "question", "wave"]
+    values = {}
+    for source in root.findall("q:Sources/q:TextSource", ns):
+        values[source.get("name")] = {variables[vv.find("q:VariableRef", ns).get("targetGUID")]:
+                                      vv.findtext("q:TextValue", namespaces=ns)
+                                      for vv in source.findall("q:VariableValue", ns)}
+    assert values["se1-end-3-what_helped"] == {"cohort": "se_cohort1", "wave": "end", "question": "what_helped",
+                                               "profession": "Nurse"}
+    assert "profession" not in values["se2-baseline-2-what_helped"]  # missing values are left out
+    guids = {s.get("guid"): s.get("name") for s in root.findall("q:Sources/q:TextSource", ns)}
+    cases = {c.get("name"): sorted(guids[r.get("targetGUID")] for r in c.findall("q:SourceRef", ns))
+             for c in root.findall("q:Cases/q:Case", ns)}
+    assert cases == {"se_cohort1": ["se1-end-2-what_helped", "se1-end-3-what_helped"],
+                     "se_cohort2": ["se2-baseline-2-what_helped"]}
+
+
+def test_stage_exports_only_the_four_variables():
+    from pcnstudy.themes.stage import QDPX_VARIABLES, qdpx_texts
+
+    texts = _texts_with_attributes().assign(respondent="r_0123456789ab", pcn="North PCN", group="ALS 1")
+    plain = texts[["id", "text"]]
+    out = qdpx_texts(plain, texts)
+    assert list(out.columns) == ["id", "text", *QDPX_VARIABLES]
+    assert out["profession"].tolist()[:2] == ["GP", "Nurse"]
+
+
+def test_qdpxlib_reads_the_export(tmp_path, monkeypatch):
+    """A second, independent reader (qdpxlib, PyPI) opens sources/<guid>.txt and finds every coding."""
+    import tempfile
+
+    from qdpxlib import QDPXFile
+
+    work = iter(tmp_path / f"work{k}" for k in range(10))
+
+    def mkdtemp(*_args, **_kwargs):  # qdpxlib extracts into mkdtemp() and never removes it
+        folder = next(work)
+        folder.mkdir()
+        return str(folder)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    texts, codes = _texts_with_attributes(), _codes_for_attributes()
+    path = qdpx.export_qdpx(texts, codes, CODEBOOK, tmp_path / "second.qdpx", "p")
+    project = QDPXFile(str(path), uncoded_word_count_threshold=1000)  # (it keeps sentences ending in . ! ?)
+    names = {t["id"]: t["name"] for t in CODEBOOK["themes"]}
+    found = {}
+    for source_guid, text, _context, (start, end), labels in project.codings:
+        found.setdefault(source_guid, set()).update(labels)
+        assert text in texts["text"].tolist()
+    expected = {}
+    for doc, theme in zip(codes["id"], codes["theme"]):
+        expected.setdefault(guid("source", doc), set()).add(names[theme])
+    assert found == expected
+
+
+# ------------------------------------------------------------ a project edited in QualCoder, and back
+def qualcoder_rewrite(exported, dest, seed=0, rename=None, delete_codings_of=(), new_code=None,
+                      keep_guids=False, keep_memos=True):
+    """Rewrite ``exported`` as QualCoder's REFI-QDA project export writes a project it imported.
+
+    Mirrors QualCoder's refi.py export: every object gets a new random GUID (unless
+    ``keep_guids``, as tools that keep the standard's GUIDs do); a code's memo is its
+    Description (dropped with ``keep_memos=False``); one PlainTextSelection per coding,
+    each with one Coding, named by the selected text; the users are the coders' names;
+    named Cases keep their Description only; sources' VariableValues come after the
+    selections; the plain text files go to sources/ as UTF-8 with a byte-order mark; a
+    project Description closes the document. ``rename`` maps code names to new names,
+    ``delete_codings_of`` lists code names whose codings are removed, ``new_code`` is
+    (name, [source names]) coded on the whole text.
+    """
+    import html
+    import random
+
+    rng = random.Random(seed)
+    fresh = (lambda old: old) if keep_guids else (lambda old: str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+    ns = {"q": qdpx.NS}
+    with zipfile.ZipFile(exported) as archive:
+        root = etree.fromstring(archive.read("project.qde"))
+        files = {n: archive.read(n).decode("utf-8") for n in archive.namelist() if n != "project.qde"}
+    rename = rename or {}
+    user = fresh("user")
+    xml = ['<?xml version="1.0" encoding="utf-8"?>',
+           '<Project xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+           f'name="edited.qda" origin="QualCoder 3.7" creatingUserGUID="{fresh("creator")}" '
+           'creationDateTime="2026-11-30T10:00:00Z" xmlns="urn:QDA-XML:project:1.0">',
+           f'<Users>\n<User guid="{user}" name="coder A" />\n</Users>', "<CodeBook>", "<Codes>"]
+    code_guid, code_name = {}, {}
+    for code in root.findall("q:CodeBook/q:Codes/q:Code", ns):
+        name = rename.get(code.get("name"), code.get("name"))
+        code_guid[code.get("guid")] = fresh(code.get("guid"))
+        code_name[code.get("guid")] = code.get("name")
+        memo = code.findtext("q:Description", namespaces=ns) if keep_memos else ""
+        head = f'<Code guid="{code_guid[code.get("guid")]}" name="{html.escape(name)}" isCodable="true" color="#F781F3"'
+        xml.append(f"{head}>\n<Description>{html.escape(memo)}</Description>\n</Code>" if memo else f"{head} />")
+    new_guid = fresh("new code")
+    if new_code:
+        xml.append(f'<Code guid="{new_guid}" name="{html.escape(new_code[0])}" isCodable="true" color="#81F7D8" />')
+    xml += ["</Codes>", "</CodeBook>"]
+    var_guid = {}
+    variables = root.findall("q:Variables/q:Variable", ns)
+    for var in variables:  # QualCoder writes no empty Variables or Cases element
+        var_guid[var.get("guid")] = fresh(var.get("guid"))
+        xml.append(f'<Variable guid="{var_guid[var.get("guid")]}" name="{html.escape(var.get("name"))}" '
+                   'typeOfVariable="Text" >\n<Description />\n</Variable>')
+    if variables:
+        xml.insert(len(xml) - len(variables), "<Variables>")
+        xml.append("</Variables>")
+    cases = root.findall("q:Cases/q:Case", ns)
+    xml += ["<Cases>"] if cases else []
+    for case in cases:
+        xml.append(f'<Case guid="{fresh(case.get("guid"))}" name="{html.escape(case.get("name"))}">\n'
+                   f'<Description>{html.escape(case.findtext("q:Description", "", ns))}</Description>\n</Case>')
+    xml += ["</Cases>"] if cases else []
+    xml += ["<Sources>"]
+    out_files = {}
+    for source in root.findall("q:Sources/q:TextSource", ns):
+        text = files["sources/" + source.get("plainTextPath").removeprefix("internal://")]
+        plain = f"{fresh(source.get('guid'))}.txt"
+        out_files[f"sources/{plain}"] = text
+        xml.append(f'<TextSource plainTextPath="internal://{plain}" creatingUser="{user}" '
+                   f'creationDateTime="2026-11-30T10:00:00Z" guid="{fresh(source.get("guid"))}" '
+                   f'name="{html.escape(source.get("name"))}">')
+        spans = []
+        for sel in source.findall("q:PlainTextSelection", ns):
+            for coding in sel.findall("q:Coding", ns):
+                target = coding.find("q:CodeRef", ns).get("targetGUID")
+                if code_name[target] not in delete_codings_of:
+                    spans.append((int(sel.get("startPosition")), int(sel.get("endPosition")), code_guid[target]))
+        if new_code and source.get("name") in new_code[1]:
+            spans.append((0, len(text), new_guid))
+        for start, end, target in spans:
+            xml.append(f'<PlainTextSelection guid="{fresh("sel")}" startPosition="{start}" endPosition="{end}" '
+                       f'name="{html.escape(text[start:end])}" creatingUser="{user}" '
+                       f'creationDateTime="2026-11-30T10:05:00Z">\n<Coding guid="{fresh("coding")}" '
+                       f'creatingUser="{user}" >\n<CodeRef targetGUID="{target}" />\n</Coding>\n</PlainTextSelection>')
+        for vv in source.findall("q:VariableValue", ns):
+            ref = vv.find("q:VariableRef", ns).get("targetGUID")
+            xml.append(f'<VariableValue>\n<VariableRef targetGUID="{var_guid[ref]}" />\n'
+                       f'<TextValue>{html.escape(vv.findtext("q:TextValue", "", ns))}</TextValue>\n</VariableValue>')
+        xml.append("</TextSource>")
+    xml += ["</Sources>", "<Description></Description>", "</Project>"]
+    with zipfile.ZipFile(dest, "w") as archive:
+        archive.writestr("project.qde", "\n".join(xml))
+        for name, text in out_files.items():
+            archive.writestr(name, text.encode("utf-8-sig"))
+    return dest
+
+
+@pytest.fixture()
+def corpus_project(tmp_path):
+    from themes_corpus import CODEBOOK_YAML, make_corpus
+
+    texts, truth = make_corpus(90, seed=11)
+    texts.to_csv(tmp_path / "texts.csv", index=False)
+    (tmp_path / "codebook.yml").write_text(CODEBOOK_YAML)
+    book = parse_codebook(__import__("yaml").safe_load(CODEBOOK_YAML))
+    known = truth[truth["theme"].isin(book.ids)]
+    with_variables = texts.assign(cohort=["se_cohort1", "se_cohort2", "llr_cd"] * 30, wave="end", question="q1")
+    exported = qdpx.export_qdpx(with_variables, known, book, tmp_path / "themes.qdpx", "p")
+    parking = sorted(truth.loc[truth["theme"] == "parking", "id"])
+    return tmp_path, texts, truth, book, exported, parking
+
+
+def test_qualcoder_edited_project_maps_back(corpus_project, capsys):
+    tmp, texts, truth, book, exported, parking = corpus_project
+    edited = qualcoder_rewrite(exported, tmp / "edited.qdpx", rename={"Protected time": "Headspace"},
+                               delete_codings_of={"MDT working"}, new_code=("Parking", parking))
+    assert qdpx.validate_qde(edited) == []
+    codes = qdpx.read_human_codes(edited, book)
+    want_time = sorted(truth.loc[truth["theme"] == "time", "id"])
+    assert sorted(codes.loc[codes["theme"] == "time", "id"]) == want_time  # renamed, mapped back
+    assert "mdt" not in set(codes["theme"])
+    assert sorted(codes.loc[codes["theme"] == "Parking", "id"]) == parking
+    table = qdpx.project_codes(edited, book).set_index("code")
+    assert table.loc["Headspace", "match"] == "marker" and table.loc["Trust and relationships", "match"] == "marker"
+    notes = qdpx.import_notes(edited, book)
+    assert f"{edited}: code 'Parking' matches no codebook theme ({len(parking)} codings)" in notes[0]
+    assert sum("'mdt' (MDT working) has no codings left" in n for n in notes) == 1
+    assert sum("code 'Headspace' is theme 'time'" in n for n in notes) == 1
+
+    from pcnstudy.themes.command import themes_command
+
+    assert themes_command(tmp / "texts.csv", tmp / "codebook.yml", tmp / "out", "0", edited, 3) == 0
+    err = capsys.readouterr().err
+    assert f"note: {notes[0]}" in err and "has no codings left" in err
+    agreement = pd.read_csv(tmp / "out" / "agreement.csv")
+    parking_rows = agreement[agreement["theme"] == "Parking"]
+    assert len(parking_rows) == 2 and not parking_rows["in_codebook"].any()
+    assert (parking_rows["n_gold"] == len(parking)).all() and (parking_rows["n_pred"] == 0).all()
+    time_rows = agreement[(agreement["theme"] == "time") & (agreement["method"] == "keyword")]
+    assert int(time_rows["n_gold"].iloc[0]) == len(set(want_time) & set(codes["id"]))
+    quality = __import__("json").loads((tmp / "out" / "quality.json").read_text())
+    assert quality["human_codes"]["codes_outside_codebook"] == {"Parking": len(parking)}
+    assert quality["human_codes"]["model"]["n_themes"] == 3
+
+
+def test_a_tool_that_keeps_guids_maps_a_renamed_code_by_guid(corpus_project):
+    tmp, texts, truth, book, exported, parking = corpus_project
+    edited = qualcoder_rewrite(exported, tmp / "kept.qdpx", rename={"Protected time": "Headspace"},
+                               keep_guids=True, keep_memos=False)
+    table = qdpx.project_codes(edited, book).set_index("code")
+    assert table.loc["Headspace", "match"] == "guid" and table.loc["Headspace", "theme"] == "time"
+    assert table.loc["Headspace", "n_codings"] == int((truth["theme"] == "time").sum())
+    renamed_only = qdpx_without_guid_or_memo = qualcoder_rewrite(exported, tmp / "lost.qdpx",
+                                                                 rename={"Protected time": "Headspace"},
+                                                                 keep_memos=False)
+    assert qdpx_without_guid_or_memo is renamed_only
+    lost = qdpx.project_codes(renamed_only, book).set_index("code")
+    assert lost.loc["Headspace", "match"] == "none"  # no GUID, no marker, a new name: reported, never dropped
+    assert any("code 'Headspace' matches no codebook theme" in n for n in qdpx.import_notes(renamed_only, book))

@@ -58,6 +58,18 @@ def ingest(
 
 
 @app.command()
+def key(
+    out: Path = typer.Option(None, help="Where to write the key (default params.yaml ingest.key_file, "
+                                        "~/.config/pcnstudy/pseudonym.key); never inside the project."),
+    force: bool = typer.Option(False, help="Replace an existing key (its pseudonyms will no longer match)."),
+) -> None:
+    """Create a random pseudonymisation key, readable by you only, outside the repository."""
+    from pcnstudy.ingest.pseudonym import key_command
+
+    _exit(key_command(out=out, force=force))
+
+
+@app.command()
 def scores(
     ratings: Path = typer.Option(..., help="Long CSV or parquet: respondent, wave, item, score."),
     out: Path = typer.Option(..., help="Output folder."),
@@ -76,7 +88,7 @@ def themes(
     codebook: Path = typer.Option(..., help="Codebook YAML (themes with seed terms)."),
     out: Path = typer.Option(..., help="Output folder."),
     free_topics: str = typer.Option("auto", help="Number of free topics, or auto."),
-    human_codes: Optional[Path] = typer.Option(None, help="CSV of id, theme: human codes."),
+    human_codes: Optional[Path] = typer.Option(None, help="Human codes: a CSV of id, theme, or a REFI-QDA project (.qdpx) from NVivo, ATLAS.ti, MAXQDA or QualCoder."),
     seed: int = typer.Option(7, help="Random seed."),
 ) -> None:
     """Code free text against a codebook with the guided topic model."""
@@ -120,7 +132,7 @@ def notebook(
 
 @app.command("new-cohort")
 def new_cohort(
-    name: str = typer.Argument(..., help="Cohort id ([a-z0-9_]+)."),
+    name: str = typer.Argument(..., help="Cohort id: lower-case letters, digits and _ only."),
     export: List[Path] = typer.Option(..., "--export", help="A survey export (repeat per wave)."),
     wave: List[str] = typer.Option([], "--wave", help="Wave label of each export, in order."),
 ) -> None:

@@ -3,15 +3,19 @@ and ``pcnstudy new-cohort`` (pcnstudy.cli wraps each in one line).
 
 - ``validate_command(cohort_dir)``: check one cohort folder; print every problem as
   ``file:row:column: message``, then a summary line; exit 0 when the cohort can be
-  ingested cleanly (warnings allowed), 1 when it has problems, 2 on a usage error.
+  ingested cleanly (warnings allowed), 1 when it has problems (among them what stops
+  it from being analysed: no rating, feedback or text column mapped, a scaffold
+  placeholder still empty, each at its cohort.yml line), 2 on a usage error.
 - ``ingest_command(raw, out)``: run the whole stage outside DVC; 0 ok, 1 bad input
   (one line per reason, never a traceback), 2 an unusable cohort.yml.
 - ``new_cohort_command(name, exports, waves)``: copy the exports byte for byte into
   ``data/raw/NAME/``, write its cohort.yml (pcnstudy.ingest.scaffold) and print the
-  table of mapped, low-confidence and unmapped columns. Exit codes: 0 scaffolded, 1 a
-  required field (respondent_id, and at least one item or text column) is unmapped or
-  an export is unreadable (the line of cohort.yml to edit is named), 2 a usage error
-  (bad name, folder exists, --wave count not matching --export, export missing).
+  table of mapped, low-confidence and unmapped columns, then the respondent id chosen
+  from the data with every candidate and why it was taken or refused
+  (pcnstudy.ingest.respondent_id; none qualifying gives ``design: anonymous``). Exit
+  codes: 0 scaffolded, 1 no item, feedback or text column matched or an export is
+  unreadable (the line of cohort.yml to edit is named), 2 a usage error (bad name,
+  folder exists, --wave count not matching --export, export missing).
 
 These are the command layer: they read params.yaml (``cohorts``, ``ingest.key_env``,
 ``ingest.key_file``) and config/instrument.yml, which the stage's ``compute`` never does.
@@ -35,7 +39,7 @@ from pcnstudy.ingest.pseudonym import resolve_key
 from pcnstudy.ingest.scaffold import COHORT_NAME, DEFAULT_WAVES, build_cohort_yml, format_matches
 from pcnstudy.ingest.stage import IngestError, compute, read_inputs, settings_from_params, write
 from pcnstudy.ingest.tables import IngestResult
-from pcnstudy.ingest.validate import CohortConfigError, load_cohort
+from pcnstudy.ingest.validate import CohortConfigError, analysis_problems, load_cohort
 
 
 def ingest_study(raw: Path | None = None, out: Path | None = None, cohorts: Sequence[str] | None = None,
@@ -115,7 +119,7 @@ def validate_command(cohort_dir: Path) -> int:
         print(f"{cohort_dir}:0:: cannot check the cohort: {type(exc).__name__}: {exc}".splitlines()[0])
         print("1 problem")
         return 1
-    ordered = sorted(data.problems, key=lambda p: (p.file, p.row, p.column, p.reason))
+    ordered = sorted(data.problems + analysis_problems(config), key=lambda p: (p.file, p.row, p.column, p.reason))
     for problem in ordered:
         print(problem.format())
     fatal = sum(p.fatal for p in ordered)
@@ -261,6 +265,14 @@ def _new_cohort(
     print()
     print(f"{counts['mapped']} mapped, {counts['low']} low-confidence (marked CHECK), "
           f"{counts['unmapped']} unmapped, {counts['ignored']} ignored metadata columns.")
+    choice = scaffold.id_choice
+    print()
+    if choice.header:
+        print(f"Respondent id: {choice.header!r} (design: paired)" + (f"; {choice.note}" if choice.note else ""))
+    else:
+        print(f"Respondent id: none (design: anonymous): {choice.note}")
+    for line in choice.lines():
+        print(f"  {line}")
     for line, what in scaffold.edits:
         print(f"{config}:{line}: EDIT: {what}")
     if scaffold.edits:

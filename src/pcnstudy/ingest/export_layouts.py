@@ -12,7 +12,13 @@ Takes the first rows of an export as cells (strings or None) and gives:
   whitespace runs collapsed), and ``norm_cell`` (the same, lower case) used to compare
   cells with the header rows;
 - ``split_choices(value, layout, options)``: a multi-select answer cell split as the
-  layout joins it.
+  layout joins it;
+- ``second_header_row(head)``: whether row 2 is SurveyMonkey's second header row, by
+  its structure (whatever its words), and ``qualtrics_metadata(extra)``: Qualtrics'
+  metadata columns by their stable ids (whatever the survey's language).
+
+``detect_layout`` is given the first rows of the export (the header rows and some data
+rows to compare them with).
 """
 from __future__ import annotations
 
@@ -29,6 +35,12 @@ QUALTRICS_METADATA = {
     "recipientemail", "externalreference", "externaldatareference", "locationlatitude",
     "locationlongitude", "distributionchannel", "userlanguage", "responseset", "name",
     "emailaddress",
+}
+#: Qualtrics' metadata by the stable ImportId of its third header row (any survey language).
+QUALTRICS_IMPORT_METADATA = {
+    "startdate", "enddate", "status", "ipaddress", "progress", "duration", "finished", "recordeddate",
+    "_recordid", "recipientlastname", "recipientfirstname", "recipientemail", "externaldatareference",
+    "locationlatitude", "locationlongitude", "distributionchannel", "userlanguage",
 }
 SURVEYMONKEY_METADATA = {
     "respondent id", "collector id", "start date", "end date", "ip address",
@@ -74,12 +86,8 @@ def detect_layout(head: Sequence[Sequence[str | None]]) -> tuple[str, int]:
         or (legacy_ids >= 5 and "responseid" in row2)
     ):
         return "qualtrics", 2
-    # SurveyMonkey: metadata first, row 2 "Response"/"Open-Ended Response"/option labels.
-    sm_meta = sum(1 for c in row1 if c in SURVEYMONKEY_METADATA)
-    sm_single = sum(1 for c in row2 if c in SURVEYMONKEY_SINGLE)
-    if row2 and (sm_single >= 1 and (sm_meta >= 2 or "respondent id" in row1)):
-        return "surveymonkey", 2
-    if row2 and sm_single >= 2 and any(c == "" for c in row1):
+    # SurveyMonkey: a second header row under the questions, told by its structure.
+    if row2 and second_header_row(head):
         return "surveymonkey", 2
     first = [c for c in row1[:3]]
     if tuple(first) == MSFORMS_FIRST:
@@ -87,6 +95,74 @@ def detect_layout(head: Sequence[Sequence[str | None]]) -> tuple[str, int]:
     if row1 and row1[0] in GOOGLE_FIRST:
         return "googleforms", 1
     return "plain", 1
+
+
+def _shape(cell: str) -> str:
+    """A data cell's kind: blank, number, date or text (for comparing row 2 with the data rows)."""
+    if not cell:
+        return "blank"
+    if re.fullmatch(r"[-+]?\d+(?:[.,]\d+)?", cell):
+        return "number"
+    if re.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}(?:[ t].*)?", cell):
+        return "date"
+    return "text"
+
+
+def second_header_row(head: Sequence[Sequence[str | None]]) -> bool:
+    """True when row 2 is a second header row (SurveyMonkey's) rather than a respondent.
+
+    Judged by structure, whatever the words: a row-2 value repeated over several
+    questions that no respondent ever gave ("Response", "Open-Ended Response", or the
+    same word in another language); row 1 blank over continuation columns that row 2
+    labels (a matrix or multi-select question's options); row 2 blank or text where every
+    data row holds a value of one kind (the tool's respondent id, dates, IP addresses).
+    Two of these, or the first with row 2 naming nothing but that word, or
+    SurveyMonkey's own words with its metadata headers, make row 2 a header row.
+    """
+    if len(head) < 2:
+        return False
+    width = max(len(r) for r in head[:2])
+    row1 = [norm_cell(c) for c in list(head[0]) + [None] * (width - len(head[0]))]
+    row2 = [norm_cell(c) for c in list(head[1]) + [None] * (width - len(head[1]))]
+    data = [[norm_cell(c) for c in r] for r in head[2:]]
+    filled2 = [c for c in row2 if c]
+    if not filled2:
+        return False
+    column_values = [{r[j] for r in data if j < len(r) and r[j]} for j in range(width)]
+    seen_anywhere = set().union(*column_values) if column_values else set()
+    counts: dict[str, int] = {}
+    for c in filled2:
+        counts[c] = counts.get(c, 0) + 1
+    repeated = [c for c, k in counts.items() if k >= 2 and c not in seen_anywhere and _shape(c) == "text"]
+    word_only = bool(repeated) and len(counts) == 1 and counts[repeated[0]] >= 3
+    started = next((j for j, c in enumerate(row1) if c), width)
+    continuation = sum(1 for j in range(started + 1, width) if not row1[j] and row2[j])
+    unlike_data = 0
+    if len(data) >= 2:
+        for j in range(width):
+            shapes = {_shape(r[j]) if j < len(r) else "blank" for r in data}
+            if len(shapes) == 1 and shapes != {"blank"} and shapes != {"text"} and _shape(row2[j]) not in shapes:
+                unlike_data += 1
+    signs = [bool(repeated), continuation >= 1, unlike_data >= 1]
+    sm_words = sum(1 for c in row2 if c in SURVEYMONKEY_SINGLE)
+    sm_meta = sum(1 for c in row1 if c in SURVEYMONKEY_METADATA)
+    return word_only or sum(signs) >= 2 or (sm_words >= 1 and (sm_meta >= 2 or "respondent id" in row1))
+
+
+def single_answer_words(head: Sequence[Sequence[str | None]], width: int) -> set[str]:
+    """Row-2 words that stand over a question's only column (SurveyMonkey's "Response" in any language).
+
+    A value that sits under two or more one-column questions labels no option: the
+    header is then the question alone. The known English words always count.
+    """
+    top = _cells(head, 0, width)
+    sub = [c.lower() for c in _cells(head, 1, width)]
+    counts: dict[str, int] = {}
+    for j, (t, s) in enumerate(zip(top, sub)):
+        alone = t and (j + 1 == width or top[j + 1])
+        if alone and s:
+            counts[s] = counts.get(s, 0) + 1
+    return set(SURVEYMONKEY_SINGLE) | {s for s, k in counts.items() if k >= 2}
 
 
 def layout_header_rows(layout: str, head: Sequence[Sequence[str | None]]) -> int:
@@ -134,6 +210,7 @@ def build_headers(layout: str, head: Sequence[Sequence[str | None]], width: int)
     if layout == "surveymonkey":
         top = _cells(head, 0, width)
         sub = _cells(head, 1, width)
+        single = single_answer_words(head, width)
         headers = []
         current = ""
         for t, s in zip(top, sub):
@@ -142,7 +219,7 @@ def build_headers(layout: str, head: Sequence[Sequence[str | None]], width: int)
             question = t or current
             if not question:
                 headers.append(s)
-            elif not s or s.lower() in SURVEYMONKEY_SINGLE:
+            elif not s or s.lower() in single:
                 headers.append(question)
             else:
                 headers.append(f"{question} - {s}")
@@ -154,6 +231,30 @@ def build_headers(layout: str, head: Sequence[Sequence[str | None]], width: int)
                 extra["question_of"][h] = current or h
         return headers, extra
     return _cells(head, 0, width), extra
+
+
+def qualtrics_metadata(extra: dict[str, Any]) -> dict[str, str]:
+    """Header -> stable id of each Qualtrics metadata column, found by its column id or ImportId.
+
+    ``extra`` is a Qualtrics table's side information (``build_headers``): the first
+    header row's ids (StartDate, IPAddress, ResponseId ...) and the third row's ImportIds
+    (startDate, ipAddress, _recordId ...) stay in English whatever language the
+    question-text row is in, so "Anfangsdatum" is known as StartDate.
+    """
+    found: dict[str, str] = {}
+    ids = extra.get("column_ids", {}) or {}
+    imports = extra.get("import_ids", {}) or {}
+    for header in set(ids) | set(imports):
+        column_id = flatten_header(ids.get(header, ""))
+        import_id = flatten_header(imports.get(header, "") if isinstance(imports.get(header), str) else "")
+        if column_id.lower() in QUALTRICS_METADATA:
+            found[header] = column_id
+        elif import_id.lower() in QUALTRICS_IMPORT_METADATA:
+            found[header] = import_id
+        elif re.fullmatch(r"V\d+", column_id) and flatten_header(header).lower() in QUALTRICS_METADATA:
+            # the legacy layout: V1, V2 ... then the metadata's names as the text row
+            found[header] = flatten_header(header)
+    return found
 
 
 def split_choices(value: str | None, layout: str, options: Iterable[str] | None = None) -> list[str]:

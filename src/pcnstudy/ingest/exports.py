@@ -26,8 +26,10 @@ The layouts and what the reader does with their header rows:
   JSON) or the legacy two (ids, question text); the question text is the header
   (the id where the text is blank) and ``extra["column_ids"]`` maps header -> id.
 - ``surveymonkey``: two header rows; row 1 the question (blank over continuation
-  columns), row 2 "Response", "Open-Ended Response" or an option / matrix-row label.
-  Headers become "Question" or "Question - Label"; each option keeps its column.
+  columns), row 2 "Response", "Open-Ended Response" (in the account's language) or an
+  option / matrix-row label, told from a respondent's row by its structure
+  (``export_layouts.second_header_row``). Headers become "Question" or
+  "Question - Label"; each option keeps its column.
 - ``msforms``: one header row starting ID, Start time, Completion time;
   multi-select answers sit in one cell joined by ';' with a trailing ';'.
 - ``googleforms``: one header row starting Timestamp; checkbox answers joined
@@ -127,7 +129,7 @@ def _assemble(
         records = records[1:]
     if not records:
         raise FileError("the file is empty: no header row and no data")
-    head = [r.cells for r in records[:3]]
+    head = [r.cells for r in records[:50]]  # the header rows, and data rows to compare them with
     if layout == "auto":
         layout, n_head = detect_layout(head)
     else:

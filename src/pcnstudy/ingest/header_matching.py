@@ -194,8 +194,19 @@ def _status(score: float) -> str:
     return "mapped" if score >= MAPPED else "low" if score >= LOW else "unmapped"
 
 
-def infer_mapping(headers: Iterable[str], instrument: dict[str, Any]) -> list[Match]:
+def role_score(header: str, role: str) -> float:
+    """How strongly a header's wording suggests a single role (respondent_id, email, ...), in [0, 1]."""
+    parts = header_parts(header)[:1]
+    return max((_role_score(parts, v) * w for v, w in ROLE_VARIANTS.get(role, [])), default=0.0)
+
+
+def infer_mapping(headers: Iterable[str], instrument: dict[str, Any],
+                  preset: dict[str, Match] | None = None) -> list[Match]:
     """Match each header to a role or instrument id; one Match per header, in order.
+
+    ``preset`` holds matches decided before the wording is read (a layout's metadata
+    recognised by its stable column ids, e.g. a German Qualtrics export's "Anfangsdatum"
+    by its id StartDate): those headers keep them and take no other role.
 
     Each single role (respondent_id, pcn, ...) and each instrument id goes to the
     header that matches it best; a header that loses keeps its next best candidate
@@ -205,8 +216,10 @@ def infer_mapping(headers: Iterable[str], instrument: dict[str, Any]) -> list[Ma
     headers = list(headers)
     texts = instrument_texts(instrument)
     cands = {h: _candidates(h, texts) for h in headers}
-    matches: dict[str, Match] = {}
+    matches: dict[str, Match] = {h: m for h, m in (preset or {}).items() if h in set(headers)}
     for h in headers:
+        if h in matches:
+            continue
         if normalise(h) in IGNORED or any(p in IGNORED for p in header_parts(h)[:1]):
             matches[h] = Match(h, "ignore", None, 1.0, "ignored", "survey-tool metadata")
     taken: dict[tuple[str, str | None], str] = {}
@@ -216,6 +229,9 @@ def infer_mapping(headers: Iterable[str], instrument: dict[str, Any]) -> list[Ma
         ((c[2], -headers.index(h), h, c) for h in pending for c in cands[h] if c[2] >= LOW),
         key=lambda t: (-t[0], -t[1]),
     )
+    for m in matches.values():
+        if m.role and m.role != "ignore" and m.status in ("mapped", "low"):
+            taken[(m.role, m.target)] = m.header
     for score, _, h, (role, target, _) in pairs:
         if h in matches:
             continue

@@ -5,8 +5,9 @@
   folder with a cohort.yml, sorted), their checked cohort.yml (``load_cohort``), the
   instrument (config/instrument.yml) as a dict, and the pseudonymisation key
   (``pcnstudy.ingest.pseudonym.resolve_key``: the environment variable named
-  ``key_env``, else the file ``key_file``, else the public demo key with a loud
-  warning unless every cohort says ``demo: true``).
+  ``key_env``, else the file ``key_file``, else the public demo key, which is refused,
+  raising ``IngestError`` with one line saying how to make a key, unless every cohort
+  says ``demo: true``).
 - ``compute(inputs, settings) -> IngestResult``: every cohort ingested
   (pcnstudy.ingest.cohort_ingester), the tables assembled and checked against their
   schemas, the report built (pcnstudy.ingest.tables). It reads the raw exports the
@@ -25,12 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from pcnstudy.core import paths
 from pcnstudy.core.progress import progress
 
 from pcnstudy.core.params import load_yaml
 from pcnstudy.ingest.cohort_ingester import ingest_cohort
 from pcnstudy.ingest.cohorts_table import cohorts_frame
-from pcnstudy.ingest.pseudonym import PseudonymKey, check_demo_key_use, resolve_key
+from pcnstudy.ingest.pseudonym import DemoKeyError, PseudonymKey, key_path_problem, refuse_demo_key, resolve_key
 from pcnstudy.ingest.tables import IngestResult, build_report, build_tables
 from pcnstudy.ingest.validate import CohortConfigError, load_cohort, validate_tables
 from pcnstudy.ingest.writers import write_outputs
@@ -84,8 +86,10 @@ def read_inputs(raw_dir: Path, cohorts: Sequence[str], instrument_path: Path, ke
                 key_file: str | None, key: bytes | None = None) -> IngestInputs:
     """Read what ``compute`` needs (see the module docstring); ``key`` given overrides the key settings.
 
-    Raises ``IngestError`` when there is no cohort folder, ``CohortConfigError`` for an
-    unusable cohort.yml.
+    Raises ``IngestError`` when there is no cohort folder, when only the public demo
+    key was found for a cohort not marked ``demo: true``, or when the key file lies
+    inside the project (or any DVC project); ``CohortConfigError`` for an unusable
+    cohort.yml.
     """
     dirs = cohort_dirs(Path(raw_dir), cohorts)
     if not dirs:
@@ -93,7 +97,14 @@ def read_inputs(raw_dir: Path, cohorts: Sequence[str], instrument_path: Path, ke
     configs = tuple(load_cohort(d) for d in dirs)
     if key is None:
         found = resolve_key({"key_env": key_env, "key_file": key_file})
-        check_demo_key_use(found, {c["cohort"]: c["demo"] for c in configs})
+        try:
+            refuse_demo_key(found, {c["cohort"]: c["demo"] for c in configs})
+        except DemoKeyError as exc:
+            raise IngestError(str(exc)) from None
+        problem = key_path_problem(Path(str(key_file)), paths.ROOT) if found.source == "file" else None
+        if problem:
+            raise IngestError(f"the pseudonymisation key file {problem}; move it out (`pcnstudy key` writes a new "
+                              "one outside) and point params.yaml ingest.key_file at it")
     else:
         found = PseudonymKey(key, "argument")
     return IngestInputs(tuple(dirs), configs, load_yaml(instrument_path), found)

@@ -17,7 +17,9 @@ list of each table's columns (docs/data-dictionary.md is kept in step by a test)
 Decisions: a mapped column missing from an export is a problem (fatal: the cohort
 cannot be ingested cleanly); an export column the mapping does not mention is a
 warning (shown, non-fatal): survey tools add metadata columns (timestamps, IP
-addresses) that the analysis need not use.
+addresses) that the analysis need not use. What stops a cohort from being analysed
+is fatal (``analysis_problems``: no rating, feedback or text column mapped; a scaffold
+placeholder such as ``programme: null  # EDIT`` still empty).
 """
 from __future__ import annotations
 
@@ -359,6 +361,41 @@ def mapping_problems(config: dict[str, Any], instrument: dict[str, Any]) -> list
                 f"(waves: {', '.join(config['waves'])}); its rows are set aside",
                 scope="file",
             ))
+    return problems
+
+
+#: A cohort.yml line the scaffold left for the analyst: ``key: null  # EDIT: ...`` (or ``{}`` / ``[]`` / nothing).
+_PLACEHOLDER = re.compile(r"^\s*-?\s*([^#:]+?):\s*(?:null|~|\{\}|\[\]|\"\")?\s*#\s*EDIT\b:?\s*(.*)$")
+
+
+def analysis_problems(config: dict[str, Any]) -> list[Problem]:
+    """What stops the cohort from being analysed, each at the cohort.yml line to edit (all fatal).
+
+    - no rating, feedback or text column is mapped (columns.items, feedback and text
+      all empty): nothing of the cohort would reach an analysis;
+    - a placeholder the scaffold left is still empty: a line whose value is null (or
+      ``{}``, ``[]``, nothing) and whose comment says EDIT, e.g. ``programme: null  #
+      EDIT: the programme's name`` (the paper and the cohort's report describe it).
+    """
+    source = config.get("_source", "")
+    problems = []
+    columns = config.get("columns") or {}
+    if not any(columns.get(group) for group in MAPPING_GROUPS):
+        line = next((_line_of(source, f"  {group}:") for group in MAPPING_GROUPS if _line_of(source, f"  {group}:")),
+                    _line_of(source, "columns:"))
+        problems.append(Problem(
+            "cohort.yml", line, "columns", None,
+            "no rating, feedback or text column is mapped: map the export's headers to instrument ids under "
+            "columns.items, columns.feedback or columns.text (nothing of this cohort could be analysed)",
+            scope="file"))
+    for number, text in enumerate(source.splitlines(), start=1):
+        found = _PLACEHOLDER.match(text)
+        if found:
+            key, what = found.group(1).strip().strip('"'), found.group(2).strip()
+            problems.append(Problem(
+                "cohort.yml", number, key, None,
+                f"{key} is still the scaffold's empty placeholder" + (f" ({what})" if what else "") + ": fill it in",
+                scope="file"))
     return problems
 
 

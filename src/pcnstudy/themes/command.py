@@ -8,15 +8,19 @@ term, weight, theme: a theme id or "emergent"), ``quality.json`` (NPMI per topic
 mean, stability, the chosen number of free topics and the criterion behind it, the
 threshold and rule per theme, the model beside the plain seed-term rule) and, with
 human codes, ``agreement.csv`` (per theme and method: kappa, alpha, precision, recall,
-F1, the model's figures cross-validated over the coded documents) and, when there are
-enough codes, ``learning_curve.csv``. Returns 0, or 1 with a one-line message on
-stderr for bad input (also an unwritable ``out`` or a model failure: never a traceback),
-2 for a usage error (--free-topics not a count or auto, --seed outside 0..2**32-1).
-The inputs are read by ``pcnstudy.themes.inputs`` (``read_texts``, ``read_codes``).
+F1, the model's figures cross-validated over the coded documents; a .qdpx code that
+matches no codebook theme kept as its own rows, ``in_codebook`` false) and, when there
+are enough codes, ``learning_curve.csv``. A .qdpx's findings (codes outside the
+codebook with their codings counts, themes left without codings, renamed codes
+matched back; ``qdpx.import_notes``) are printed to stderr, one ``note:`` line each.
+Returns 0, or 1 with a one-line message on stderr for bad input (also an unwritable
+``out`` or a model failure: never a traceback), 2 for a usage error (--free-topics not
+a count or auto, --seed outside 0..2**32-1). The inputs are read by ``pcnstudy.themes.inputs`` (``read_texts``, ``read_codes``).
 """
 from __future__ import annotations
 
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +32,7 @@ from pcnstudy.themes.human_codes import (LEARNING_SIZES, agreement_with_codes, c
                                         cross_validated_predictions, learning_curve)
 from pcnstudy.themes.inputs import InputError, parse_free_topics, read_codes, read_texts
 from pcnstudy.themes.outputs import write_csv, write_json
+from pcnstudy.themes.qdpx import import_notes
 
 SEED_RANGE = (0, 2**32 - 1)
 
@@ -61,6 +66,9 @@ def themes_command(texts: Path, codebook: Path, out: Path, free_topics: str = "a
         codes = None
         if human_codes is not None:
             codes = read_codes(Path(human_codes), book)
+            if Path(human_codes).suffix.lower() == ".qdpx" or zipfile.is_zipfile(human_codes):
+                for line in import_notes(Path(human_codes), book):
+                    print(f"note: {line}", file=sys.stderr)
             known = set(table["id"])
             matched = codes[codes["id"].isin(known)]
             if len(codes) and matched.empty:
@@ -104,14 +112,17 @@ def _run_themes(table: pd.DataFrame, book: Codebook, out: Path, k: int | str, co
     if Y is not None:
         n_coded = int((Y >= 0).all(axis=1).sum())
         cv_pred = cross_validated_predictions(docs, book, Y, seed) if n_coded >= 6 else assigned
-        agreement = agreement_with_codes(ids, themes, Y, cv_pred, keyword)
+        agreement = agreement_with_codes(ids, themes, Y, cv_pred, keyword, codes)
         write_csv(agreement, out / "agreement.csv")
+        outside = agreement[~agreement["in_codebook"] & (agreement["method"] == "model")]
+        agreement = agreement[agreement["in_codebook"]]
         quality["human_codes"] = {
             "n_coded_documents": n_coded,
             "n_codes": int((codes["theme"] != "").sum()),
             "model_evaluation": "3-fold cross-validated over the coded documents" if n_coded >= 6 else "in-sample",
             "model": summarise_agreement(agreement[agreement["method"] == "model"]),
             "keyword": summarise_agreement(agreement[agreement["method"] == "keyword"]),
+            "codes_outside_codebook": {row.theme: int(row.n_gold) for row in outside.itertuples(index=False)},
         }
         coded_pos = Y[(Y >= 0).all(axis=1)].sum(axis=0)
         if n_coded >= 30 and (coded_pos >= 3 * min(LEARNING_SIZES) // 2).any():

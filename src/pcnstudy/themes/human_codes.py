@@ -5,8 +5,11 @@ the learning curve.
   for uncoded documents (the model's ``y``);
 - ``cross_validated_predictions(texts, codebook, Y, seed)``: the model's assignments of
   each coded document from a fit that did not see its codes;
-- ``agreement_with_codes(ids, themes, Y, model_pred, keyword)``: agreement.csv, per
-  theme and method (model, keyword) kappa, alpha, precision, recall, F1;
+- ``agreement_with_codes(ids, themes, Y, model_pred, keyword, codes)``: agreement.csv, per
+  theme and method (model, keyword) kappa, alpha, precision, recall, F1; a researcher's
+  code outside the codebook (``codes`` rows whose theme is not in ``themes``) is kept as
+  its own rows (``in_codebook`` false), against predictions of none, as neither method
+  can assign it;
 - ``learning_curve(texts, codebook, Y, seed)``: held-out mean kappa against the number
   of coded examples per theme (learning_curve.csv).
 """
@@ -108,15 +111,33 @@ def learning_curve(texts: Sequence[str], codebook: Codebook, Y: np.ndarray, seed
 
 
 def agreement_with_codes(ids: Sequence[str], themes: Sequence[str], Y: np.ndarray, model_pred: np.ndarray,
-                         keyword: np.ndarray) -> pd.DataFrame:
-    """agreement.csv: per theme and method (model cross-validated, keyword rule) kappa, alpha, P, R, F1."""
+                         keyword: np.ndarray, codes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """agreement.csv: per theme and method (model cross-validated, keyword rule) kappa, alpha, P, R, F1.
+
+    Column ``in_codebook`` is true for the codebook's themes; with ``codes`` (id, theme),
+    each code whose theme is not a codebook theme adds rows of its own (false), its
+    human codes on the coded documents against no prediction.
+    """
     coded = np.where((Y >= 0).all(axis=1))[0]
     coded_ids = [ids[i] for i in coded]
     gold = long_codes(coded_ids, themes, Y[coded])
+    extra: list[str] = []
+    extra_gold = pd.DataFrame(columns=["id", "theme"])
+    if codes is not None and len(codes):
+        outside = codes[~codes["theme"].isin(list(themes)) & (codes["theme"] != "") & codes["id"].isin(coded_ids)]
+        extra = sorted(set(outside["theme"]))
+        extra_gold = outside[["id", "theme"]].drop_duplicates()
     tables = []
     for method, pred in (("model", model_pred[coded]), ("keyword", keyword[coded])):
         table = agreement_table(long_codes(coded_ids, themes, pred), gold, list(themes), ids=coded_ids)
         table.insert(0, "method", method)
+        table["in_codebook"] = True
         tables.append(table)
+        if extra:
+            none = pd.DataFrame({"id": pd.Series(dtype=str), "theme": pd.Series(dtype=str)})
+            table = agreement_table(none, extra_gold, extra, ids=coded_ids)
+            table.insert(0, "method", method)
+            table["in_codebook"] = False
+            tables.append(table)
     out = pd.concat(tables, ignore_index=True)
     return out.sort_values(["method", "theme"], kind="stable").reset_index(drop=True)

