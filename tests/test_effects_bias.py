@@ -11,7 +11,7 @@ import statsmodels.api as sm
 
 from pcnstudy.scores.bias import (bias_table, cluster_robust_mean, correlation_ci, icc_oneway, publish_bias,
                                   tipping_point)
-from pcnstudy.scores.effects import d_av_with_ci, effect_row, effect_table, hedges_j
+from pcnstudy.scores.effects import d_av_with_ci, dz_ci, effect_row, effect_table, hedges_j
 from reference import RESULTS, assert_matches
 
 
@@ -158,3 +158,12 @@ def test_then_minus_pre_uses_the_respondents_with_all_three_waves():
     expected = (kept[kept["wave"] == "then"]["score"].mean() - kept[kept["wave"] == "baseline"]["score"].mean())
     assert shift["n_pairs"] == 11 and shift["mean_diff"] == pytest.approx(expected)
     assert shift["wave_from"] == "baseline" and shift["wave_to"] == "then"
+
+
+@pytest.mark.parametrize("dz,n", [(0.2, 3), (3.0, 4), (8.0, 5), (-6.0, 6), (0.5, 11), (15.0, 8), (-2.5, 2 + 1)])
+def test_dz_interval_exists_where_scipys_noncentral_t_gives_nan_far_from_it(dz, n):
+    low, high = dz_ci(dz, n)
+    assert math.isfinite(low) and math.isfinite(high) and low < dz < high
+    # each bound is where the noncentral t puts the observed t at the tail probability
+    from scipy import stats
+    assert stats.nct.cdf(dz * math.sqrt(n), n - 1, low * math.sqrt(n)) == pytest.approx(0.975, abs=1e-6)

@@ -58,14 +58,21 @@ def dz_ci(dz: float, n: int, alpha: float = 0.05) -> tuple[float, float]:
     df = n - 1
     t_obs = dz * math.sqrt(n)
 
-    def bound(target: float) -> float:
-        f = lambda ncp: stats.nct.cdf(t_obs, df, ncp) - target  # noqa: E731
-        # the ncp's interval is about t -/+ z sqrt(1 + t² / (2 df)): bracket it well inside
-        # the range where scipy's noncentral t is finite
-        width = 6.0 * math.sqrt(1 + t_obs**2 / (2 * df)) + 2.0
-        return float(optimize.brentq(f, t_obs - width, t_obs + width, xtol=1e-12))
+    def cdf(ncp: float) -> float:
+        # scipy's noncentral t gives NaN far from the ncp's interval, where the cdf is 1
+        # (ncp well below t) or 0 (well above): the limit is used there
+        value = float(stats.nct.cdf(t_obs, df, ncp))
+        return value if math.isfinite(value) else (1.0 if ncp < t_obs else 0.0)
 
-    return bound(1 - alpha / 2) / math.sqrt(n), bound(alpha / 2) / math.sqrt(n)
+    def bound(target: float) -> float:
+        # the ncp's interval is about t -/+ z sqrt(1 + t² / (2 df)): bracket it widely
+        width = 6.0 * math.sqrt(1 + t_obs**2 / (2 * df)) + 2.0
+        return float(optimize.brentq(lambda ncp: cdf(ncp) - target, t_obs - width, t_obs + width, xtol=1e-12))
+
+    try:
+        return bound(1 - alpha / 2) / math.sqrt(n), bound(alpha / 2) / math.sqrt(n)
+    except ValueError:  # no sign change inside the bracket: no interval rather than a wrong one
+        return math.nan, math.nan
 
 
 def d_av_with_ci(mean_diff: float, sd_from: float, sd_to: float, r: float, n: int,
