@@ -16,6 +16,8 @@ TOLERANCES = {
     "published_3dp": 0.5e-3 + 1e-9,
     "published_4dp": 0.5e-4 + 1e-9,
     "published_7dp": 0.5e-7 + 1e-12,
+    "r_8dp": 0.5e-8 + 1e-12,  # R output printed with sprintf("%.8f")
+    "r_6dp": 0.5e-6 + 1e-12,  # an iterative R fit (REML) checked to 6 decimals
 }
 # published to 4 significant figures: relative half-unit
 RELATIVE = {"published_4sf": 0.5}  # half a unit of the 4th significant digit

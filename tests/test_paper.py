@@ -106,8 +106,9 @@ def test_md_escape_neutralises_markdown():
 def test_tables_have_labels_and_merged_intervals(tmp_path):
     written = manuscript.write_tables(fixture_tables(), tmp_path)
     names = sorted(p.name for p in written)
-    assert names == ["attrition.md", "change.md", "feedback.md", "meta.md", "mixed.md", "quotes.md", "reliability.md",
-                     "themes.md", "themes_by_cohort.md", "then_test.md", "unpaired_change.md"]
+    assert names == ["attrition.md", "bias.md", "change.md", "effects.md", "feedback.md", "meta.md",
+                     "meta_programmes.md", "mixed.md", "quotes.md", "reliability.md", "themes.md",
+                     "themes_by_cohort.md", "then_test.md", "unpaired_change.md"]
     change = (tmp_path / "change.md").read_text()
     assert change.rstrip().endswith("{#tbl-change}")
     assert "| cohort\\_a | leadership | 24 | 2.95 | 3.66 | 0.71 | (0.40, 1.02) | 24.1 | (13.0, 35.0) | \\<0.001 | 0.91 |" in change
@@ -281,9 +282,14 @@ def test_paper_conditions_follow_the_results_and_cohorts():
     roles = prose.study_roles(SCORES, COHORTS)
     meta = {"leadership": {"k": 2}}
     twin = [dict(c, data="simulated") for c in COHORTS]
-    flags = prose.paper_conditions({"scores": {**SCORES, "meta": meta}, "themes": {"themes": {"a": {}}},
-                                    "twin": {"n_cohorts": 2}}, roles, twin, restricted=False)
+    flags = prose.paper_conditions({"scores": {**SCORES, "meta": meta, "meta_programmes": meta},
+                                    "themes": {"themes": {"a": {}}}, "twin": {"n_cohorts": 2}}, roles, twin,
+                                   restricted=False)
     assert all(flags.values()), flags
+    one_programme = prose.paper_conditions({"scores": {**SCORES, "meta": meta,
+                                                       "meta_programmes": {"leadership": {"k": 1}}}},
+                                           roles, twin, restricted=False)
+    assert one_programme["study_has_meta"] and not one_programme["study_has_meta_programmes"]
     new = {"cohort": "mine", "programme": "Mine", "data": "survey export"}
     flags = prose.paper_conditions({"scores": {"meta": {"leadership": {"k": 1}}}, "twin": {"n_cohorts": 0}}, {},
                                    twin[:1] + [new], restricted=True)
@@ -506,3 +512,51 @@ def test_prose_percentages_use_their_text_twin():
     glued = [key for key in re.findall(r"{{<\s*var\s+(\S+)\s*>}}%", text)
              if key != "params.derived.conf_pct" and not key.endswith(".i2")]
     assert not glued, glued
+
+
+def test_meta_tables_show_hartung_knapp_and_prediction_intervals_and_the_pooled_row_is_relabelled():
+    scores = {"meta_programmes": {"leadership": {"k": 2, "estimate": 0.66, "ci_low": 0.54, "ci_high": 0.79,
+                                                 "hk_ci_low": -0.06, "hk_ci_high": 1.39, "pi_low": -0.06,
+                                                 "pi_high": 1.39, "pi_informative": False, "tau2": 0.0, "i2": 0.0}},
+              "change": {"pooled": {"leadership": {"n_pairs": 76, "mean_diff": 0.67}}}}
+    made = tables.paper_tables({"scores": scores}, instrument=None, codebook=None, conf_pct="95", quotes=None,
+                               cohorts=None)
+    meta = made["meta_programmes"]
+    assert "Hartung-Knapp 95% CI" in meta and "95% prediction interval" in meta
+    assert "| leadership | 2 | 0.66 | (0.54, 0.79) | (-0.06, 1.39) | (-0.06, 1.39) |" in meta
+    assert "All respondents, unweighted (not a pooled estimate)" in made["change"]
+    assert "| pooled |" not in made["change"]
+    said = prose.meta_statements(scores)["scores.derived.meta_programmes.leadership.pi_sentence"]
+    assert "uninformative" in said and "2 programmes" in said
+    informative = {"meta_programmes": {"d": {"k": 4, "pi_low": 0.1, "pi_high": 0.9, "pi_informative": True}}}
+    assert "between 0.10 and 0.90" in prose.meta_statements(informative)["scores.derived.meta_programmes.d.pi_sentence"]
+
+
+def test_bias_statements_follow_the_results():
+    instrument = {"scale": {"min": 1, "max": 5}}
+    lead = {"lead": {"bias": {"leadership": {"r_oldham": -0.1, "r_oldham_ci_low": -0.44, "r_oldham_ci_high": 0.27,
+                                             "delta_tip": 4.01, "delta_tip_ci": 2.86, "delta_tip_sd": 6.91,
+                                             "n_lost": 7}}}}
+    said = prose.bias_statements(lead, instrument)
+    assert "little sign" in said["roles.lead.derived.rtm_sentence"]
+    assert "4.01 scale points less" in said["roles.lead.derived.dropout_sentence"]
+    assert "more than the whole range of the scale" in said["roles.lead.derived.dropout_sentence"]
+    lead["lead"]["bias"]["leadership"].update(r_oldham=-0.5, r_oldham_ci_high=-0.2, delta_tip="<5", n_lost="<5")
+    said = prose.bias_statements(lead, instrument)
+    assert "truly gained larger" in said["roles.lead.derived.rtm_sentence"]
+    assert "hidden by disclosure control" in said["roles.lead.derived.dropout_sentence"]
+    assert prose.bias_statements({}, instrument) == {}
+
+
+def test_methods_name_what_the_scores_stage_wrote():
+    """Every method name the stage writes to scores.json ``methods`` is quoted by the Methods,
+    and the Methods quote no other."""
+    from pcnstudy.scores.bias import BIAS_METHODS
+    from pcnstudy.scores.effects import EFFECT_METHODS
+    from pcnstudy.scores.meta import META_METHODS
+
+    qmd = INDEX.read_text(encoding="utf-8")
+    quoted = set(re.findall(r"\{\{< var scores\.methods\.([a-z_]+\.[a-z_]+) >\}\}", qmd))
+    written = {f"{section}.{key}" for section, names in (("meta", META_METHODS), ("effects", EFFECT_METHODS),
+                                                          ("bias", BIAS_METHODS)) for key in names}
+    assert quoted == written

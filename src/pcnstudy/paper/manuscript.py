@@ -65,6 +65,7 @@ from pcnstudy.paper.inputs import (
     read_twin,
 )
 from pcnstudy.paper.prose import (
+    bias_statements,
     config_facts,
     derived_params,
     derived_results,
@@ -203,6 +204,7 @@ def compute(inputs: PaperInputs, settings: PaperSettings) -> PaperResult:
     extra.update(feedback_prose(roles, inputs.instrument))
     extra.update(design_prose(results.get("scores") or {}, cohorts, inputs.instrument,
                               derived_params(params).get("params.derived.conf_pct", "95")))
+    extra.update(bias_statements(roles, inputs.instrument))
     flat = variables({**results, "roles": roles}, params, extra)
     conditions = paper_conditions(results, roles, cohorts, restricted=bool(params.get("cohorts")))
     conditions.update(design_conditions(cohorts))

@@ -7,6 +7,7 @@ instrument and codebook configs and params.yaml, and gives:
 - ``study_roles``: the cohorts the prose speaks of (``roles.lead``, ``roles.then_test``,
   ``roles.feedback``) with their results subtrees;
 - ``feedback_prose``: the sentences about the feedback cohort's yes/no items;
+- ``bias_statements``: the lead cohort's regression-to-the-mean and drop-out checks in words;
 - ``paper_conditions``: the flags of the conditional prose (``_study.yml``);
 - ``derived_results``, ``derived_params``, ``config_facts``, ``study_facts``: facts the
   prose states that follow from the results, params.yaml, the configs and the cohorts;
@@ -84,7 +85,7 @@ def study_roles(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]]) -> 
         programme = programmes.get(cohort, cohort)
         rec: dict[str, Any] = {"cohort": cohort, "programme": programme, "programme_lower": lower_first(programme)}
         if role == "lead":
-            for part in ("change", "mixed", "attrition"):
+            for part in ("change", "mixed", "attrition", "effects", "bias"):
                 if cohort in (scores.get(part) or {}):
                     rec[part] = scores[part][cohort]
         elif role == "then_test":
@@ -171,6 +172,8 @@ def paper_conditions(results: Mapping[str, Any], roles: Mapping[str, Any], cohor
         "study_has_mixed": bool((lead.get("mixed") or {})),
         "study_has_attrition": bool(lead.get("attrition")),
         "study_has_meta": any(int((rec or {}).get("k") or 0) >= 2 for rec in meta.values()),
+        "study_has_meta_programmes": any(int((rec or {}).get("k") or 0) >= 2
+                                         for rec in (scores.get("meta_programmes") or {}).values()),
         "study_has_then_test": "then_test" in roles,
         "study_has_feedback": "feedback" in roles,
         "study_has_themes": bool((results.get("themes") or {}).get("themes")),
@@ -190,9 +193,89 @@ def derived_params(params: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def derived_results(results: Mapping[str, Any]) -> dict[str, str]:
-    """Facts the prose states that follow from the results, e.g. the most prevalent theme."""
+def meta_statements(scores: Mapping[str, Any]) -> dict[str, str]:
+    """Per domain of the programme-level meta-analysis (scores.json ``meta_programmes``), a
+    plain statement of its prediction interval: its range where it is informative, else
+    that it is not (too few programmes, or wider than the rating scale).
+
+    Keys ``scores.derived.meta_programmes.<domain>.pi_sentence``.
+    """
     out: dict[str, str] = {}
+    for domain, rec in ((scores or {}).get("meta_programmes") or {}).items():
+        if not isinstance(rec, Mapping):
+            continue
+        k = int(rec.get("k") or 0)
+        low, high = rec.get("pi_low"), rec.get("pi_high")
+        shown = isinstance(low, (int, float)) and isinstance(high, (int, float))
+        if rec.get("pi_informative") and shown:
+            text = (f"the change a further programme could expect lies between {format_value('x', low)} and "
+                    f"{format_value('x', high)} scale points (prediction interval)")
+        elif k < 3:
+            text = (f"with {k} programme{'s' if k != 1 else ''} the prediction interval is uninformative and is "
+                    "not interpreted: it cannot say what change a further programme would bring")
+        else:
+            text = ("the prediction interval is wider than the rating scale, so it says nothing about the "
+                    "change a further programme would bring")
+        out[f"scores.derived.meta_programmes.{domain}.pi_sentence"] = text
+    return out
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def bias_statements(roles: Mapping[str, Any], instrument: Mapping[str, Any] | None,
+                    domain: str = "leadership") -> dict[str, str]:
+    """The lead cohort's bias checks in words, chosen by rule from its results (scores.json ``bias``).
+
+    ``roles.lead.derived.rtm_sentence``: whether Oldham's correlation (free of regression
+    to the mean) says change depended on the starting level (its CI excludes 0) or not;
+    ``roles.lead.derived.dropout_sentence``: the tipping point, said to exceed the
+    scale's range where it does, or that disclosure control hides it.
+    """
+    rec = ((roles.get("lead") or {}).get("bias") or {}).get(domain)
+    if not isinstance(rec, Mapping):
+        return {}
+    out: dict[str, str] = {}
+    r, low, high = (_number(rec.get(k)) for k in ("r_oldham", "r_oldham_ci_low", "r_oldham_ci_high"))
+    if r is not None and low is not None and high is not None:
+        shown = f"r {format_value('r', r)}, {format_value('r', low)} to {format_value('r', high)}"
+        if low <= 0 <= high:
+            out["roles.lead.derived.rtm_sentence"] = (
+                f"Oldham's correlation of the two waves' mean with the change, which regression to the mean does "
+                f"not produce, gave little sign that change depended on the starting level ({shown}), so the "
+                f"lowest scorers' larger gains are what regression to the mean alone would give")
+        else:
+            direction = "larger" if r < 0 else "smaller"
+            out["roles.lead.derived.rtm_sentence"] = (
+                f"Oldham's correlation of the two waves' mean with the change, which regression to the mean does "
+                f"not produce, suggests that those starting lower truly gained {direction} ({shown})")
+    tip, tip_ci, tip_sd = (_number(rec.get(k)) for k in ("delta_tip", "delta_tip_ci", "delta_tip_sd"))
+    scale = (instrument or {}).get("scale") or {}
+    width = (_number(scale.get("max")) or 0) - (_number(scale.get("min")) or 0)
+    if tip is None:
+        lost = rec.get("n_lost")
+        out["roles.lead.derived.dropout_sentence"] = (
+            "No respondent was lost between the waves, so drop-out cannot have biased the change"
+            if lost == 0 else "The drop-out sensitivity analysis is hidden by disclosure control (few were lost)")
+    else:
+        name = str(((instrument or {}).get("domains") or {}).get(domain, {}).get("name", domain))
+        text = (f"For the mean change in {lower_first(name)} to vanish, the respondents lost by the end would have "
+                f"had to change {format_value('d', abs(tip))} scale points {'less' if tip > 0 else 'more'} than "
+                f"the completers ({format_value('d', abs(tip_sd)) if tip_sd is not None else 'NA'} standard "
+                f"deviations of change)")
+        if width > 0 and abs(tip) > width:
+            text += ", more than the whole range of the scale"
+        if tip_ci is not None:
+            text += f"; for its confidence interval to reach zero, {format_value('d', abs(tip_ci))} points"
+        out["roles.lead.derived.dropout_sentence"] = text
+    return out
+
+
+def derived_results(results: Mapping[str, Any]) -> dict[str, str]:
+    """Facts the prose states that follow from the results, e.g. the most prevalent theme,
+    and the prediction-interval statements of ``meta_statements``."""
+    out: dict[str, str] = meta_statements(results.get("scores") or {})
     themes = (results.get("themes") or {}).get("themes") or {}
     ranked = sorted(((rec.get("prop"), tid) for tid, rec in themes.items()
                      if isinstance(rec, Mapping) and isinstance(rec.get("prop"), (int, float))),

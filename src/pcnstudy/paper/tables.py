@@ -66,15 +66,31 @@ STAT_HEADERS = {
     "mean_baseline_lost": "Baseline mean, lost",
     "n_from": "First wave", "n_to": "Later wave", "p_mannwhitney": "p (Mann-Whitney)",
     "rank_biserial": "Rank-biserial r",
+    "pct_pomp": "% of maximum", "r_baseline_change": "r (baseline, change)", "d_av": "d~av~", "g_av": "g~av~", "r_oldham": "r (Oldham)",
+    "delta_tip": "Tipping delta", "icc_pcn": "ICC (PCN)", "deff": "Design effect", "programmes": "Programmes",
 }
 CI_PAIRS = (("ci_low", "ci_high"), ("diff_ci_low", "diff_ci_high"), ("pct_ci_low", "pct_ci_high"),
-            ("prop_ci_low", "prop_ci_high"))
+            ("prop_ci_low", "prop_ci_high"), ("hk_ci_low", "hk_ci_high"), ("pi_low", "pi_high"),
+            ("pct_pomp_ci_low", "pct_pomp_ci_high"), ("dz_ci_low", "dz_ci_high"), ("d_av_ci_low", "d_av_ci_high"),
+            ("g_av_ci_low", "g_av_ci_high"), ("r_baseline_change_ci_low", "r_baseline_change_ci_high"),
+            ("cr_ci_low", "cr_ci_high"))
+#: Headings of the interval columns other than a plain CI: (prefix, suffix) around the level.
+CI_HEADERS = {"hk_ci_low": ("Hartung-Knapp ", "% CI"), "pi_low": ("", "% prediction interval"),
+              "pct_pomp_ci_low": ("", "% CI (% of maximum)"), "dz_ci_low": ("", "% CI (d~z~)"),
+              "d_av_ci_low": ("", "% CI (d~av~)"), "g_av_ci_low": ("", "% CI (g~av~)"),
+              "r_baseline_change_ci_low": ("", "% CI (r)"),
+              "cr_ci_low": ("", "% CI, clustered by PCN")}
 TABLE_COLUMNS = {
     "change": ["n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low", "pct_change", "pct_ci_low", "p_holm",
                "dz"],
     "mixed": ["n_respondents", "n_obs", "estimate", "ci_low", "p_mixed"],
     "feedback": ["n", "k", "pct", "pct_ci_low"],
-    "meta": ["k", "estimate", "ci_low", "tau2", "i2", "p_q"],
+    "meta": ["k", "estimate", "ci_low", "hk_ci_low", "pi_low", "tau2", "i2", "p_q"],
+    "meta_programmes": ["k", "estimate", "ci_low", "hk_ci_low", "pi_low", "tau2", "i2"],
+    "effects": ["mean_diff", "pct_pomp", "pct_pomp_ci_low", "pct_change", "dz", "d_av", "d_av_ci_low", "g_av",
+                "g_av_ci_low"],
+    "bias": ["r_baseline_change", "r_baseline_change_ci_low", "r_oldham", "delta_tip", "icc_pcn", "deff",
+             "cr_ci_low"],
     "themes": ["n", "prop", "prop_ci_low"],
     "themes_by_cohort": ["n", "n_total", "prop", "prop_ci_low"],
     "then_test": ["n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low", "pct_change", "p_t"],
@@ -147,6 +163,9 @@ def stat_header(col: str, conf_pct: str = "95") -> str:
     """Column heading for a statistic."""
     if col in ("ci_low", "diff_ci_low"):
         return f"{conf_pct}% CI"
+    if col in CI_HEADERS:
+        before, after = CI_HEADERS[col]
+        return f"{before}{conf_pct}{after}"
     if col in ("pct_ci_low", "prop_ci_low"):
         return f"{conf_pct}% CI (%)"
     return STAT_HEADERS.get(col) or md_escape(col.replace("_", " "))
@@ -192,8 +211,11 @@ def display_names(instrument: Mapping[str, Any] | None, codebook: Mapping[str, A
     domains = {k: v.get("name", k) for k, v in (instrument.get("domains") or {}).items()}
     feedback = {f["id"]: f.get("text", f["id"]) for f in instrument.get("feedback") or []}
     themes = {t["id"]: t.get("name", t["id"]) for t in codebook.get("themes") or []}
-    comparisons = {"pre_vs_post": "Pre-test vs end", "then_vs_post": "Then-test vs end"}
-    return {"Domain": domains, "Item": feedback, "Theme": themes, "Comparison": comparisons}
+    comparisons = {"pre_vs_post": "Pre-test vs end", "then_vs_post": "Then-test vs end",
+                   "then_vs_pre": "Then-test minus pre-test (same respondents)"}
+    # the change table's individual-level row over every cohort is not a pooled estimate
+    cohorts = {"pooled": "All respondents, unweighted (not a pooled estimate)"}
+    return {"Domain": domains, "Item": feedback, "Theme": themes, "Comparison": comparisons, "Cohort": cohorts}
 
 
 def cohorts_table(cohorts: list[Mapping[str, Any]]) -> str:
@@ -271,7 +293,8 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
     """
     scores = results.get("scores") or {}
     themes = results.get("themes") or {}
-    names = {**display_names(instrument, codebook), "Cohort": cohort_labels(cohorts)}
+    names = display_names(instrument, codebook)
+    names["Cohort"] = {**names["Cohort"], **cohort_labels(cohorts)}
     kw = {"names": names, "conf_pct": conf_pct}
     cols = TABLE_COLUMNS
     tables = {
@@ -302,6 +325,19 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
         "meta": stats_table(scores.get("meta"), ["Domain"],
                             "Random-effects meta-analysis of the change in each domain across cohorts",
                             "tbl-meta", wanted=cols["meta"], prefix="scores.meta.x", **kw),
+        "meta_programmes": stats_table(scores.get("meta_programmes"), ["Domain"],
+                                       "Random-effects meta-analysis with the programme as the unit (cohorts of "
+                                       "one programme combined first): Wald, Hartung-Knapp and prediction "
+                                       "intervals", "tbl-meta-programmes", wanted=cols["meta_programmes"],
+                                       prefix="scores.meta_programmes.x", **kw),
+        "effects": stats_table(scores.get("effects"), ["Cohort", "Domain"],
+                               "Change from baseline to the end in scale points, as percent of the maximum "
+                               "possible change and as percent change of the mean, with standardised effect "
+                               "sizes", "tbl-effects", wanted=cols["effects"], prefix="scores.effects.x.x", **kw),
+        "bias": stats_table(scores.get("bias"), ["Cohort", "Domain"],
+                            "Bias checks of the change to the end: regression to the mean, the drop-out "
+                            "tipping point (scale points) and clustering by PCN", "tbl-bias",
+                            wanted=cols["bias"], prefix="scores.bias.x.x", **kw),
         "themes": stats_table(themes.get("themes"), ["Theme"],
                               "Prevalence of the codebook's themes in the free text, with Wilson intervals",
                               "tbl-themes", wanted=cols["themes"], prefix="themes.themes.x", **kw),

@@ -6,7 +6,8 @@
   and the cohort mean with its 95% t interval (bold, always from every respondent),
   cohorts x domains;
 * ``forest_figure(change, meta)`` -> fig-forest: mean change (first to last wave) per
-  cohort and domain with 95% CIs, and the pooled random-effects (REML) estimate;
+  cohort and domain with 95% CIs, and the pooled random-effects (REML) estimate (diamond:
+  Wald CI; line through it: the Hartung-Knapp CI, where the meta table has it);
 * ``likert_figure(data, waves, labels)`` -> fig-likert: diverging stacked bars of the
   item responses by wave (all cohorts), the neutral category split across zero;
 * ``feedback_figure(fb, mask)`` -> fig-feedback: yes-proportions with Wilson 95% CIs;
@@ -121,13 +122,16 @@ def forest_figure(change: pd.DataFrame, meta: pd.DataFrame, waves: list[str]):
         m = meta[(meta["domain"] == domain) & (meta["method"] == "reml")]
         if not m.empty:
             r = m.iloc[0]
+            hk = (getattr(r, "hk_ci_low", np.nan), getattr(r, "hk_ci_high", np.nan))
             rows.append((f"{domain}: pooled (REML, k={int(r.k)}, I\u00b2={r.i2 * 100 if np.isfinite(r.i2) else float('nan'):.0f}%)",
-                         r.estimate, r.ci_low, r.ci_high, True))
+                         r.estimate, r.ci_low, r.ci_high, hk))
     with _style():
         fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(rows), 1) + 1))
         y = np.arange(len(rows))[::-1]
         for yy, (label, est, lo, hi, pooled) in zip(y, rows):
             if pooled:
+                if all(np.isfinite(pooled)):  # the Hartung-Knapp interval, a line through the diamond
+                    ax.plot(list(pooled), [yy, yy], color="black", lw=1)
                 ax.fill([lo, est, hi, est], [yy, yy + 0.3, yy, yy - 0.3], color="black")
             else:
                 ax.errorbar(est, yy, xerr=[[est - lo], [hi - est]], fmt="s", color="C0", capsize=2, ms=4)

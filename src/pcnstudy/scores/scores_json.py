@@ -6,6 +6,11 @@ already disclosure-controlled; feedback and attrition unsuppressed beside their 
 or published forms) and gives a dict keyed by section, then cohort, then domain or
 item (the Results JSON conventions of docs/architecture.md): floats as plain floats,
 NaN as null, a hidden value as the disclosure marker string (e.g. ``"<5"``).
+``extra_sections(meta_programmes, effects, bias, wave_order)`` adds the sections
+``meta_programmes`` (domain -> method, REML at the top as in ``meta``), ``effects``
+and ``bias`` (cohort -> domain, last wave; published, disclosure-controlled tables)
+and ``methods`` (the names of the estimators and intervals those tables use, for the
+paper's Methods).
 """
 from __future__ import annotations
 
@@ -16,6 +21,9 @@ import numpy as np
 import pandas as pd
 
 from pcnstudy.core.disclosure import is_hidden
+from pcnstudy.scores.bias import BIAS_COLUMNS, BIAS_METHODS
+from pcnstudy.scores.effects import EFFECT_COLUMNS, EFFECT_METHODS
+from pcnstudy.scores.meta import META_METHODS
 from pcnstudy.scores.ratings_table import order_waves
 
 UNPAIRED_JSON_KEYS = ["wave_from", "wave_to", "n_from", "n_to", "mean_from", "mean_to", "mean_diff", "diff_ci_low",
@@ -26,6 +34,10 @@ UNPAIRED_MODEL_JSON_KEYS = ["wave_to", "estimate", "se", "ci_low", "ci_high", "p
 CHANGE_JSON_KEYS = ["wave_from", "wave_to", "n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low",
                     "diff_ci_high", "pct_change", "pct_ci_low", "pct_ci_high", "p_t", "p_holm", "p_wilcoxon", "dz",
                     "rank_biserial"]
+
+
+META_JSON_KEYS = ["estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q", "p_q", "k", "hk_ci_low", "hk_ci_high",
+                  "pi_low", "pi_high", "pi_informative"]
 
 
 def _clean(value: Any) -> Any:
@@ -117,7 +129,7 @@ def build_scores_json(change, mixed, reliability, fb, fb_mask, meta, attrition, 
             out["feedback"].setdefault(rec["cohort"], {})[rec["item"]] = entry
     out["meta"] = {}
     for rec in meta.to_dict("records"):
-        entry = {k: _clean(rec[k]) for k in ("estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q", "p_q", "k")}
+        entry = {k: _clean(rec[k]) for k in META_JSON_KEYS if k in rec}
         entry["method"] = rec["method"]
         entry["cohorts"] = rec["cohorts"]
         out["meta"].setdefault(rec["domain"], {})[rec["method"]] = entry
@@ -177,3 +189,29 @@ def build_unpaired_json(unpaired: pd.DataFrame, models: pd.DataFrame, wave_order
                 rec["p_mixed"] = rec.pop("p")
                 rec["n_respondents"] = rec["n_obs"]
     return out
+
+
+def _meta_tree(meta: pd.DataFrame, extra: tuple[str, ...] = ()) -> dict:
+    out: dict = {}
+    for rec in meta.to_dict("records"):
+        entry = {k: _clean(rec[k]) for k in META_JSON_KEYS if k in rec}
+        entry.update(method=rec["method"], cohorts=rec["cohorts"], **{k: rec[k] for k in extra if k in rec})
+        out.setdefault(rec["domain"], {})[rec["method"]] = entry
+    for methods in out.values():
+        if "reml" in methods:
+            methods.update(dict(methods["reml"]))
+    return out
+
+
+def extra_sections(meta_programmes: pd.DataFrame, effects: pd.DataFrame, bias: pd.DataFrame,
+                   wave_order: list[str]) -> dict:
+    """The sections ``meta_programmes``, ``effects``, ``bias`` and ``methods`` of scores.json."""
+    keys = ["cohort", "item"]
+    eff = last_wave_rows(effects, wave_order) if not effects.empty else effects
+    bia = last_wave_rows(bias, wave_order) if not bias.empty else bias
+    eff_fields = [c for c in EFFECT_COLUMNS if c not in ("cohort", "level", "item")]
+    bias_fields = [c for c in BIAS_COLUMNS if c not in ("cohort", "level", "item")]
+    return {"meta_programmes": _meta_tree(meta_programmes, ("programmes",)),
+            "effects": _nested(eff, keys, eff_fields) if not eff.empty else {},
+            "bias": _nested(bia, keys, bias_fields) if not bia.empty else {},
+            "methods": {"meta": dict(META_METHODS), "effects": dict(EFFECT_METHODS), "bias": dict(BIAS_METHODS)}}

@@ -10,7 +10,8 @@ Three steps (the stage contract of docs/architecture.md):
   a ``ScoresResult`` holding the tables change_scores, mixed_models, ordinal,
   reliability, feedback_proportions and attrition, attrition_by_profession
   (disclosure-controlled), meta, then_test, kirkpatrick, unpaired_change
-  (disclosure-controlled) and unpaired_models, and the scores.json dict
+  (disclosure-controlled) and unpaired_models, meta_programmes (cohorts of one
+  programme pooled first), effect_sizes, bias, and the scores.json dict
   (plain floats keyed by cohort then domain/item, Results JSON conventions; suppressed
   values are the marker string, e.g. "<5"). ``result.summary_frame(name)`` gives a
   table indexed by its key columns, ``result.conf_int(alpha)`` the change scores' CI of
@@ -52,15 +53,18 @@ from pcnstudy.core.params import load_yaml, resolve_settings
 from pcnstudy.core.proportions import FEEDBACK_COLUMNS, feedback_table
 from pcnstudy.scores import figures as scores_figures
 from pcnstudy.scores.attrition import attrition_by_profession, attrition_table
+from pcnstudy.scores.bias import bias_table, publish_bias
 from pcnstudy.scores.change import change_table, paired_t_from_summary
+from pcnstudy.scores.effects import effect_table
 from pcnstudy.scores.kirkpatrick import kirkpatrick_tables
-from pcnstudy.scores.meta import pool_change
+from pcnstudy.scores.meta import pool_change, pool_programmes
 from pcnstudy.scores.mixed import mixed_table
 from pcnstudy.scores.ordinal import ordinal_table
+from pcnstudy.scores.pairs import hide_counts
 from pcnstudy.scores.publish import feedback_labels, publish_tables, publish_unpaired
 from pcnstudy.scores.ratings_table import POOLED, InputError, add_domain_scores, order_waves, validate_long, write_csv
 from pcnstudy.scores.reliability import reliability_table
-from pcnstudy.scores.scores_json import build_scores_json, build_unpaired_json, last_wave_rows
+from pcnstudy.scores.scores_json import build_scores_json, build_unpaired_json, extra_sections, last_wave_rows
 from pcnstudy.scores.then_test import then_test_table
 from pcnstudy.scores.unpaired import cohort_designs, split_by_design, unpaired_change_table, unpaired_model_table
 
@@ -92,6 +96,9 @@ TABLE_KEYS = {
     "kirkpatrick": ["dimension", "source", "cohort", "level"],
     "unpaired_change": ["cohort", "level", "item", "wave_from", "wave_to"],
     "unpaired_models": ["cohort", "level", "item", "term"],
+    "meta_programmes": ["domain", "method"],
+    "effect_sizes": ["cohort", "level", "item", "wave_from", "wave_to"],
+    "bias": ["cohort", "level", "item", "wave_from", "wave_to"],
 }
 RATINGS_COLUMNS = ("respondent", "cohort", "pcn", "profession", "wave", "item", "domain", "score")
 
@@ -126,7 +133,8 @@ class ScoresSettings:
 class ScoresInputs:
     """What the stage reads: the processed ratings, feedback and respondents tables, and the
     instrument (config/instrument.yml as a dict); ``ratings_source`` names the ratings
-    table in error messages."""
+    table in error messages; ``cohorts``: processed/cohorts.parquet where it exists (each
+    cohort's design and programme; ``programmes_of`` gives cohort -> programme)."""
 
     ratings: pd.DataFrame
     feedback: pd.DataFrame
@@ -222,6 +230,13 @@ def read_inputs(processed_dir: Path, instrument_path: Path) -> ScoresInputs:
                         ratings_source=str(processed / "ratings.parquet"), cohorts=cohorts)
 
 
+def programmes_of(cohorts: pd.DataFrame | None) -> dict[str, str]:
+    """cohort -> programme from the cohorts table ({} without one; a cohort not in it is its own programme)."""
+    if cohorts is None or not {"cohort", "programme"} <= set(cohorts.columns):
+        return {}
+    return {str(c): str(p) for c, p in zip(cohorts["cohort"], cohorts["programme"]) if p is not None and p == p}
+
+
 def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     """Run every scores analysis on the inputs; nothing is read or written."""
     ratings_raw, feedback_raw = inputs.ratings, inputs.feedback
@@ -253,7 +268,12 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     reliability = reliability_table(long_all)
     attrition = attrition_table(data, wave_order, seed=settings.seed, reps=settings.bootstrap_reps)
     attrition_prof = attrition_by_profession(data, wave_order)
-    meta = pool_change(change, alpha=alpha)
+    scale = inputs.instrument.get("scale") or {}
+    scale_min, scale_max = float(scale.get("min", 1)), float(scale.get("max", 5))
+    meta = pool_change(change, alpha=alpha, scale_width=scale_max - scale_min)
+    meta_prog = pool_programmes(change, programmes_of(inputs.cohorts), alpha=alpha, scale_width=scale_max - scale_min)
+    effects = effect_table(data, wave_order, scale_min, scale_max, alpha)
+    bias = bias_table(data, wave_order, alpha)
     then_test = then_test_table(with_domains_all, retro, wave_order + retro, alpha)
     fb = feedback_table(feedback_raw, alpha=alpha) if not feedback_raw.empty else pd.DataFrame(
         columns=FEEDBACK_COLUMNS)
@@ -265,11 +285,15 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     tables = {"change_scores": pub.change, "mixed_models": mixed, "ordinal": ordinal, "reliability": reliability,
               "feedback_proportions": pub.feedback, "attrition": pub.attrition,
               "attrition_by_profession": pub.attrition_by_profession, "meta": meta, "then_test": then_test,
-              "kirkpatrick": pub.kirkpatrick, "unpaired_change": unpaired_pub, "unpaired_models": unpaired_models}
+              "kirkpatrick": pub.kirkpatrick, "unpaired_change": unpaired_pub, "unpaired_models": unpaired_models,
+              "meta_programmes": meta_prog,
+              "effect_sizes": hide_counts(effects, "n_pairs", pub.threshold, pub.marker),
+              "bias": publish_bias(bias, pub.threshold, pub.marker)}
     summary = build_scores_json(pub.change, mixed, reliability, fb, pub.feedback_mask, meta, attrition,
                                 pub.attrition, then_test, pub.kirkpatrick, wave_order, pub.marker, pub.threshold,
                                 fb_pub=pub.feedback)
     summary.update(build_unpaired_json(unpaired_pub, unpaired_models, wave_order))
+    summary.update(extra_sections(meta_prog, tables["effect_sizes"], tables["bias"], wave_order))
     return ScoresResult(tables=tables, summary=summary, change=change, feedback=fb, feedback_mask=pub.feedback_mask,
                         attrition=attrition, data=data, waves=wave_order, settings=settings,
                         instrument=inputs.instrument, marker=pub.marker, threshold=pub.threshold, designs=designs)

@@ -5,7 +5,10 @@ domain rows (``add_domain_scores``), the retrospective wave names (e.g. ``then``
 collected with the last wave) and every wave in time order, and gives per cohort x
 domain of the cohorts that have a then-test two change rows (``change_table``
 columns): ``pre_vs_post`` (first prospective wave to the last) and ``then_vs_post``
-(retrospective wave to the last), sorted by cohort, item, comparison.
+(retrospective wave to the last), and ``then_vs_pre``: the response shift itself, the
+then-test minus the pre-test on the same respondents (those with the pre-test, the
+then-test and the last wave), with its t CI and paired t-test (``mean_diff`` = then -
+pre). Sorted by cohort, item, comparison.
 """
 from __future__ import annotations
 
@@ -27,7 +30,11 @@ def then_test_table(data: pd.DataFrame, retrospective: list[str], wave_order: li
         then, pre, post = retro[0], prospective[0], prospective[-1]
         pre_post = change_table(sub[sub["wave"].isin([pre, post])], [pre, post], alpha=alpha, pooled=False)
         then_post = change_table(sub[sub["wave"].isin([then, post])], [then, post], alpha=alpha, pooled=False)
-        for label, table in (("pre_vs_post", pre_post), ("then_vs_post", then_post)):
+        trio = sub[sub["wave"].isin([pre, then, post])]
+        complete = trio.groupby(["respondent", "item"])["wave"].transform("nunique") == 3
+        then_pre = change_table(trio[complete & trio["wave"].isin([pre, then])], [pre, then], alpha=alpha,
+                                pooled=False)
+        for label, table in (("pre_vs_post", pre_post), ("then_vs_post", then_post), ("then_vs_pre", then_pre)):
             table = table.assign(comparison=label)
             rows.append(table)
     if not rows:
