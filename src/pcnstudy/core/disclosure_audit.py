@@ -446,14 +446,21 @@ def protect(linked: Linked, threshold: int, round_to: int | None = None, max_rou
         wrong = [lk for lk in leaks if "contradict" in lk.reason or "published count below" in lk.reason]
         if wrong:
             raise ValueError("disclosure: " + "; ".join(map(str, wrong[:3])))
-        done: set[int] = set()  # one complement per component and round, then audit again
+        # every leak of the round gets its complement, unless one chosen for an earlier leak
+        # of its component already closed it (its interval is checked again first): a round
+        # per leak, rather than per component, grew suppression across a study of many
+        # cohorts into hundreds of audits of one ever larger component
+        done: set[int] = set()
         progress = False
         component = {k: n for n, comp in enumerate(_components(linked)) for k in comp}
+        width = protection_width(threshold)
         for leak in leaks:
             i = linked.index[leak.name]
-            if component.get(i) in done:
-                progress = True
-                continue
+            if component.get(i) in done and leak.kind in (PRIMARY, SECONDARY):
+                lo, hi = _interval_of(linked, i, threshold, round_to)
+                if hi - lo >= width - TOL:
+                    progress = True
+                    continue
             pool = _candidates(linked, i)
             if not pool:
                 continue

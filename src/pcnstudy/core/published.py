@@ -211,7 +211,10 @@ def prevalence_model(counts: Counts, linked: Linked, prevalence: pd.DataFrame,
             linked.equal([again], [totals[tkey]])
             cells[("prevalence", pos, "n_total")] = again
         cells.setdefault(("prevalence", pos, "n_total"), totals[tkey])
-        n = counts.add(linked, _key("prevalence", dim, level, theme, "n"), rec["n"])
+        # a theme's overall count is costly to hide, as a total is: it is the one count every
+        # dimension shares, so hiding it links all the dimensions into one system (on a study
+        # of many cohorts, a system of hundreds of counts that suppression could not settle)
+        n = counts.add(linked, _key("prevalence", dim, level, theme, "n"), rec["n"], total=(dim == "all"))
         tv, nv = _value(linked, totals[tkey]), _value(linked, n)
         rem = counts.remainder(linked, _key("prevalence", dim, level, theme, "without"),
                                None if tv is None or nv is None else tv - nv)
