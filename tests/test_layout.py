@@ -88,7 +88,7 @@ def test_environment_yml_mirrors_pyproject():
 def test_dvc_stages_declare_params_that_exist():
     dvc = yaml.safe_load((ROOT / "dvc.yaml").read_text())
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    assert list(dvc["stages"]) == ["ingest", "scores", "themes", "paper"]
+    assert list(dvc["stages"]) == ["ingest", "scores", "themes", "twin", "paper"]
     for name, stage in dvc["stages"].items():
         assert "src/pcnstudy" not in stage["deps"], f"{name} depends on the whole package"
         for own in ("src/pcnstudy/__init__.py", "src/pcnstudy/cli.py", "src/pcnstudy/core", f"src/pcnstudy/{name}"):

@@ -374,7 +374,7 @@ def paper_command(formats: list[str], root: Path | None = None) -> int:
         out_dir = paper_dir / "_output"
         copy_notebooks(project_path(root, paths.REPORTS), out_dir / "notebooks")
         rule = get_rule(**_rule_params(load_params(project_path(root, paths.PARAMS))))
-        instrument = yaml.safe_load(project_path(root, paths.INSTRUMENT).read_text(encoding="utf-8"))
+        instrument = _config(project_path(root, paths.INSTRUMENT))  # None in a project without one
         write_supplementary_zip(project_path(root, paths.RESULTS), out_dir / "supplementary-tables.zip", instrument,
                                 rule.threshold, rule.marker, rule.round_to)
         bar.update()

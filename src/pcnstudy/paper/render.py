@@ -81,8 +81,11 @@ def html_template_path() -> Path:
 
 
 def pandoc_path() -> str:
-    """Path of the pandoc binary bundled with pypandoc-binary."""
-    return pypandoc.get_pandoc_path()
+    """Path of the pandoc binary bundled with pypandoc-binary (the pinned version), else
+    pypandoc's choice. pypandoc alone may pick an older pandoc on PATH (Debian's 2.17 lacks
+    ``--embed-resources``), depending on the environment it runs in."""
+    bundled = Path(pypandoc.__file__).parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc")
+    return str(bundled) if bundled.is_file() else pypandoc.get_pandoc_path()
 
 
 def quarto_path() -> str | None:
