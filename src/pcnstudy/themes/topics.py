@@ -82,10 +82,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
+from pcnstudy.themes.expansion import ExpansionCheck, expansion_cut, held_out_seed_check
 from pcnstudy.themes.free_topics import MAX_FREE_TERMS, FreeTopicModel, select_free_topics, term_ppmi
-from pcnstudy.themes.metrics import best_f1_threshold, npmi_coherence, precision_threshold
+from pcnstudy.themes.metrics import best_f1_threshold, npmi_coherence
 from pcnstudy.themes.preprocess import JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, tokenize
-from pcnstudy.themes.seed_terms import count_seed_terms, seed_columns, seed_index
+from pcnstudy.themes.seed_terms import count_seed_terms, seed_columns, seed_index, seed_term_matches
+from pcnstudy.themes.supervised import coded_features, fit_coded_theme
 from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, split_sentences
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
@@ -119,9 +121,10 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
     C : inverse regularisation of the logistic regressions.
     min_seed_docs : a theme's vocabulary is expanded only when at least this many
         documents match its seeds (fewer gives no basis to learn from).
-    expansion_precision : an unmatched document is assigned by corpus evidence alone
-        only above the score at which, out of fold, the masked model recovers
-        seed-matched documents with at least this precision.
+    expansion_groups : the held-out seed check hides each of this many groups of a
+        theme's seed terms in turn (``expansion.held_out_seed_check``); the expansion is
+        kept only where it recovers the hidden terms' matches well enough to raise F1.
+    C_codes : inverse regularisation of the classifiers trained on human codes.
     n_top_terms : terms listed per topic.
     residual : the unexplained units whose recurring terms make the free topics'
         vocabulary: "sentences" matching no seed term (a response often mixes a
@@ -145,13 +148,15 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         n_folds: int = 5,
         C: float = 1.0,
         min_seed_docs: int = 5,
-        expansion_precision: float = 0.8,
+        expansion_groups: int = 2,
+        C_codes: float = 3.0,
         n_top_terms: int = 10,
         residual: str = "sentences",
         random_state: int | None = None,
     ):
         self.residual = residual
-        self.expansion_precision = expansion_precision
+        self.expansion_groups = expansion_groups
+        self.C_codes = C_codes
         self.seed_terms = seed_terms
         self.n_free_topics = n_free_topics
         self.max_free_topics = max_free_topics
@@ -246,6 +251,8 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         # out-of-fold predictions never see a copy of the held-out text in training
         first, inverse, counts = distinct_rows(X)
         Xt_u = Xt[first]
+        lemmas_u = [corpus.lemmas[i] for i in first]
+        self.expansion_check_: dict[str, ExpansionCheck] = {}
         for j, theme in enumerate(self.themes_):
             pseudo = (S[:, j] > 0).astype(int)
             cols = self.seed_columns_[theme]
@@ -253,47 +260,18 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             if pseudo.sum() >= self.min_seed_docs and (n - pseudo.sum()) >= self.min_seed_docs:
                 Xm = self._mask(Xt_u, cols)
                 pseudo_u = pseudo[first]
-                oof = self._oof(Xm, pseudo_u, w=counts)
-                if oof is not None:
-                    oof = oof[inverse]
-                    _, f1 = best_f1_threshold(pseudo, oof)
-                    tau = precision_threshold(pseudo, oof, self.expansion_precision)
-                    self.expanders_[theme] = self._lr().fit(Xm, pseudo_u, sample_weight=counts)
+                oof_u = self._oof(Xm, pseudo_u, w=counts)
+                if oof_u is not None:
+                    _, f1 = best_f1_threshold(pseudo, oof_u[inverse])
+                    tau = self._expansion_threshold(theme, Xm, oof_u, pseudo_u, counts, lemmas_u)
+                    if np.isfinite(tau):
+                        self.expanders_[theme] = self._lr().fit(Xm, pseudo_u, sample_weight=counts)
             self.zero_shot_thresholds_[theme] = tau
             self.expansion_f1_[theme] = f1
         Z0 = self._zero_shot_scores(Xt, S)
 
-        # 3. semi-supervised refinement with human codes
-        self.supervised_: dict[str, LogisticRegression] = {}
-        self.thresholds_ = dict(self.zero_shot_thresholds_)
-        self.threshold_rule_ = {t: "zero-shot: seed match, or masked-seed precision cut" if np.isfinite(self.zero_shot_thresholds_[t])
-                                else "seed match only" for t in self.themes_}
-        if y is not None:
-            Y = np.asarray(y)
-            if Y.shape != (n, T):
-                raise ValueError(f"y must have shape {(n, T)}, got {Y.shape}")
-            coded = (Y >= 0).all(axis=1)
-            n_coded = int(coded.sum())
-            uncoded = ~coded
-            w_pseudo = min(1.0, n_coded / max(1, int(uncoded.sum())))
-            for j, theme in enumerate(self.themes_):
-                F = self._supervised_features(Xt, S, Z0, j)
-                yc = Y[coded, j].astype(int)
-                Fc = F[coded]
-                Fu = F[uncoded]
-                yu = (Z0[uncoded, j] >= ASSIGN_AT).astype(int)
-                wu = np.full(len(yu), w_pseudo)
-                oof = self._oof(Fc, yc, extra_X=Fu, extra_y=yu, extra_w=wu) if yc.sum() >= 2 else None
-                if oof is None:
-                    continue
-                tau, _ = best_f1_threshold(yc, oof)
-                Ftr = sparse.vstack([Fc, Fu]).tocsr()
-                ytr = np.r_[yc, yu]
-                if len(np.unique(ytr)) < 2:
-                    continue
-                self.supervised_[theme] = self._lr().fit(Ftr, ytr, sample_weight=np.r_[np.ones(len(yc)), wu])
-                self.thresholds_[theme] = tau
-                self.threshold_rule_[theme] = "human codes: cross-validated F1 maximum"
+        # 3. human codes: per theme, a classifier kept where it beats the zero-shot rule
+        self._fit_codes(Xt, S, Z0, y)
 
         # 4. each theme's terms, then free topics on what the themes leave unexplained
         Z = self._final_scores(Xt, S, Z0)
@@ -302,6 +280,51 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         self.theme_terms_ = pd.DataFrame(term_rows, columns=["topic", "rank", "term", "weight", "theme"])
         self._fit_free_topics(Xt, Z, X)
         return self
+
+    def _expansion_threshold(self, theme, Xm, oof_u, pseudo_u, counts, lemmas_u) -> float:
+        """The expander's assignment cut, or inf where the held-out seed check rejects the expansion.
+
+        The check (``expansion.held_out_seed_check``) hides each group of the theme's seed
+        terms in turn; the cut adds to the seed matches the unmatched texts ranked highest
+        out of fold, up to the chosen multiple of the seed-matched count.
+        """
+        M = seed_term_matches(lemmas_u, self.compiled_[theme])
+        check = held_out_seed_check(lambda labels: self._oof(Xm, labels, w=counts), M, counts,
+                                    n_groups=self.expansion_groups, min_docs=self.min_seed_docs)
+        self.expansion_check_[theme] = check
+        if not check.keep:
+            return float("inf")
+        return expansion_cut(oof_u, pseudo_u.astype(bool), check.ratio, counts)
+
+    def _fit_codes(self, Xt, S, Z0, y) -> None:
+        """Step 3: a classifier per theme from the coded rows of ``y`` (``supervised.fit_coded_theme``),
+        used where its cross-validated kappa beats the zero-shot rule's on the same texts."""
+        n, T = S.shape
+        self.supervised_: dict[str, LogisticRegression] = {}
+        self.coded_kappa_: dict[str, dict[str, float]] = {}
+        self.thresholds_ = dict(self.zero_shot_thresholds_)
+        self.threshold_rule_ = {t: "zero-shot: seed match, or expansion passing the held-out seed check"
+                                if np.isfinite(self.zero_shot_thresholds_[t]) else "seed match only"
+                                for t in self.themes_}
+        if y is None:
+            return
+        Y = np.asarray(y)
+        if Y.shape != (n, T):
+            raise ValueError(f"y must have shape {(n, T)}, got {Y.shape}")
+        coded = (Y >= 0).all(axis=1)
+        for j, theme in enumerate(self.themes_):
+            F = self._supervised_features(Xt, S, Z0, j)[coded]
+            fitted = fit_coded_theme(F, Y[coded, j], (Z0[coded, j] >= ASSIGN_AT).astype(int), self.n_folds,
+                                     self.C_codes, self.random_state)
+            if fitted is None:
+                continue
+            self.coded_kappa_[theme] = {"classifier": fitted.kappa_cv, "zero_shot": fitted.kappa_rule}
+            if fitted.use:
+                self.supervised_[theme] = fitted.model
+                self.thresholds_[theme] = fitted.threshold
+                self.threshold_rule_[theme] = "human codes: cross-validated F1 maximum"
+            else:
+                self.threshold_rule_[theme] += " (human codes: the classifier did not beat it)"
 
     def _theme_term_rows(self, theme: str, members: np.ndarray, Xt) -> list[dict]:
         """The theme's topic: the heaviest terms of the mean TF-IDF vector of its assigned documents."""
@@ -332,7 +355,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _supervised_features(Xt, S, Z0, j) -> sparse.csr_matrix:
-        return sparse.hstack([Xt, sparse.csr_matrix(np.log1p(S)), sparse.csr_matrix(Z0[:, [j]])]).tocsr()
+        return coded_features(Xt, S, Z0, j)
 
     def _final_scores(self, Xt, S, Z0) -> np.ndarray:
         Z = Z0.copy()
@@ -451,6 +474,18 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         corpus = self._corpus(X, fit=False)
         Xt = self.vectorizer_.transform(corpus.terms).tocsr()
         return Xt, self._seed_counts(corpus.lemmas)
+
+    def fit_codes(self, y: np.ndarray):
+        """Refit only the human-code step on the corpus the model was fitted on (its
+        zero-shot coding, theme terms and free topics stay as fitted); returns self.
+
+        ``fit(X, y)`` gives the same assignments as ``fit(X).fit_codes(y)``: the codes do
+        not change the zero-shot step, so a learning curve fits it once.
+        """
+        check_is_fitted(self, "themes_")
+        _, Xt, S = self._fitted_features
+        self._fit_codes(Xt, S, self._zero_shot_scores(Xt, S), y)
+        return self
 
     def transform(self, X: Sequence[str]) -> np.ndarray:
         """Documents x themes scores in [0, 1]; a theme is assigned at 0.5 or above."""
