@@ -26,20 +26,28 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
 
 1. Seed evidence: each document's matches of the theme's seed terms after the same
    tokenising and Snowball stemming (multi-word terms match as stem sequences).
-2. Corpus expansion (zero-shot): for each theme, a logistic regression on TF-IDF
-   features learns to recognise the seed-matched documents *with the theme's own seed
-   terms masked out*, so it can only succeed through the words that co-occur with the
-   seeds (the anchor idea of CorEx). Its out-of-fold predictions fix the threshold:
-   the probability that maximises F1 in recovering held-out seed matches from the
-   other words. A document is assigned when it matches a seed term, or when its
-   masked-model probability reaches that threshold.
-3. Human codes (semi-supervised): when some documents carry human codes (``y`` rows
-   of 0/1; uncoded rows -1), each theme gets a logistic regression on TF-IDF plus the
-   seed-evidence counts and the zero-shot score, trained on the coded documents and,
-   with a total weight equal to theirs, on the uncoded documents pseudo-labelled by
-   the zero-shot rule (self-training). Its threshold maximises F1 in stratified
-   cross-validation over the coded documents. Themes with fewer than two coded
-   examples keep the zero-shot rule.
+2. Corpus expansion (zero-shot), kept only where it earns its keep: for each theme, a
+   logistic regression on TF-IDF features learns to recognise the seed-matched
+   documents *with the theme's own seed terms masked out*, so it can only succeed
+   through the words that co-occur with the seeds (the anchor idea of CorEx). Whether
+   its additions help is checked without human codes by held-out seeds
+   (``expansion.held_out_seed_check``): each of ``expansion_groups`` groups of the
+   theme's seed terms is hidden in turn, an expander trained on the other terms' matches
+   ranks the documents they miss out of fold, and adding the top r x (their count)
+   documents is scored by the F1 it gains against all seed matches (r from 0.05 to 1).
+   Where the best mean gain is above zero the theme is expanded by that ratio of its
+   seed-matched count (the cut is the out-of-fold score of the last document added);
+   otherwise the theme keeps its seed terms alone. Seed matches are hard evidence: a
+   document matching a seed term is always assigned without human codes.
+3. Human codes (supervised, per theme): when some documents carry human codes (``y``
+   rows of 0/1; uncoded rows -1), each theme gets a class-balanced logistic regression
+   trained on the coded documents only, on the TF-IDF terms, every theme's seed rule and
+   seed counts and the theme's zero-shot score (``supervised.fit_coded_theme``). Its
+   threshold maximises F1 out of fold (stratified folds over the coded documents), and
+   it replaces the zero-shot coding of the theme only where its out-of-fold Cohen's kappa
+   is above the zero-shot rule's on the same coded documents; themes with fewer than two
+   coded examples keep the zero-shot rule. ``fit_codes(y)`` refits this step alone on
+   the fitted corpus (the zero-shot step does not depend on the codes).
 4. Free topics, for emergent themes the codebook lacks. The unexplained text is the
    sentences that match no seed term (a response often mixes a codebook theme with a
    new one), each stock sentence once: copies repeated across respondents, verbatim,
@@ -133,7 +141,10 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
 
     Fitted attributes: ``themes_``, ``vectorizer_``, ``collocations_``, ``thresholds_``
     (per theme, on the probability scale of the model deciding it), ``threshold_rule_``,
-    ``expansion_f1_``, ``theme_terms_`` (DataFrame topic, rank, term, weight, theme),
+    ``expansion_f1_``, ``expansion_check_`` (per theme with enough seed matches to try an
+    expansion: ``expansion.ExpansionCheck``), ``coded_kappa_`` (per theme with codes: the
+    classifier's and the zero-shot rule's cross-validated kappa), ``theme_terms_``
+    (DataFrame topic, rank, term, weight, theme),
     ``free_topics_`` (FreeTopicModel), ``free_topic_terms_``, ``n_free_topics_``,
     ``free_topic_selection_`` (DataFrame), ``supervised_`` (themes using human codes).
     """
