@@ -96,8 +96,9 @@ def test_coded_classifier_replaces_the_rule_only_when_it_beats_it():
     kept = fit_coded_theme(noise, y, y, n_folds=5, C=1.0, seed=0)  # the rule is already perfect
     assert not kept.use and kept.kappa_rule == pytest.approx(1.0)
     assert fit_coded_theme(noise, np.r_[1, np.zeros(n - 1, int)], y, n_folds=5, C=1.0, seed=0) is None
-    F = coded_features(sparse.csr_matrix(np.ones((2, 3))), np.array([[0, 2], [1, 0]]), np.zeros((2, 2)), 1)
-    assert F.shape == (2, 3 + 2 + 2 + 1)
+    F = coded_features(sparse.csr_matrix(np.ones((2, 3))), sparse.csr_matrix(np.ones((2, 4))),
+                       np.array([[0, 2], [1, 0]]), np.zeros((2, 2)), 1)
+    assert F.shape == (2, 3 + 4 + 2 + 2 + 1)
 
 
 def test_fit_codes_equals_fit_with_codes():

@@ -1,8 +1,10 @@
 """Human codes in the guided model: per theme, a classifier kept only where it beats the seeds.
 
-- ``coded_features(Xt, S, Z0, j)``: the features a theme's classifier sees: the corpus
-  TF-IDF terms, every theme's seed-term rule (0/1) and number of seed terms matched, and
-  the theme's own zero-shot score;
+- ``word_vectorizer(min_df)``: TF-IDF of every word's lemma, stop words kept ("no",
+  "nothing", "not" carry meaning in short answers), fitted on the coded texts;
+- ``coded_features(Xt, Wt, S, Z0, j)``: the features a theme's classifier sees: the
+  corpus TF-IDF terms, the word lemmas, every theme's seed-term rule (0/1) and number of
+  seed terms matched, and the theme's own zero-shot score;
 - ``fit_coded_theme(F, y, rule, n_folds, C, seed)`` -> ``CodedTheme`` or None: a
   class-balanced logistic regression trained on the coded texts only. Out-of-fold
   probabilities (stratified folds) give the cut that maximises F1 and the classifier's
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
@@ -24,11 +27,21 @@ from pcnstudy.themes.agreement import cohen_kappa
 from pcnstudy.themes.metrics import best_f1_threshold
 
 
-def coded_features(Xt: sparse.spmatrix, S: np.ndarray, Z0: np.ndarray, j: int) -> sparse.csr_matrix:
-    """Texts x features for theme ``j``'s classifier: TF-IDF terms, every theme's rule (S > 0)
-    and log(1 + seed terms matched), and theme ``j``'s zero-shot score."""
+def _identity(doc):
+    return doc
+
+
+def word_vectorizer(min_df: int) -> TfidfVectorizer:
+    """TF-IDF over lists of word lemmas (stop words kept), terms of at least ``min_df`` texts."""
+    return TfidfVectorizer(analyzer=_identity, min_df=min_df, sublinear_tf=True)
+
+
+def coded_features(Xt: sparse.spmatrix, Wt: sparse.spmatrix, S: np.ndarray, Z0: np.ndarray,
+                   j: int) -> sparse.csr_matrix:
+    """Texts x features for theme ``j``'s classifier: TF-IDF terms, word lemmas, every theme's
+    rule (S > 0) and log(1 + seed terms matched), and theme ``j``'s zero-shot score."""
     S = np.asarray(S, float)
-    return sparse.hstack([Xt, sparse.csr_matrix((S > 0).astype(float)), sparse.csr_matrix(np.log1p(S)),
+    return sparse.hstack([Xt, Wt, sparse.csr_matrix((S > 0).astype(float)), sparse.csr_matrix(np.log1p(S)),
                           sparse.csr_matrix(np.asarray(Z0, float)[:, [j]])]).tocsr()
 
 

@@ -41,8 +41,10 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
    document matching a seed term is always assigned without human codes.
 3. Human codes (supervised, per theme): when some documents carry human codes (``y``
    rows of 0/1; uncoded rows -1), each theme gets a class-balanced logistic regression
-   trained on the coded documents only, on the TF-IDF terms, every theme's seed rule and
-   seed counts and the theme's zero-shot score (``supervised.fit_coded_theme``). Its
+   trained on the coded documents only, on the TF-IDF terms, the TF-IDF of every word's
+   lemma with stop words kept ("no", "nothing" and "not" carry meaning in short answers),
+   every theme's seed rule and seed counts and the theme's zero-shot score
+   (``supervised.fit_coded_theme``). Its
    threshold maximises F1 out of fold (stratified folds over the coded documents), and
    it replaces the zero-shot coding of the theme only where its out-of-fold Cohen's kappa
    is above the zero-shot rule's on the same coded documents; themes with fewer than two
@@ -95,7 +97,7 @@ from pcnstudy.themes.free_topics import MAX_FREE_TERMS, FreeTopicModel, select_f
 from pcnstudy.themes.metrics import best_f1_threshold, npmi_coherence
 from pcnstudy.themes.preprocess import JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, tokenize
 from pcnstudy.themes.seed_terms import count_seed_terms, seed_columns, seed_index, seed_term_matches
-from pcnstudy.themes.supervised import coded_features, fit_coded_theme
+from pcnstudy.themes.supervised import coded_features, fit_coded_theme, word_vectorizer
 from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, split_sentences
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
@@ -249,6 +251,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         S = self._seed_counts(corpus.lemmas)
         n, T = S.shape
         self._fitted_features = (self._corpus_key(list(X)), Xt, S)
+        self._fitted_lemmas = corpus.lemmas  # the human-code step's word features (stop words kept)
 
         # 2. zero-shot corpus expansion, one masked classifier per theme
         self.expanders_: dict[str, LogisticRegression] = {}
@@ -285,7 +288,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         self._fit_codes(Xt, S, Z0, y)
 
         # 4. each theme's terms, then free topics on what the themes leave unexplained
-        Z = self._final_scores(Xt, S, Z0)
+        Z = self._final_scores(Xt, S, Z0, X)
         for j, theme in enumerate(self.themes_):
             term_rows.extend(self._theme_term_rows(theme, Z[:, j] >= ASSIGN_AT, Xt))
         self.theme_terms_ = pd.DataFrame(term_rows, columns=["topic", "rank", "term", "weight", "theme"])
@@ -323,8 +326,15 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         if Y.shape != (n, T):
             raise ValueError(f"y must have shape {(n, T)}, got {Y.shape}")
         coded = (Y >= 0).all(axis=1)
+        self.word_vectorizer_ = word_vectorizer(self.min_df)
+        try:
+            Wt = self.word_vectorizer_.fit_transform(self._fitted_lemmas).tocsr()
+        except ValueError:  # empty vocabulary (tiny corpus): every word
+            self.word_vectorizer_ = word_vectorizer(1)
+            Wt = self.word_vectorizer_.fit_transform([d or ["_empty_"] for d in self._fitted_lemmas]).tocsr()
+        self._fitted_words = (self._fitted_features[0], Wt)
         for j, theme in enumerate(self.themes_):
-            F = self._supervised_features(Xt, S, Z0, j)[coded]
+            F = self._supervised_features(Xt, Wt, S, Z0, j)[coded]
             fitted = fit_coded_theme(F, Y[coded, j], (Z0[coded, j] >= ASSIGN_AT).astype(int), self.n_folds,
                                      self.C_codes, self.random_state)
             if fitted is None:
@@ -365,15 +375,23 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         return Z
 
     @staticmethod
-    def _supervised_features(Xt, S, Z0, j) -> sparse.csr_matrix:
-        return coded_features(Xt, S, Z0, j)
+    def _supervised_features(Xt, Wt, S, Z0, j) -> sparse.csr_matrix:
+        return coded_features(Xt, Wt, S, Z0, j)
 
-    def _final_scores(self, Xt, S, Z0) -> np.ndarray:
+    def _word_features(self, X) -> sparse.csr_matrix:
+        """The human-code step's word features of ``X`` (kept for the fitted corpus)."""
+        cache = getattr(self, "_fitted_words", None)
+        if cache is not None and cache[0] == self._corpus_key(list(X)):
+            return cache[1]
+        return self.word_vectorizer_.transform(self._corpus(list(X), fit=False).lemmas).tocsr()
+
+    def _final_scores(self, Xt, S, Z0, X) -> np.ndarray:
         Z = Z0.copy()
+        Wt = self._word_features(X) if self.supervised_ else None
         for j, theme in enumerate(self.themes_):
             clf = self.supervised_.get(theme)
             if clf is not None:
-                p = clf.predict_proba(self._supervised_features(Xt, S, Z0, j))[:, 1]
+                p = clf.predict_proba(self._supervised_features(Xt, Wt, S, Z0, j))[:, 1]
                 Z[:, j] = _map_to_common_scale(p, self.thresholds_[theme])
         return Z
 
@@ -501,7 +519,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
     def transform(self, X: Sequence[str]) -> np.ndarray:
         """Documents x themes scores in [0, 1]; a theme is assigned at 0.5 or above."""
         Xt, S = self._features(X)
-        return self._final_scores(Xt, S, self._zero_shot_scores(Xt, S))
+        return self._final_scores(Xt, S, self._zero_shot_scores(Xt, S), X)
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Documents x themes 0/1 assignments of the model."""
