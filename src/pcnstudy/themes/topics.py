@@ -143,7 +143,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
 
     Fitted attributes: ``themes_``, ``vectorizer_``, ``collocations_``, ``thresholds_``
     (per theme, on the probability scale of the model deciding it), ``threshold_rule_``,
-    ``expansion_f1_``, ``expansion_check_`` (per theme with enough seed matches to try an
+    ``expansion_f1_`` (themes whose expansion passed the check), ``expansion_check_`` (per theme with enough seed matches to try an
     expansion: ``expansion.ExpansionCheck``), ``coded_kappa_`` (per theme with codes: the
     classifier's and the zero-shot rule's cross-validated kappa), ``theme_terms_``
     (DataFrame topic, rank, term, weight, theme),
@@ -274,10 +274,11 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             if pseudo.sum() >= self.min_seed_docs and (n - pseudo.sum()) >= self.min_seed_docs:
                 Xm = self._mask(Xt_u, cols)
                 pseudo_u = pseudo[first]
-                oof_u = self._oof(Xm, pseudo_u, w=counts)
+                check = self._check_expansion(theme, Xm, counts, lemmas_u)
+                oof_u = self._oof(Xm, pseudo_u, w=counts) if check.keep else None
                 if oof_u is not None:
                     _, f1 = best_f1_threshold(pseudo, oof_u[inverse])
-                    tau = self._expansion_threshold(theme, Xm, oof_u, pseudo_u, counts, lemmas_u)
+                    tau = expansion_cut(oof_u, pseudo_u.astype(bool), check.ratio, counts)
                     if np.isfinite(tau):
                         self.expanders_[theme] = self._lr().fit(Xm, pseudo_u, sample_weight=counts)
             self.zero_shot_thresholds_[theme] = tau
@@ -295,20 +296,33 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         self._fit_free_topics(Xt, Z, X)
         return self
 
-    def _expansion_threshold(self, theme, Xm, oof_u, pseudo_u, counts, lemmas_u) -> float:
-        """The expander's assignment cut, or inf where the held-out seed check rejects the expansion.
+    def _check_expansion(self, theme, Xm, counts, lemmas_u) -> ExpansionCheck:
+        """The held-out seed check of a theme's expansion (``expansion.held_out_seed_check``).
 
-        The check (``expansion.held_out_seed_check``) hides each group of the theme's seed
-        terms in turn; the cut adds to the seed matches the unmatched texts ranked highest
-        out of fold, up to the chosen multiple of the seed-matched count.
+        Each group of the theme's seed terms is hidden in turn; an expander trained on the
+        other terms' matches scores every distinct text out of fold (``n_folds``
+        stratified folds, each text weighted by its copies). Only a theme that passes is
+        expanded: its expander is then trained on every seed match, and the cut adds the
+        unmatched texts ranked highest out of fold, up to the chosen multiple of the
+        seed-matched count.
         """
         M = seed_term_matches(lemmas_u, self.compiled_[theme])
-        check = held_out_seed_check(lambda labels: self._oof(Xm, labels, w=counts), M, counts,
-                                    n_groups=self.expansion_groups, min_docs=self.min_seed_docs)
+
+        def rank(labels: np.ndarray) -> np.ndarray | None:
+            n_pos, n_neg = int(labels.sum()), int(len(labels) - labels.sum())
+            k = min(int(self.n_folds), n_pos, n_neg)
+            if k < 2:
+                return None
+            out = np.zeros(len(labels))
+            folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
+            for train, test in folds.split(np.zeros(len(labels)), labels):
+                clf = self._lr().fit(Xm[train], labels[train], sample_weight=counts[train])
+                out[test] = clf.predict_proba(Xm[test])[:, 1]
+            return out
+
+        check = held_out_seed_check(rank, M, counts, n_groups=self.expansion_groups, min_docs=self.min_seed_docs)
         self.expansion_check_[theme] = check
-        if not check.keep:
-            return float("inf")
-        return expansion_cut(oof_u, pseudo_u.astype(bool), check.ratio, counts)
+        return check
 
     def _fit_codes(self, Xt, S, Z0, y) -> None:
         """Step 3: a classifier per theme from the coded rows of ``y`` (``supervised.fit_coded_theme``),
