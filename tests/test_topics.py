@@ -98,7 +98,9 @@ def test_seed_matches_are_assigned_and_corpus_expands_themes():
     assert hidden.any() and keyword[hidden, 1].sum() == 0
     assert predicted[hidden, 1].sum() >= 2
     scores = model.transform(docs)[:, 1]
-    assert scores[hidden].mean() > 2 * scores[~truth_time].mean()
+    # on average the hidden texts score above every text without the theme (the held-out
+    # seed check sets the cut from the seed-matched count, so the scale is the ranking's)
+    assert scores[hidden].mean() > scores[~truth_time].max()
     assert predicted[~truth_time, 1].mean() < 0.1
 
 
