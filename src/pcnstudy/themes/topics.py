@@ -75,7 +75,7 @@ training on every copy; out-of-fold predictions then never see a copy of the hel
 text), distinct texts with the same features and pseudo-labels are one row carrying
 their summed weight (``row_merging``), and every masked fit (the held-out seed check's
 fold fits of every theme and hidden group, every theme's fit on all its seed matches,
-then the kept themes' fold fits) is a problem of two ``batched_logistic`` calls; the features of the fitted corpus are kept, so
+then the kept themes' fold fits) is a problem of three ``batched_logistic`` calls; the features of the fitted corpus are kept, so
 ``transform``, ``keyword_predict``, ``seed_counts`` and ``theme_npmi`` on the same
 texts reuse them.
 
@@ -255,6 +255,14 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         splitter = self._folds(y)
         return None if splitter is None else list(splitter.split(np.zeros(len(y)), y))
 
+    def _seed_term_matches(self, lemmas: list[list[str]], themes: list[str]) -> dict[str, np.ndarray]:
+        """Per theme, texts x its seed terms (in codebook order) of ``seed_terms.seed_term_matches``,
+        every theme's terms matched in one pass."""
+        terms = list(dict.fromkeys(term for t in themes for term in self.compiled_[t]))
+        column = {term: k for k, term in enumerate(terms)}
+        every = seed_term_matches(lemmas, terms)
+        return {t: every[:, [column[term] for term in self.compiled_[t]]].reshape(len(lemmas), -1) for t in themes}
+
     def _held_out_check(self, M: np.ndarray, counts: np.ndarray, rank) -> ExpansionCheck:
         return held_out_seed_check(rank, M, counts, n_groups=self.expansion_groups, min_docs=self.min_seed_docs)
 
@@ -299,12 +307,12 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
 
         ``Xu``: features of the distinct texts; ``labels``: their seed matches (texts x all
         themes); ``counts``: how often each occurs; ``lemmas_u``: their lemmas. Every fit
-        is a masked classifier (``_masked_problems``) and all of them are solved in two
-        ``fit_logistic_batch`` calls: first every theme's check (per hidden group of seed
-        terms, one fit per stratified fold on the other terms' matches,
-        ``expansion.held_out_seed_check``) together with every theme's fit on all its seed
-        matches; then the fold fits of the themes the check keeps, each starting from its
-        theme's fit on all texts. The check is run twice: once to learn which labels it
+        is a masked classifier (``_masked_problems``) and all of them are solved in three
+        ``fit_logistic_batch`` calls: every theme's fit on all its seed matches together
+        with, for each group of seed terms the check hides (``expansion.held_out_seed_check``),
+        a fit on the other terms' matches; then the check's fold fits (one per stratified
+        fold and group), each starting from its group's fit; then the fold fits of the
+        themes the check keeps, each starting from its theme's fit on all texts. The check is run twice: once to learn which labels it
         asks to rank, once answering them from the batch. Distinct texts with the same
         features and labels (in every problem) are one row carrying their summed count.
         Sets ``expansion_check_``.
@@ -313,23 +321,29 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         if not themes:
             return {}
         n = len(counts)
-        matches = {t: seed_term_matches(lemmas_u, self.compiled_[t]) for t in themes}
+        matches = self._seed_term_matches(lemmas_u, themes)
         seeds = {t: labels[:, self.themes_.index(t)] for t in themes}
         asked: dict[str, list[np.ndarray]] = {t: [] for t in themes}
         for t in themes:  # the labels the check ranks (an unanswered rank skips its group)
             self._held_out_check(matches[t], counts, lambda y, a=asked[t]: a.append(np.asarray(y).copy()))
         checks = [(t, y, self._fold_splits(y)) for t in themes for y in asked[t]]
+        checks_fitted = [(t, y, folds) for t, y, folds in checks if folds]
         key = np.column_stack([identical_rows(Xu)] + [y for _, y, _ in checks] + [seeds[t] for t in themes])
         _, rep, row_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
         row_of = row_of.ravel()
         M = Xu[rep]
 
-        specs = [(t, seeds[t], None) for t in themes]
-        specs += [(t, y, train) for t, y, folds in checks if folds for train, _ in folds]
+        # every theme's fit on all its seed matches and, per tested group, a fit on all the
+        # visible terms' matches (the start of that group's fold fits)
+        specs = [(t, seeds[t], None) for t in themes] + [(t, y, None) for t, y, _ in checks_fitted]
         coef, b, n_iter = self._masked_problems(M, rep, row_of, counts, specs)
-        Z = np.asarray(M @ coef) + b
+        owner = [len(themes) + g for g, (_, _, folds) in enumerate(checks_fitted) for _ in folds]
+        check_coef, check_b, _ = self._masked_problems(
+            M, rep, row_of, counts, [(t, y, train) for t, y, folds in checks_fitted for train, _ in folds],
+            init=(coef[:, owner], b[owner])) if owner else (np.zeros((M.shape[1], 0)), np.zeros(0), None)
+        Z = np.asarray(M @ check_coef) + check_b
         answers: dict[str, list] = {t: [] for t in themes}
-        p = len(themes)
+        p = 0
         for t, y, folds in checks:
             answers[t].append((y, None if folds is None else self._out_of_fold(Z, row_of, folds, p, n)))
             p += len(folds or [])
