@@ -74,8 +74,9 @@ on each distinct text once with its count as weight (the same penalised likeliho
 training on every copy; out-of-fold predictions then never see a copy of the held-out
 text), distinct texts with the same features and pseudo-labels are one row carrying
 their summed weight (``row_merging``), and every masked fit (the held-out seed check's
-fold fits of every theme and hidden group, every theme's fit on all its seed matches,
-then the kept themes' fold fits) is a problem of three ``batched_logistic`` calls; the features of the fitted corpus are kept, so
+fold fits of every theme and hidden group, started from a rough fit per group, then the
+kept themes' fits and fold fits) is a problem of one of four ``batched_logistic`` calls;
+the features of the fitted corpus are kept, so
 ``transform``, ``keyword_predict``, ``seed_counts`` and ``theme_npmi`` on the same
 texts reuse them.
 
@@ -111,6 +112,7 @@ from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, spl
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
 EXPANSION_TOL = 1e-7  # Newton stops at this gradient norm relative to w = 0 (batched_logistic)
+START_TOL = 1e-2  # the same for a fit that only starts other fits (the held-out seed check's groups)
 
 
 def _identity(doc: Any) -> Any:
@@ -267,7 +269,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         return held_out_seed_check(rank, M, counts, n_groups=self.expansion_groups, min_docs=self.min_seed_docs)
 
     def _masked_problems(self, M: sparse.csr_matrix, rep: np.ndarray, row_of: np.ndarray, counts: np.ndarray,
-                         specs, init=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         specs, init=None, tol: float = EXPANSION_TOL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Solve the masked classifiers ``specs`` together (``batched_logistic.fit_logistic_batch``).
 
         Each spec is (theme, 0/1 labels of the distinct texts, training texts or None for
@@ -275,7 +277,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         weighted counts of its training texts and the theme's seed columns held at zero,
         liblinear's objective (what ``_lr`` fits with each text's count as sample weight).
         ``M`` holds the merged rows (``rep``: a distinct text of each; ``row_of``: each
-        distinct text's row); a fold's held-out texts weigh 0.
+        distinct text's row); a fold's held-out texts weigh 0; ``tol`` as in ``fit_logistic_batch``.
         """
         d = M.shape[1]
         Ys, Ws, Fs = [], [], []
@@ -290,7 +292,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             Ws.append(self.C * w_rows * class_w[y_rows])
             Fs.append(free)
         return fit_logistic_batch(M, np.column_stack(Ys), np.column_stack(Ws), np.column_stack(Fs),
-                                  tol=EXPANSION_TOL, init=init)
+                                  tol=tol, init=init)
 
     @staticmethod
     def _out_of_fold(Z: np.ndarray, row_of: np.ndarray, folds, first: int, n: int) -> np.ndarray:
@@ -307,12 +309,12 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
 
         ``Xu``: features of the distinct texts; ``labels``: their seed matches (texts x all
         themes); ``counts``: how often each occurs; ``lemmas_u``: their lemmas. Every fit
-        is a masked classifier (``_masked_problems``) and all of them are solved in three
-        ``fit_logistic_batch`` calls: every theme's fit on all its seed matches together
-        with, for each group of seed terms the check hides (``expansion.held_out_seed_check``),
-        a fit on the other terms' matches; then the check's fold fits (one per stratified
-        fold and group), each starting from its group's fit; then the fold fits of the
-        themes the check keeps, each starting from its theme's fit on all texts. The check is run twice: once to learn which labels it
+        is a masked classifier (``_masked_problems``) solved in ``fit_logistic_batch`` calls:
+        for each group of seed terms the check hides (``expansion.held_out_seed_check``), a
+        rough fit (to ``START_TOL``) on the other terms' matches; then the check's fold fits
+        (one per stratified fold and group), each starting from its group's fit; then, for
+        the themes the check keeps, their fits on all their seed matches, and their fold
+        fits starting from those. The check is run twice: once to learn which labels it
         asks to rank, once answering them from the batch. Distinct texts with the same
         features and labels (in every problem) are one row carrying their summed count.
         Sets ``expansion_check_``.
@@ -333,14 +335,15 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         row_of = row_of.ravel()
         M = Xu[rep]
 
-        # every theme's fit on all its seed matches and, per tested group, a fit on all the
-        # visible terms' matches (the start of that group's fold fits)
-        specs = [(t, seeds[t], None) for t in themes] + [(t, y, None) for t, y, _ in checks_fitted]
-        coef, b, n_iter = self._masked_problems(M, rep, row_of, counts, specs)
-        owner = [len(themes) + g for g, (_, _, folds) in enumerate(checks_fitted) for _ in folds]
+        # per tested group, a rough fit on all the visible terms' matches: only the start of
+        # that group's fold fits, which converge to EXPANSION_TOL from it
+        group_coef, group_b, _ = self._masked_problems(
+            M, rep, row_of, counts, [(t, y, None) for t, y, _ in checks_fitted], tol=START_TOL) \
+            if checks_fitted else (np.zeros((M.shape[1], 0)), np.zeros(0), None)
+        owner = [g for g, (_, _, folds) in enumerate(checks_fitted) for _ in folds]
         check_coef, check_b, _ = self._masked_problems(
             M, rep, row_of, counts, [(t, y, train) for t, y, folds in checks_fitted for train, _ in folds],
-            init=(coef[:, owner], b[owner])) if owner else (np.zeros((M.shape[1], 0)), np.zeros(0), None)
+            init=(group_coef[:, owner], group_b[owner])) if owner else (np.zeros((M.shape[1], 0)), np.zeros(0), None)
         Z = np.asarray(M @ check_coef) + check_b
         answers: dict[str, list] = {t: [] for t in themes}
         p = 0
@@ -358,17 +361,18 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
 
             self.expansion_check_[t] = self._held_out_check(matches[t], counts, rank)
 
-        kept = [(k, t, self._fold_splits(seeds[t])) for k, t in enumerate(themes) if self.expansion_check_[t].keep]
-        kept = [(k, t, folds) for k, t, folds in kept if folds is not None]
+        kept = [(t, self._fold_splits(seeds[t])) for t in themes if self.expansion_check_[t].keep]
+        kept = [(t, folds) for t, folds in kept if folds is not None]
         if not kept:
             return {}
-        owner = [k for k, _, folds in kept for _ in folds]
+        coef, b, n_iter = self._masked_problems(M, rep, row_of, counts, [(t, seeds[t], None) for t, _ in kept])
+        owner = [k for k, (_, folds) in enumerate(kept) for _ in folds]
         fold_coef, fold_b, _ = self._masked_problems(M, rep, row_of, counts,
-                                                     [(t, seeds[t], train) for _, t, folds in kept for train, _ in folds],
+                                                     [(t, seeds[t], train) for t, folds in kept for train, _ in folds],
                                                      init=(coef[:, owner], b[owner]))
         Zf = np.asarray(M @ fold_coef) + fold_b
         out, p = {}, 0
-        for k, t, folds in kept:
+        for k, (t, folds) in enumerate(kept):
             out[t] = (self._out_of_fold(Zf, row_of, folds, p, n), LinearScorer(coef[:, k], b[k], n_iter[k]))
             p += len(folds)
         return out
