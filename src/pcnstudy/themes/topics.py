@@ -112,6 +112,7 @@ from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, spl
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
 EXPANSION_TOL = 1e-7  # Newton stops at this gradient norm relative to w = 0 (batched_logistic)
+CHECK_TOL = 1e-5  # the held-out seed check's fold fits (liblinear's default stops at about 2e-5)
 START_TOL = 1e-2  # the same for a fit that only starts other fits (the held-out seed check's groups)
 
 
@@ -343,7 +344,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         owner = [g for g, (_, _, folds) in enumerate(checks_fitted) for _ in folds]
         check_coef, check_b, _ = self._masked_problems(
             M, rep, row_of, counts, [(t, y, train) for t, y, folds in checks_fitted for train, _ in folds],
-            init=(group_coef[:, owner], group_b[owner])) if owner else (np.zeros((M.shape[1], 0)), np.zeros(0), None)
+            init=(group_coef[:, owner], group_b[owner]), tol=CHECK_TOL) if owner else (np.zeros((M.shape[1], 0)), np.zeros(0), None)
         Z = np.asarray(M @ check_coef) + check_b
         answers: dict[str, list] = {t: [] for t in themes}
         p = 0
