@@ -7,8 +7,8 @@
   term, weight, theme: a theme id or "emergent");
 - ``long_codes(ids, themes, matrix)``: the (id, theme) rows of a 0/1 matrix;
 - ``quality_summary(model, texts, keyword, assigned)``: quality.json's content
-  (coherence, stability, the free-topic choice, thresholds, the model beside the
-  seed-term rule).
+  (coherence, stability, the free-topic choice, thresholds, each theme's held-out seed
+  check, the model beside the seed-term rule).
 """
 from __future__ import annotations
 
@@ -109,6 +109,8 @@ def quality_summary(model: GuidedThemeModel, texts: Sequence[str], keyword: np.n
         "threshold_rule": dict(model.threshold_rule_),
         "score_scale": "per-theme scores are mapped so that the assignment threshold is 0.5",
         "expansion_f1": dict(model.expansion_f1_),
+        "expansion_check": {t: {"kept": bool(c.keep), "ratio": c.ratio, "mean_f1_gain": c.gain,
+                                "n_groups": int(c.n_groups)} for t, c in model.expansion_check_.items()},
         "baseline": baseline,
         "n_assigned_model": int(assigned.sum()),
         "n_assigned_keyword": int(keyword.sum()),

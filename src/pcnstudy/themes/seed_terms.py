@@ -9,6 +9,8 @@ Takes each theme's compiled seed terms (tuples of lemmas, from
   seed terms matched as contiguous lemma sequences. The plain seed-term rule, the
   baseline beside the guided model (``GuidedThemeModel.keyword_predict``), assigns a
   theme wherever its count is above 0; the model uses the counts as its first evidence;
+- ``seed_term_matches(lemmas, terms)``: documents x terms 0/1 of one theme's seed terms,
+  each term by itself (the held-out seed check of the corpus expansion hides some of them);
 - ``seed_columns(terms, vocabulary, stopwords)``: the columns of a TF-IDF vocabulary
   (stems and stem bigrams) that hold a theme's seed terms, the columns its corpus
   expansion masks.
@@ -56,6 +58,25 @@ def count_seed_terms(lemmas: Sequence[list[str]], index: Mapping[str, list[tuple
         for j, _ in found:
             S[i, j] += 1
     return S
+
+
+def seed_term_matches(lemmas: Sequence[list[str]], terms: Sequence[Term]) -> np.ndarray:
+    """Documents x terms boolean: does the document hold the seed term (a contiguous lemma sequence)."""
+    terms = list(terms)
+    index = seed_index(["theme"], {"theme": terms})
+    column = {term: k for k, term in enumerate(terms)}
+    M = np.zeros((len(lemmas), len(terms)), dtype=bool)
+    done: dict[int, int] = {}  # a repeated text shares its lemma list: match it once
+    for i, doc in enumerate(lemmas):
+        if id(doc) in done:
+            M[i] = M[done[id(doc)]]
+            continue
+        done[id(doc)] = i
+        for pos, word in enumerate(doc):
+            for _, term in index.get(word, ()):
+                if len(term) == 1 or tuple(doc[pos:pos + len(term)]) == term:
+                    M[i, column[term]] = True
+    return M
 
 
 def seed_columns(terms: Iterable[Term], vocabulary: Mapping[str, int], stopwords: set[str] | frozenset[str]) -> np.ndarray:

@@ -26,20 +26,30 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
 
 1. Seed evidence: each document's matches of the theme's seed terms after the same
    tokenising and Snowball stemming (multi-word terms match as stem sequences).
-2. Corpus expansion (zero-shot): for each theme, a logistic regression on TF-IDF
-   features learns to recognise the seed-matched documents *with the theme's own seed
-   terms masked out*, so it can only succeed through the words that co-occur with the
-   seeds (the anchor idea of CorEx). Its out-of-fold predictions fix the threshold:
-   the probability that maximises F1 in recovering held-out seed matches from the
-   other words. A document is assigned when it matches a seed term, or when its
-   masked-model probability reaches that threshold.
-3. Human codes (semi-supervised): when some documents carry human codes (``y`` rows
-   of 0/1; uncoded rows -1), each theme gets a logistic regression on TF-IDF plus the
-   seed-evidence counts and the zero-shot score, trained on the coded documents and,
-   with a total weight equal to theirs, on the uncoded documents pseudo-labelled by
-   the zero-shot rule (self-training). Its threshold maximises F1 in stratified
-   cross-validation over the coded documents. Themes with fewer than two coded
-   examples keep the zero-shot rule.
+2. Corpus expansion (zero-shot), kept only where it earns its keep: for each theme, a
+   logistic regression on TF-IDF features learns to recognise the seed-matched
+   documents *with the theme's own seed terms masked out*, so it can only succeed
+   through the words that co-occur with the seeds (the anchor idea of CorEx). Whether
+   its additions help is checked without human codes by held-out seeds
+   (``expansion.held_out_seed_check``): each of ``expansion_groups`` groups of the
+   theme's seed terms is hidden in turn, an expander trained on the other terms' matches
+   ranks the documents they miss out of fold, and adding the top r x (their count)
+   documents is scored by the F1 it gains against all seed matches (r from 0.05 to 1).
+   Where the best mean gain is above zero the theme is expanded by that ratio of its
+   seed-matched count (the cut is the out-of-fold score of the last document added);
+   otherwise the theme keeps its seed terms alone. Seed matches are hard evidence: a
+   document matching a seed term is always assigned without human codes.
+3. Human codes (supervised, per theme): when some documents carry human codes (``y``
+   rows of 0/1; uncoded rows -1), each theme gets a class-balanced logistic regression
+   trained on the coded documents only, on the TF-IDF terms, the TF-IDF of every word's
+   lemma with stop words kept ("no", "nothing" and "not" carry meaning in short answers),
+   every theme's seed rule and seed counts and the theme's zero-shot score
+   (``supervised.fit_coded_theme``). Its
+   threshold maximises F1 out of fold (stratified folds over the coded documents), and
+   it replaces the zero-shot coding of the theme only where its out-of-fold Cohen's kappa
+   is above the zero-shot rule's on the same coded documents; themes with fewer than two
+   coded examples keep the zero-shot rule. ``fit_codes(y)`` refits this step alone on
+   the fitted corpus (the zero-shot step does not depend on the codes).
 4. Free topics, for emergent themes the codebook lacks. The unexplained text is the
    sentences that match no seed term (a response often mixes a codebook theme with a
    new one), each stock sentence once: copies repeated across respondents, verbatim,
@@ -63,8 +73,10 @@ equal to ``TfidfVectorizer.fit_transform`` bit for bit); the masked classifiers 
 on each distinct text once with its count as weight (the same penalised likelihood as
 training on every copy; out-of-fold predictions then never see a copy of the held-out
 text), distinct texts with the same features and pseudo-labels are one row carrying
-their summed weight (``row_merging``), and every theme's fold and full fits are solved
-together (``batched_logistic``); the features of the fitted corpus are kept, so
+their summed weight (``row_merging``), and every masked fit (the held-out seed check's
+fold fits of every theme and hidden group, started from a rough fit per group, then the
+kept themes' fits and fold fits) is a problem of one of four ``batched_logistic`` calls;
+the features of the fitted corpus are kept, so
 ``transform``, ``keyword_predict``, ``seed_counts`` and ``theme_npmi`` on the same
 texts reuse them.
 
@@ -88,16 +100,20 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
+from pcnstudy.themes.expansion import ExpansionCheck, expansion_cut, held_out_seed_check
 from pcnstudy.themes.free_topics import MAX_FREE_TERMS, FreeTopicModel, select_free_topics, term_ppmi
-from pcnstudy.themes.metrics import best_f1_threshold, npmi_coherence, precision_threshold
+from pcnstudy.themes.metrics import best_f1_threshold, npmi_coherence
 from pcnstudy.themes.preprocess import JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, tokenize
 from pcnstudy.themes.batched_logistic import LinearScorer, fit_logistic_batch
 from pcnstudy.themes.row_merging import identical_rows
-from pcnstudy.themes.seed_terms import count_seed_terms, seed_columns, seed_index
+from pcnstudy.themes.seed_terms import count_seed_terms, seed_columns, seed_index, seed_term_matches
+from pcnstudy.themes.supervised import coded_features, fit_coded_theme, word_vectorizer
 from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, split_sentences
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
 EXPANSION_TOL = 1e-7  # Newton stops at this gradient norm relative to w = 0 (batched_logistic)
+CHECK_TOL = 1e-5  # the held-out seed check's fold fits (liblinear's default stops at about 2e-5)
+START_TOL = 1e-2  # the same for a fit that only starts other fits (the held-out seed check's groups)
 
 
 def _identity(doc: Any) -> Any:
@@ -162,9 +178,10 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
     C : inverse regularisation of the logistic regressions.
     min_seed_docs : a theme's vocabulary is expanded only when at least this many
         documents match its seeds (fewer gives no basis to learn from).
-    expansion_precision : an unmatched document is assigned by corpus evidence alone
-        only above the score at which, out of fold, the masked model recovers
-        seed-matched documents with at least this precision.
+    expansion_groups : the held-out seed check hides each of this many groups of a
+        theme's seed terms in turn (``expansion.held_out_seed_check``); the expansion is
+        kept only where it recovers the hidden terms' matches well enough to raise F1.
+    C_codes : inverse regularisation of the classifiers trained on human codes.
     n_top_terms : terms listed per topic.
     residual : the unexplained units whose recurring terms make the free topics'
         vocabulary: "sentences" matching no seed term (a response often mixes a
@@ -173,7 +190,10 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
 
     Fitted attributes: ``themes_``, ``vectorizer_``, ``collocations_``, ``thresholds_``
     (per theme, on the probability scale of the model deciding it), ``threshold_rule_``,
-    ``expansion_f1_``, ``theme_terms_`` (DataFrame topic, rank, term, weight, theme),
+    ``expansion_f1_`` (themes whose expansion passed the check), ``expansion_check_`` (per theme with enough seed matches to try an
+    expansion: ``expansion.ExpansionCheck``), ``coded_kappa_`` (per theme with codes: the
+    classifier's and the zero-shot rule's cross-validated kappa), ``theme_terms_``
+    (DataFrame topic, rank, term, weight, theme),
     ``free_topics_`` (FreeTopicModel), ``free_topic_terms_``, ``n_free_topics_``,
     ``free_topic_selection_`` (DataFrame), ``supervised_`` (themes using human codes).
     """
@@ -188,13 +208,15 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         n_folds: int = 5,
         C: float = 1.0,
         min_seed_docs: int = 5,
-        expansion_precision: float = 0.8,
+        expansion_groups: int = 2,
+        C_codes: float = 3.0,
         n_top_terms: int = 10,
         residual: str = "sentences",
         random_state: int | None = None,
     ):
         self.residual = residual
-        self.expansion_precision = expansion_precision
+        self.expansion_groups = expansion_groups
+        self.C_codes = C_codes
         self.seed_terms = seed_terms
         self.n_free_topics = n_free_topics
         self.max_free_topics = max_free_topics
@@ -220,14 +242,6 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
     def _seed_columns(self, theme: str) -> np.ndarray:
         return seed_columns(self.compiled_[theme], self.vectorizer_.vocabulary_, self.stopwords_)
 
-    @staticmethod
-    def _mask(X: sparse.csr_matrix, cols: np.ndarray) -> sparse.csr_matrix:
-        if len(cols) == 0:
-            return X
-        keep = np.ones(X.shape[1])
-        keep[cols] = 0.0
-        return sparse.csr_matrix(X @ sparse.diags(keep))
-
     def _lr(self, seed_offset: int = 0) -> LogisticRegression:
         return LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear",
                                   random_state=None if self.random_state is None else self.random_state + seed_offset)
@@ -239,70 +253,129 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             return None
         return StratifiedKFold(n_splits=k, shuffle=True, random_state=self.random_state)
 
-    def _oof(self, X, y, w=None, extra_X=None, extra_y=None, extra_w=None) -> np.ndarray | None:
-        """Out-of-fold probabilities on (X, y); extra rows (pseudo-labels) always train."""
-        folds = self._folds(y)
-        if folds is None:
-            return None
-        out = np.zeros(len(y))
-        for train, test in folds.split(np.zeros(len(y)), y):
-            Xtr, ytr = X[train], y[train]
-            wtr = None if w is None else w[train]
-            if extra_X is not None:
-                Xtr = sparse.vstack([Xtr, extra_X]).tocsr()
-                ytr = np.r_[ytr, extra_y]
-                wtr = np.r_[np.ones(len(train)) if wtr is None else wtr, extra_w]
-            out[test] = self._lr().fit(Xtr, ytr, sample_weight=wtr).predict_proba(X[test])[:, 1]
-        return out
+    def _fold_splits(self, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """The (train, test) splits of the stratified folds on 0/1 ``y`` (None when fewer than two)."""
+        splitter = self._folds(y)
+        return None if splitter is None else list(splitter.split(np.zeros(len(y)), y))
 
-    def _fit_expanders(self, Xu: sparse.csr_matrix, labels: np.ndarray, counts: np.ndarray,
-                       folds: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> dict[str, tuple[np.ndarray, LinearScorer]]:
-        """Each theme's masked classifier and its out-of-fold probabilities on the distinct texts.
+    def _seed_term_matches(self, lemmas: list[list[str]], themes: list[str]) -> dict[str, np.ndarray]:
+        """Per theme, texts x its seed terms (in codebook order) of ``seed_terms.seed_term_matches``,
+        every theme's terms matched in one pass."""
+        terms = list(dict.fromkeys(term for t in themes for term in self.compiled_[t]))
+        column = {term: k for k, term in enumerate(terms)}
+        every = seed_term_matches(lemmas, terms)
+        return {t: every[:, [column[term] for term in self.compiled_[t]]].reshape(len(lemmas), -1) for t in themes}
 
-        ``Xu``: features of the distinct texts; ``labels``: their seed matches (texts x
-        themes); ``counts``: how often each occurs; ``folds``: the (train, test) splits of
-        the themes to expand. Per theme, one L2-penalised logistic regression per fold and
-        one on all texts, with class weights balanced over the weighted counts and the
-        theme's seed columns held at zero: liblinear's objective (what ``_lr`` fits),
-        solved for all themes and folds together by ``batched_logistic.fit_logistic_batch``,
-        the fold fits starting from their theme's fit on all texts. Distinct texts with the
-        same features and labels are one row carrying their summed count.
+    def _held_out_check(self, M: np.ndarray, counts: np.ndarray, rank) -> ExpansionCheck:
+        return held_out_seed_check(rank, M, counts, n_groups=self.expansion_groups, min_docs=self.min_seed_docs)
+
+    def _masked_problems(self, M: sparse.csr_matrix, rep: np.ndarray, row_of: np.ndarray, counts: np.ndarray,
+                         specs, init=None, tol: float = EXPANSION_TOL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Solve the masked classifiers ``specs`` together (``batched_logistic.fit_logistic_batch``).
+
+        Each spec is (theme, 0/1 labels of the distinct texts, training texts or None for
+        all): an L2-penalised logistic regression with class weights balanced over the
+        weighted counts of its training texts and the theme's seed columns held at zero,
+        liblinear's objective (what ``_lr`` fits with each text's count as sample weight).
+        ``M`` holds the merged rows (``rep``: a distinct text of each; ``row_of``: each
+        distinct text's row); a fold's held-out texts weigh 0; ``tol`` as in ``fit_logistic_batch``.
         """
-        themes = [t for t in self.themes_ if t in folds]
-        if not themes:
-            return {}
-        cols = [self.themes_.index(t) for t in themes]
-        key = np.column_stack([identical_rows(Xu), labels[:, cols]])
-        _, rep, row_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        row_of = row_of.ravel()
-        M = Xu[rep]
         d = M.shape[1]
-
-        def problem(theme: str, j: int, train: np.ndarray | None):
+        Ys, Ws, Fs = [], [], []
+        for theme, y, train in specs:
             w = counts if train is None else np.bincount(train, weights=counts[train], minlength=len(counts))
             w_rows = np.bincount(row_of, weights=w, minlength=len(rep))
-            y_rows = labels[rep, j]
+            y_rows = np.asarray(y)[rep].astype(int)
             class_w = w_rows.sum() / (2.0 * np.array([w_rows[y_rows == 0].sum(), w_rows[y_rows == 1].sum()]))
             free = np.ones(d)
             free[self.seed_columns_[theme]] = 0.0
-            return y_rows, self.C * w_rows * class_w[y_rows], free
+            Ys.append(y_rows)
+            Ws.append(self.C * w_rows * class_w[y_rows])
+            Fs.append(free)
+        return fit_logistic_batch(M, np.column_stack(Ys), np.column_stack(Ws), np.column_stack(Fs),
+                                  tol=tol, init=init)
 
-        def solve(specs, init=None):
-            Y, W, F = (np.column_stack(part) for part in zip(*specs))
-            return fit_logistic_batch(M, Y, W, F, tol=EXPANSION_TOL, init=init)
+    @staticmethod
+    def _out_of_fold(Z: np.ndarray, row_of: np.ndarray, folds, first: int, n: int) -> np.ndarray:
+        """Out-of-fold probabilities from the fold problems' scores ``Z[:, first:]``, in fold order."""
+        oof = np.zeros(n)
+        for p, (_, test) in enumerate(folds, start=first):
+            oof[test] = expit(Z[row_of[test], p])
+        return oof
 
-        full_coef, full_b, full_it = solve([problem(t, j, None) for t, j in zip(themes, cols)])
-        owner = [k for k, t in enumerate(themes) for _ in folds[t]]
-        fold_coef, fold_b, _ = solve([problem(t, j, train) for t, j in zip(themes, cols) for train, _ in folds[t]],
-                                     init=(full_coef[:, owner], full_b[owner]))
+    def _fit_expansion(self, Xu: sparse.csr_matrix, labels: np.ndarray, counts: np.ndarray,
+                       lemmas_u: list[list[str]], themes: list[str]) -> dict[str, tuple[np.ndarray, LinearScorer]]:
+        """The held-out seed check of ``themes`` and, for those it keeps, their expander and its
+        out-of-fold probabilities on the distinct texts.
+
+        ``Xu``: features of the distinct texts; ``labels``: their seed matches (texts x all
+        themes); ``counts``: how often each occurs; ``lemmas_u``: their lemmas. Every fit
+        is a masked classifier (``_masked_problems``) solved in ``fit_logistic_batch`` calls:
+        for each group of seed terms the check hides (``expansion.held_out_seed_check``), a
+        rough fit (to ``START_TOL``) on the other terms' matches; then the check's fold fits
+        (one per stratified fold and group), each starting from its group's fit; then, for
+        the themes the check keeps, their fits on all their seed matches, and their fold
+        fits starting from those. The check is run twice: once to learn which labels it
+        asks to rank, once answering them from the batch. Distinct texts with the same
+        features and labels (in every problem) are one row carrying their summed count.
+        Sets ``expansion_check_``.
+        """
+        self.expansion_check_: dict[str, ExpansionCheck] = {}
+        if not themes:
+            return {}
+        n = len(counts)
+        matches = self._seed_term_matches(lemmas_u, themes)
+        seeds = {t: labels[:, self.themes_.index(t)] for t in themes}
+        asked: dict[str, list[np.ndarray]] = {t: [] for t in themes}
+        for t in themes:  # the labels the check ranks (an unanswered rank skips its group)
+            self._held_out_check(matches[t], counts, lambda y, a=asked[t]: a.append(np.asarray(y).copy()))
+        checks = [(t, y, self._fold_splits(y)) for t in themes for y in asked[t]]
+        checks_fitted = [(t, y, folds) for t, y, folds in checks if folds]
+        key = np.column_stack([identical_rows(Xu)] + [y for _, y, _ in checks] + [seeds[t] for t in themes])
+        _, rep, row_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        row_of = row_of.ravel()
+        M = Xu[rep]
+
+        # per tested group, a rough fit on all the visible terms' matches: only the start of
+        # that group's fold fits, which converge to EXPANSION_TOL from it
+        group_coef, group_b, _ = self._masked_problems(
+            M, rep, row_of, counts, [(t, y, None) for t, y, _ in checks_fitted], tol=START_TOL) \
+            if checks_fitted else (np.zeros((M.shape[1], 0)), np.zeros(0), None)
+        owner = [g for g, (_, _, folds) in enumerate(checks_fitted) for _ in folds]
+        check_coef, check_b, _ = self._masked_problems(
+            M, rep, row_of, counts, [(t, y, train) for t, y, folds in checks_fitted for train, _ in folds],
+            init=(group_coef[:, owner], group_b[owner]), tol=CHECK_TOL) if owner else (np.zeros((M.shape[1], 0)), np.zeros(0), None)
+        Z = np.asarray(M @ check_coef) + check_b
+        answers: dict[str, list] = {t: [] for t in themes}
+        p = 0
+        for t, y, folds in checks:
+            answers[t].append((y, None if folds is None else self._out_of_fold(Z, row_of, folds, p, n)))
+            p += len(folds or [])
+        for t in themes:
+            replies = iter(answers[t])
+
+            def rank(y, replies=replies):
+                asked_y, scores = next(replies)
+                if not np.array_equal(asked_y, y):
+                    raise RuntimeError("the held-out seed check asked for labels in a different order")
+                return scores
+
+            self.expansion_check_[t] = self._held_out_check(matches[t], counts, rank)
+
+        kept = [(t, self._fold_splits(seeds[t])) for t in themes if self.expansion_check_[t].keep]
+        kept = [(t, folds) for t, folds in kept if folds is not None]
+        if not kept:
+            return {}
+        coef, b, n_iter = self._masked_problems(M, rep, row_of, counts, [(t, seeds[t], None) for t, _ in kept])
+        owner = [k for k, (_, folds) in enumerate(kept) for _ in folds]
+        fold_coef, fold_b, _ = self._masked_problems(M, rep, row_of, counts,
+                                                     [(t, seeds[t], train) for t, folds in kept for train, _ in folds],
+                                                     init=(coef[:, owner], b[owner]))
         Zf = np.asarray(M @ fold_coef) + fold_b
         out, p = {}, 0
-        for k, theme in enumerate(themes):
-            oof = np.zeros(len(counts))
-            for _, test in folds[theme]:
-                oof[test] = expit(Zf[row_of[test], p])
-                p += 1
-            out[theme] = (oof, LinearScorer(full_coef[:, k], full_b[k], full_it[k]))
+        for k, (t, folds) in enumerate(kept):
+            out[t] = (self._out_of_fold(Zf, row_of, folds, p, n), LinearScorer(coef[:, k], b[k], n_iter[k]))
+            p += len(folds)
         return out
 
     # --------------------------------------------------------------------- fit
@@ -325,6 +398,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         S = self._seed_counts(corpus.lemmas)
         n, T = S.shape
         self._fitted_features = (self._corpus_key(list(X)), Xt, S)
+        self._fitted_lemmas = corpus.lemmas  # the human-code step's word features (stop words kept)
 
         # 2. zero-shot corpus expansion, one masked classifier per theme
         self.expanders_: dict[str, LinearScorer] = {}
@@ -337,65 +411,70 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         # distinct text once, weighted by its count (the same penalised likelihood), so the
         # out-of-fold predictions never see a copy of the held-out text in training
         first, inverse, counts = distinct_rows(X)
-        folds = {}
-        for j, theme in enumerate(self.themes_):
-            pseudo = (S[:, j] > 0).astype(int)
-            if pseudo.sum() >= self.min_seed_docs and (n - pseudo.sum()) >= self.min_seed_docs:
-                splitter = self._folds(pseudo[first])
-                if splitter is not None:
-                    folds[theme] = list(splitter.split(np.zeros(len(first)), pseudo[first]))
-        fitted = self._fit_expanders(Xt[first], (S[first] > 0).astype(int), counts, folds)
+        eligible = [t for j, t in enumerate(self.themes_)
+                    if self.min_seed_docs <= int((S[:, j] > 0).sum()) <= n - self.min_seed_docs]
+        fitted = self._fit_expansion(Xt[first], (S[first] > 0).astype(int), counts,
+                                     [corpus.lemmas[i] for i in first], eligible)
         for j, theme in enumerate(self.themes_):
             tau, f1 = float("inf"), float("nan")
             if theme in fitted:
                 pseudo = (S[:, j] > 0).astype(int)
-                oof, self.expanders_[theme] = fitted[theme]
-                oof = oof[inverse]
-                _, f1 = best_f1_threshold(pseudo, oof)
-                tau = precision_threshold(pseudo, oof, self.expansion_precision)
+                oof_u, scorer = fitted[theme]
+                _, f1 = best_f1_threshold(pseudo, oof_u[inverse])
+                tau = expansion_cut(oof_u, pseudo[first].astype(bool), self.expansion_check_[theme].ratio, counts)
+                if np.isfinite(tau):
+                    self.expanders_[theme] = scorer
             self.zero_shot_thresholds_[theme] = tau
             self.expansion_f1_[theme] = f1
         Z0 = self._zero_shot_scores(Xt, S)
 
-        # 3. semi-supervised refinement with human codes
-        self.supervised_: dict[str, LogisticRegression] = {}
-        self.thresholds_ = dict(self.zero_shot_thresholds_)
-        self.threshold_rule_ = {t: "zero-shot: seed match, or masked-seed precision cut" if np.isfinite(self.zero_shot_thresholds_[t])
-                                else "seed match only" for t in self.themes_}
-        if y is not None:
-            Y = np.asarray(y)
-            if Y.shape != (n, T):
-                raise ValueError(f"y must have shape {(n, T)}, got {Y.shape}")
-            coded = (Y >= 0).all(axis=1)
-            n_coded = int(coded.sum())
-            uncoded = ~coded
-            w_pseudo = min(1.0, n_coded / max(1, int(uncoded.sum())))
-            for j, theme in enumerate(self.themes_):
-                F = self._supervised_features(Xt, S, Z0, j)
-                yc = Y[coded, j].astype(int)
-                Fc = F[coded]
-                Fu = F[uncoded]
-                yu = (Z0[uncoded, j] >= ASSIGN_AT).astype(int)
-                wu = np.full(len(yu), w_pseudo)
-                oof = self._oof(Fc, yc, extra_X=Fu, extra_y=yu, extra_w=wu) if yc.sum() >= 2 else None
-                if oof is None:
-                    continue
-                tau, _ = best_f1_threshold(yc, oof)
-                Ftr = sparse.vstack([Fc, Fu]).tocsr()
-                ytr = np.r_[yc, yu]
-                if len(np.unique(ytr)) < 2:
-                    continue
-                self.supervised_[theme] = self._lr().fit(Ftr, ytr, sample_weight=np.r_[np.ones(len(yc)), wu])
-                self.thresholds_[theme] = tau
-                self.threshold_rule_[theme] = "human codes: cross-validated F1 maximum"
+        # 3. human codes: per theme, a classifier kept where it beats the zero-shot rule
+        self._fit_codes(Xt, S, Z0, y)
 
         # 4. each theme's terms, then free topics on what the themes leave unexplained
-        Z = self._final_scores(Xt, S, Z0)
+        Z = self._final_scores(Xt, S, Z0, X)
         for j, theme in enumerate(self.themes_):
             term_rows.extend(self._theme_term_rows(theme, Z[:, j] >= ASSIGN_AT, Xt))
         self.theme_terms_ = pd.DataFrame(term_rows, columns=["topic", "rank", "term", "weight", "theme"])
         self._fit_free_topics(Xt, Z, X)
         return self
+
+    def _fit_codes(self, Xt, S, Z0, y) -> None:
+        """Step 3: a classifier per theme from the coded rows of ``y`` (``supervised.fit_coded_theme``),
+        used where its cross-validated kappa beats the zero-shot rule's on the same texts."""
+        n, T = S.shape
+        self.supervised_: dict[str, LogisticRegression] = {}
+        self.coded_kappa_: dict[str, dict[str, float]] = {}
+        self.thresholds_ = dict(self.zero_shot_thresholds_)
+        self.threshold_rule_ = {t: "zero-shot: seed match, or expansion passing the held-out seed check"
+                                if np.isfinite(self.zero_shot_thresholds_[t]) else "seed match only"
+                                for t in self.themes_}
+        if y is None:
+            return
+        Y = np.asarray(y)
+        if Y.shape != (n, T):
+            raise ValueError(f"y must have shape {(n, T)}, got {Y.shape}")
+        coded = (Y >= 0).all(axis=1)
+        self.word_vectorizer_ = word_vectorizer(self.min_df)
+        try:
+            Wt = self.word_vectorizer_.fit_transform(self._fitted_lemmas).tocsr()
+        except ValueError:  # empty vocabulary (tiny corpus): every word
+            self.word_vectorizer_ = word_vectorizer(1)
+            Wt = self.word_vectorizer_.fit_transform([d or ["_empty_"] for d in self._fitted_lemmas]).tocsr()
+        self._fitted_words = (self._fitted_features[0], Wt)
+        for j, theme in enumerate(self.themes_):
+            F = self._supervised_features(Xt, Wt, S, Z0, j)[coded]
+            fitted = fit_coded_theme(F, Y[coded, j], (Z0[coded, j] >= ASSIGN_AT).astype(int), self.n_folds,
+                                     self.C_codes, self.random_state)
+            if fitted is None:
+                continue
+            self.coded_kappa_[theme] = {"classifier": fitted.kappa_cv, "zero_shot": fitted.kappa_rule}
+            if fitted.use:
+                self.supervised_[theme] = fitted.model
+                self.thresholds_[theme] = fitted.threshold
+                self.threshold_rule_[theme] = "human codes: cross-validated F1 maximum"
+            else:
+                self.threshold_rule_[theme] += " (human codes: the classifier did not beat it)"
 
     def _theme_term_rows(self, theme: str, members: np.ndarray, Xt) -> list[dict]:
         """The theme's topic: the heaviest terms of the mean TF-IDF vector of its assigned documents."""
@@ -425,15 +504,23 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         return Z
 
     @staticmethod
-    def _supervised_features(Xt, S, Z0, j) -> sparse.csr_matrix:
-        return sparse.hstack([Xt, sparse.csr_matrix(np.log1p(S)), sparse.csr_matrix(Z0[:, [j]])]).tocsr()
+    def _supervised_features(Xt, Wt, S, Z0, j) -> sparse.csr_matrix:
+        return coded_features(Xt, Wt, S, Z0, j)
 
-    def _final_scores(self, Xt, S, Z0) -> np.ndarray:
+    def _word_features(self, X) -> sparse.csr_matrix:
+        """The human-code step's word features of ``X`` (kept for the fitted corpus)."""
+        cache = getattr(self, "_fitted_words", None)
+        if cache is not None and cache[0] == self._corpus_key(list(X)):
+            return cache[1]
+        return self.word_vectorizer_.transform(self._corpus(list(X), fit=False).lemmas).tocsr()
+
+    def _final_scores(self, Xt, S, Z0, X) -> np.ndarray:
         Z = Z0.copy()
+        Wt = self._word_features(X) if self.supervised_ else None
         for j, theme in enumerate(self.themes_):
             clf = self.supervised_.get(theme)
             if clf is not None:
-                p = clf.predict_proba(self._supervised_features(Xt, S, Z0, j))[:, 1]
+                p = clf.predict_proba(self._supervised_features(Xt, Wt, S, Z0, j))[:, 1]
                 Z[:, j] = _map_to_common_scale(p, self.thresholds_[theme])
         return Z
 
@@ -545,10 +632,22 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         Xt = self.vectorizer_.transform(corpus.terms).tocsr()
         return Xt, self._seed_counts(corpus.lemmas)
 
+    def fit_codes(self, y: np.ndarray):
+        """Refit only the human-code step on the corpus the model was fitted on (its
+        zero-shot coding, theme terms and free topics stay as fitted); returns self.
+
+        ``fit(X, y)`` gives the same assignments as ``fit(X).fit_codes(y)``: the codes do
+        not change the zero-shot step, so a learning curve fits it once.
+        """
+        check_is_fitted(self, "themes_")
+        _, Xt, S = self._fitted_features
+        self._fit_codes(Xt, S, self._zero_shot_scores(Xt, S), y)
+        return self
+
     def transform(self, X: Sequence[str]) -> np.ndarray:
         """Documents x themes scores in [0, 1]; a theme is assigned at 0.5 or above."""
         Xt, S = self._features(X)
-        return self._final_scores(Xt, S, self._zero_shot_scores(Xt, S))
+        return self._final_scores(Xt, S, self._zero_shot_scores(Xt, S), X)
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Documents x themes 0/1 assignments of the model."""
