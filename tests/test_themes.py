@@ -296,8 +296,13 @@ def test_planted_themes_recovered_on_simulated_twin(built_project, tmp_path):
     supported = table[table["n_gold"] >= 5]
     assert (supported["kappa"] > 0.25).all(), supported["kappa"].to_dict()
     assert supported["kappa"].mean() > 0.55
+    # the BJGP Open strand's four themes, judged on that strand's own responses (the other
+    # cohorts' answers mix them with the programmes' themes)
+    strand = sorted(r for r in truth["response_id"] if r.startswith("bjgp_qual-"))
+    bjgp = agreement_table(pred[pred["id"].isin(strand)], gold[gold["id"].isin(strand)], book.ids,
+                           ids=strand).set_index("theme")
     for theme in ("defining_purpose", "bureaucracy_autonomy", "relational_working", "facilitative_leadership"):
-        assert table.loc[theme, "kappa"] > 0.45, theme
+        assert bjgp.loc[theme, "kappa"] > 0.45, (theme, bjgp.loc[theme, "kappa"])
     planted = set(gold["theme"]) - set(book.ids)
     assert "workload_pressure" in planted
     emergent_terms = {t for topic in summary["emergent"] for t in topic}
