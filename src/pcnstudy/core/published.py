@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -99,20 +99,11 @@ def feedback_model(counts: Counts, linked: Linked, feedback: pd.DataFrame, kirkp
     """Feedback yes counts, their "no" remainders and the Kirkpatrick sums (see module docstring).
 
     ``protect_remainder=False``: the "no" answers are left out (they may be inferred)."""
-    remainder = counts
     cells: Cells = {}
     rows_by: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
     for pos, rec in enumerate(feedback.to_dict("records")):
         name = _key("feedback_proportions", rec["cohort"], rec["wave"], rec["item"])
-        n = counts.add(linked, name + "|n", rec["n"], total=True)
-        k = counts.add(linked, name + "|k", rec["k"])
-        nv, kv = _value(linked, n), _value(linked, k)
-        if protect_remainder:
-            rem = remainder.remainder(linked, name + "|no", None if nv is None or kv is None else nv - kv)
-            linked.equal([n], [k, rem])
-            cells[("feedback_proportions", pos, "no")] = rem
-        cells[("feedback_proportions", pos, "n")] = n
-        cells[("feedback_proportions", pos, "k")] = k
+        n, k = _yes_count_cells(counts, linked, cells, "feedback_proportions", pos, name, rec, protect_remainder)
         for dimension, level in (labels.get(str(rec["item"])) or {}).items():
             rows_by.setdefault((dimension, str(rec["cohort"]), str(level)), []).append((n, k))
     if kirkpatrick is None or kirkpatrick.empty:
@@ -122,20 +113,28 @@ def feedback_model(counts: Counts, linked: Linked, feedback: pd.DataFrame, kirkp
             continue
         key = (str(rec["dimension"]), str(rec["cohort"]), str(rec["level"]))
         name = _key("kirkpatrick", *key)
-        n = counts.add(linked, name + "|n", rec["n"], total=True)
-        k = counts.add(linked, name + "|k", rec["k"])
-        nv, kv = _value(linked, n), _value(linked, k)
-        if protect_remainder:
-            rem = remainder.remainder(linked, name + "|no", None if nv is None or kv is None else nv - kv)
-            linked.equal([n], [k, rem])
-            cells[("kirkpatrick", pos, "no")] = rem
+        n, k = _yes_count_cells(counts, linked, cells, "kirkpatrick", pos, name, rec, protect_remainder)
         parts = rows_by.get(key, [])
         if parts:
             linked.equal([n], [p[0] for p in parts])
             linked.equal([k], [p[1] for p in parts])
-        cells[("kirkpatrick", pos, "n")] = n
-        cells[("kirkpatrick", pos, "k")] = k
     return cells
+
+
+def _yes_count_cells(counts: Counts, linked: Linked, cells: Cells, table: str, pos: int, name: str,
+                     rec: Mapping[str, Any], protect_remainder: bool) -> tuple[int, int]:
+    """A yes/no row's counts: n (a total), k (yes) and, when protected, the unpublished "no"
+    remainder with n = k + no; each recorded in ``cells`` under (table, pos, column)."""
+    n = counts.add(linked, name + "|n", rec["n"], total=True)
+    k = counts.add(linked, name + "|k", rec["k"])
+    nv, kv = _value(linked, n), _value(linked, k)
+    if protect_remainder:
+        rem = counts.remainder(linked, name + "|no", None if nv is None or kv is None else nv - kv)
+        linked.equal([n], [k, rem])
+        cells[(table, pos, "no")] = rem
+    cells[(table, pos, "n")] = n
+    cells[(table, pos, "k")] = k
+    return n, k
 
 
 def attrition_model(counts: Counts, linked: Linked, attrition: pd.DataFrame, by_profession: pd.DataFrame | None,

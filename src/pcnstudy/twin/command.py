@@ -22,11 +22,11 @@ def summary_line(summary: dict, where: str) -> str:
 
 def twin_command(root: Path | None = None) -> int:
     base = Path(root) if root is not None else paths.ROOT
-    params = load_params(base / "params.yaml")
+    at = lambda path: base / path.relative_to(paths.ROOT)  # noqa: E731 - a project path under ``base``
+    params = load_params(at(paths.PARAMS))
     settings = TwinSettings(**{name: lookup(params, key) for name, key in SETTING_KEYS.items()})
-    inputs = read_inputs(base / "data" / "processed", base / "data" / "processed" / "results",
-                         base / "data" / "simulation_truth", base / "config" / "codebook.yml")
+    inputs = read_inputs(at(paths.PROCESSED), at(paths.RESULTS), at(paths.TRUTH), at(paths.CODEBOOK))
     result = compute(inputs, settings)
-    write(result, base / "data" / "processed" / "results")
-    print(summary_line(result.summary, "data/processed/results/twin"))
+    write(result, at(paths.RESULTS))
+    print(summary_line(result.summary, f"{paths.RESULTS.relative_to(paths.ROOT).as_posix()}/twin"))
     return 0
