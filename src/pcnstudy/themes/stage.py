@@ -2,7 +2,8 @@
 
 ``read_inputs(processed_dir, codebook_path) -> ThemesInputs`` reads
 ``processed_dir/texts.parquet`` (response_id, cohort, wave, profession, question, text,
-...) and the codebook YAML. ``compute(inputs, settings) -> ThemesResult`` is pure (no
+...), the codebook YAML and, where it exists, ``processed_dir/cohorts.parquet`` (whose
+programmes label the cohorts in the figures). ``compute(inputs, settings) -> ThemesResult`` is pure (no
 file is read or written): it keeps the chosen cohorts' non-empty texts, fits
 ``topics.GuidedThemeModel`` and tabulates its codes. ``write(result, results_dir,
 figures_dir)`` writes ``results_dir/themes/`` (doc_themes, topics, prevalence with
@@ -35,6 +36,7 @@ from pcnstudy.core.plots import save_figure
 from pcnstudy.core.proportions import wilson_ci
 from pcnstudy.themes.codebook import Codebook, load_codebook
 from pcnstudy.themes.coding import code_texts, doc_themes_table, long_codes, quality_summary, topics_table
+from pcnstudy.core.labels import cohort_labels
 from pcnstudy.themes.figures import STAGE_FIGURES, stage_figures
 from pcnstudy.themes.inputs import InputError, parse_free_topics
 from pcnstudy.themes.outputs import plain, write_csv, write_json
@@ -98,6 +100,7 @@ class ThemesInputs:
 
     texts: pd.DataFrame
     codebook: Codebook
+    cohorts: pd.DataFrame | None = None  # processed/cohorts.parquet where it exists: the cohorts' labels
 
     def row_counts(self) -> dict[str, int]:
         """Texts read, the cohorts they come from and the codebook's themes."""
@@ -119,7 +122,9 @@ def read_inputs(processed_dir: Path, codebook_path: Path) -> ThemesInputs:
     missing = [c for c in ("response_id", "text") if c not in texts.columns]
     if missing:
         raise InputError(f"{path}:1:{missing[0]}: missing column")
-    return ThemesInputs(texts=texts, codebook=book)
+    cohorts_file = processed_dir / "cohorts.parquet"
+    cohorts = pd.read_parquet(cohorts_file) if cohorts_file.is_file() else None
+    return ThemesInputs(texts=texts, codebook=book, cohorts=cohorts)
 
 
 @dataclass
@@ -145,6 +150,7 @@ class ThemesResult:
     texts: pd.DataFrame
     codes: pd.DataFrame
     counts: pd.DataFrame = field(repr=False)  # prevalence before disclosure control: never written
+    cohort_names: dict[str, str] = field(default_factory=dict)  # cohort id -> label (the figures)
 
     def summary_frame(self, name: str) -> pd.DataFrame:
         """A labelled table: a published table, or ``themes`` (overall prevalence by theme, with
@@ -259,7 +265,8 @@ def compute(inputs: ThemesInputs, settings: ThemesSettings) -> ThemesResult:
     return ThemesResult(settings=settings, codebook=book, model=model, tables=tables, quality=quality,
                         summary=_summary(shown, topics, quality, book.names(), len(ids)),
                         texts=qdpx_texts(plain_texts, texts),
-                        codes=long_codes(ids, themes, assigned), counts=counts)
+                        codes=long_codes(ids, themes, assigned), counts=counts,
+                        cohort_names=cohort_labels(inputs.cohorts))
 
 
 def write(result: ThemesResult, results_dir: Path, figures_dir: Path) -> list[Path]:
@@ -277,7 +284,7 @@ def write(result: ThemesResult, results_dir: Path, figures_dir: Path) -> list[Pa
                                project_name=QDPX_PROJECT))
     figures = stage_figures(result.tables["prevalence"], result.tables["topics"], result.tables["doc_themes"],
                             result.codebook.ids, result.codebook.names(), result.settings.min_cell,
-                            result.settings.disclosure_rule)
+                            result.settings.disclosure_rule, cohort_names=result.cohort_names)
     for label, fig in figures.items():
         written += save_figure(fig, label, figures_dir)
     if [p.name for p in written[-2 * len(figures):]] != result.summary["figures"]:
