@@ -1,7 +1,7 @@
 """Plain labels for what the pipeline names by id: cohorts, items and domains.
 
 Published tables, figures and the paper name a cohort by its programme and an item by
-its wording, never by the ids of cohort.yml and instrument.yml (``llr_cd``, ``lead_1``).
+its wording, never by the ids of cohort.yml and instrument.yml (``cohort:``, ``items: - id:``).
 
 - ``cohort_labels(cohorts)``: {cohort id: label} from the cohorts table (columns
   ``cohort``, ``programme``, optionally ``start``; a data frame or records), the
