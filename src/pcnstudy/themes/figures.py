@@ -108,8 +108,8 @@ def plot_theme_heatmap(
     for (i, j), text in np.ndenumerate(annot.where(numeric.isna(), "").to_numpy()):
         if text:
             ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=FONT_PT, color="0.3")
-    ax.set_xticks(np.arange(n_cols) + 0.5, _rename(numeric.columns, labels, 24), rotation=60, ha="right",
-                  rotation_mode="anchor", fontsize=FONT_PT)
+    ax.set_xticks(np.arange(n_cols) + 0.5, _rename(numeric.columns, labels, 24), rotation=90, ha="center",
+                  fontsize=FONT_PT)
     ax.set_yticks(np.arange(n_rows) + 0.5, _rename(numeric.index, labels, 34), rotation=0, fontsize=FONT_PT)
     ax.set_xlabel(column.replace("_", " ").capitalize(), fontsize=FONT_PT)
     ax.set_ylabel(row.replace("_", " ").capitalize(), fontsize=FONT_PT)
@@ -214,8 +214,8 @@ def plot_cooccurrence(
     for (i, j), text in np.ndenumerate(np.where(suppressed, annot, "")):
         if text:
             ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=FONT_PT, color="0.3")
-    ax.set_xticks(np.arange(n) + 0.5, _rename(numeric.columns, labels, 24), rotation=60, ha="right",
-                  rotation_mode="anchor", fontsize=FONT_PT)
+    ax.set_xticks(np.arange(n) + 0.5, _rename(numeric.columns, labels, 24), rotation=90, ha="center",
+                  fontsize=FONT_PT)
     ax.set_yticks(np.arange(n) + 0.5, _rename(numeric.columns, labels, 34), rotation=0, fontsize=FONT_PT)
     ax.set_xlabel("Theme", fontsize=FONT_PT)
     ax.set_ylabel("Theme", fontsize=FONT_PT)
