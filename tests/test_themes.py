@@ -17,7 +17,8 @@ from pcnstudy.themes import stage
 from pcnstudy.themes.agreement import agreement_table
 from pcnstudy.themes.codebook import load_codebook
 from pcnstudy.themes.command import themes_command
-from pcnstudy.themes.prevalence import cooccurrence_table, prevalence_table, select_quotes
+from pcnstudy.themes.prevalence import cooccurrence_table, prevalence_table
+from pcnstudy.themes.quotes import select_quotes
 from pcnstudy.themes.qdpx import read_human_codes
 from pcnstudy.themes.stage import ThemesSettings, compute, read_inputs, run_themes_stage, write
 from themes_corpus import CODEBOOK_YAML, make_corpus
@@ -155,7 +156,7 @@ def test_prevalence_quotes_and_cooccurrence_tables():
     texts = pd.DataFrame({"id": list("wxyz"), "text": [
         "short one", "a <b>long</b> enough answer about trust & working relationships here",
         "a <b>long</b> enough answer about trust & working relationships here",
-        "another long enough answer with [NAME] about trust and time"]})
+        "protected time with [NAME] away from the practice every month"]})
     doc = pd.DataFrame({"id": list("wxyz"), "theme": "a", "score": [0.9, 0.8, 0.7, 0.6], "assigned": 1})
     quotes = select_quotes(doc, texts, n_quotes=3)
     assert quotes["id"].tolist() == ["x", "z"]  # too short and repeated texts left out
@@ -176,8 +177,8 @@ def _stage_texts(n: int = 150) -> pd.DataFrame:
 
 STAGE_PARAMS = {"cohorts": [], "themes": {"free_topics": "auto", "max_free_topics": 2, "n_stability_seeds": 3,
                                           "seed": 7, "n_quotes": 2}, "disclosure": {"min_cell": 5, "rule": "threshold"}}
-STAGE_FILES = ("doc_themes.csv", "topics.csv", "prevalence.csv", "quotes.csv", "cooccurrence.csv", "sentiment.csv",
-               "quality.json")
+STAGE_FILES = ("doc_themes.csv", "topics.csv", "prevalence.csv", "prevalence_clustered.csv",
+               "seed_rule_agreement.csv", "quotes.csv", "cooccurrence.csv", "sentiment.csv", "quality.json")
 
 
 @pytest.fixture()
@@ -223,7 +224,8 @@ def test_stage_writes_results(stage_inputs, tmp_path):
     saved = json.loads((res / "themes.json").read_text())
     assert saved == result.summary
     assert set(saved["themes"]) == {"trust", "time", "mdt"}
-    assert set(saved["themes"]["mdt"]) == {"name", "n", "prop", "prop_ci_low", "prop_ci_high"}
+    assert set(saved["themes"]["mdt"]) == {"name", "n", "prop", "prop_ci_low", "prop_ci_high", "deff",
+                                          "prop_cl_ci_low", "prop_cl_ci_high"}
     assert 0 < saved["themes"]["mdt"]["prop"] < 1
     assert {"npmi_mean", "stability", "n_free_topics"} <= set(saved["quality"])
     prevalence = pd.read_csv(res / "themes" / "prevalence.csv", dtype=str, keep_default_na=False)
@@ -239,7 +241,7 @@ def test_stage_writes_results(stage_inputs, tmp_path):
     assert back[["id", "theme"]].astype(str).equals(assigned.astype(str))
 
     # the results object: every table by name, the written ones exactly as written
-    for name in ("doc_themes", "topics", "prevalence", "quotes", "cooccurrence", "sentiment"):
+    for name in stage.WRITTEN_TABLES:
         frame = result.summary_frame(name)
         assert frame.to_csv(index=False, lineterminator="\n") == (res / "themes" / f"{name}.csv").read_text(), name
     for name in stage.ThemesResult.FRAMES:
