@@ -4,6 +4,7 @@ object), and recovery of the planted themes on the simulated twin."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from pcnstudy.themes.agreement import agreement_table
 from pcnstudy.themes.codebook import load_codebook
 from pcnstudy.themes.command import themes_command
 from pcnstudy.themes.prevalence import cooccurrence_table, prevalence_table
-from pcnstudy.themes.quotes import select_quotes
+from pcnstudy.themes.quotes import MAX_SIMILARITY, quote_similarity, select_quotes
 from pcnstudy.themes.qdpx import read_human_codes
 from pcnstudy.themes.stage import ThemesSettings, compute, read_inputs, run_themes_stage, write
 from themes_corpus import CODEBOOK_YAML, make_corpus
@@ -233,10 +234,22 @@ def test_stage_writes_results(stage_inputs, tmp_path):
     assert (small["prop"].str.startswith("<")).all()
     numeric = pd.to_numeric(prevalence["n"], errors="coerce").dropna()
     assert ((numeric == 0) | (numeric >= 5)).all()
-    quotes = pd.read_csv(res / "themes" / "quotes.csv")
+    quotes = pd.read_csv(res / "themes" / "quotes.csv", dtype=str, keep_default_na=False)
     assert quotes.groupby("theme").size().max() <= 2 and quotes["text"].is_unique
     back = read_human_codes(res / "themes.qdpx")
     doc = pd.read_csv(res / "themes" / "doc_themes.csv")
+    # the quotes as written: distinct, each carrying its theme, attributed, nothing personal
+    assert len(quotes) and not {"respondent", "pcn", "group", "profession"} & set(quotes.columns)
+    assert all(quote_similarity(a, b) < MAX_SIMILARITY for a, b in itertools.combinations(quotes["text"], 2))
+    carried = set(zip(doc.loc[doc["assigned"] == 1, "id"], doc.loc[doc["assigned"] == 1, "theme"]))
+    assert all((i, t) in carried for i, t in zip(quotes["id"], quotes["theme"]))
+    assert (quotes["role"] != "").all() and quotes["cohort"].isin(["cohort_a", "cohort_b"]).all()
+    # no respondents table: the profession, which each of the cohorts' professions shares with 5 or more
+    assert quotes["role"].isin(["gp", "nurse", "pharmacist", "manager"]).all()
+    assert set(pd.read_csv(res / "themes" / "prevalence_clustered.csv").columns) == {
+        "dimension", "level", "theme", "deff", "prop_cl_ci_low", "prop_cl_ci_high"}
+    assert saved["n_people"] == 150 and saved["n_responses"] == 150
+    assert {"kappa_min", "kappa_max", "n_themes", "n_identical"} <= set(saved["seed_rule"])
     assigned = doc[doc["assigned"] == 1][["id", "theme"]].sort_values(["id", "theme"]).reset_index(drop=True)
     assert back[["id", "theme"]].astype(str).equals(assigned.astype(str))
 
