@@ -124,7 +124,7 @@ def test_build_report_holds_the_cohorts_numbers_and_quotes(project):
     assert flat["cohort.themes.protected_time.prop"] == "35.0"
     assert flat["study.others"] == "cohort_b, cohort_c"
     quotes = content["quotes"]
-    # the study's quote rule: 8+ words, highest score first; another cohort's text never
+    # the study's quote rule: 6+ words carrying the theme, one a person, seed-matched and highest score first; another cohort's text never
     assert list(quotes["id"]) == ["cohort_a-end-2-valued_most", "cohort_a-end-3-valued_most"]
     assert "Leadership skills" in content["tables"]["change"]
     cohort = content["tables"]["cohort"]  # the cohort's row of the processed cohorts table

@@ -4,6 +4,7 @@ object), and recovery of the planted themes on the simulated twin."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from pcnstudy.themes import stage
 from pcnstudy.themes.agreement import agreement_table
 from pcnstudy.themes.codebook import load_codebook
 from pcnstudy.themes.command import themes_command
-from pcnstudy.themes.prevalence import cooccurrence_table, prevalence_table, select_quotes
+from pcnstudy.themes.prevalence import cooccurrence_table, prevalence_table
+from pcnstudy.themes.quotes import MAX_SIMILARITY, quote_similarity, select_quotes
 from pcnstudy.themes.qdpx import read_human_codes
 from pcnstudy.themes.stage import ThemesSettings, compute, read_inputs, run_themes_stage, write
 from themes_corpus import CODEBOOK_YAML, make_corpus
@@ -155,7 +157,7 @@ def test_prevalence_quotes_and_cooccurrence_tables():
     texts = pd.DataFrame({"id": list("wxyz"), "text": [
         "short one", "a <b>long</b> enough answer about trust & working relationships here",
         "a <b>long</b> enough answer about trust & working relationships here",
-        "another long enough answer with [NAME] about trust and time"]})
+        "protected time with [NAME] away from the practice every month"]})
     doc = pd.DataFrame({"id": list("wxyz"), "theme": "a", "score": [0.9, 0.8, 0.7, 0.6], "assigned": 1})
     quotes = select_quotes(doc, texts, n_quotes=3)
     assert quotes["id"].tolist() == ["x", "z"]  # too short and repeated texts left out
@@ -176,8 +178,8 @@ def _stage_texts(n: int = 150) -> pd.DataFrame:
 
 STAGE_PARAMS = {"cohorts": [], "themes": {"free_topics": "auto", "max_free_topics": 2, "n_stability_seeds": 3,
                                           "seed": 7, "n_quotes": 2}, "disclosure": {"min_cell": 5, "rule": "threshold"}}
-STAGE_FILES = ("doc_themes.csv", "topics.csv", "prevalence.csv", "quotes.csv", "cooccurrence.csv", "sentiment.csv",
-               "quality.json")
+STAGE_FILES = ("doc_themes.csv", "topics.csv", "prevalence.csv", "prevalence_clustered.csv",
+               "seed_rule_agreement.csv", "quotes.csv", "cooccurrence.csv", "sentiment.csv", "quality.json")
 
 
 @pytest.fixture()
@@ -223,7 +225,8 @@ def test_stage_writes_results(stage_inputs, tmp_path):
     saved = json.loads((res / "themes.json").read_text())
     assert saved == result.summary
     assert set(saved["themes"]) == {"trust", "time", "mdt"}
-    assert set(saved["themes"]["mdt"]) == {"name", "n", "prop", "prop_ci_low", "prop_ci_high"}
+    assert set(saved["themes"]["mdt"]) == {"name", "n", "prop", "prop_ci_low", "prop_ci_high", "deff",
+                                          "prop_cl_ci_low", "prop_cl_ci_high"}
     assert 0 < saved["themes"]["mdt"]["prop"] < 1
     assert {"npmi_mean", "stability", "n_free_topics"} <= set(saved["quality"])
     prevalence = pd.read_csv(res / "themes" / "prevalence.csv", dtype=str, keep_default_na=False)
@@ -231,15 +234,27 @@ def test_stage_writes_results(stage_inputs, tmp_path):
     assert (small["prop"].str.startswith("<")).all()
     numeric = pd.to_numeric(prevalence["n"], errors="coerce").dropna()
     assert ((numeric == 0) | (numeric >= 5)).all()
-    quotes = pd.read_csv(res / "themes" / "quotes.csv")
+    quotes = pd.read_csv(res / "themes" / "quotes.csv", dtype=str, keep_default_na=False)
     assert quotes.groupby("theme").size().max() <= 2 and quotes["text"].is_unique
     back = read_human_codes(res / "themes.qdpx")
     doc = pd.read_csv(res / "themes" / "doc_themes.csv")
+    # the quotes as written: distinct, each carrying its theme, attributed, nothing personal
+    assert len(quotes) and not {"respondent", "pcn", "group", "profession"} & set(quotes.columns)
+    assert all(quote_similarity(a, b) < MAX_SIMILARITY for a, b in itertools.combinations(quotes["text"], 2))
+    carried = set(zip(doc.loc[doc["assigned"] == 1, "id"], doc.loc[doc["assigned"] == 1, "theme"]))
+    assert all((i, t) in carried for i, t in zip(quotes["id"], quotes["theme"]))
+    assert (quotes["role"] != "").all() and quotes["cohort"].isin(["cohort_a", "cohort_b"]).all()
+    # no respondents table: the profession, which each of the cohorts' professions shares with 5 or more
+    assert quotes["role"].isin(["gp", "nurse", "pharmacist", "manager"]).all()
+    assert set(pd.read_csv(res / "themes" / "prevalence_clustered.csv").columns) == {
+        "dimension", "level", "theme", "deff", "prop_cl_ci_low", "prop_cl_ci_high"}
+    assert saved["n_people"] == 150 and saved["n_responses"] == 150
+    assert {"kappa_min", "kappa_max", "n_themes", "n_identical"} <= set(saved["seed_rule"])
     assigned = doc[doc["assigned"] == 1][["id", "theme"]].sort_values(["id", "theme"]).reset_index(drop=True)
     assert back[["id", "theme"]].astype(str).equals(assigned.astype(str))
 
     # the results object: every table by name, the written ones exactly as written
-    for name in ("doc_themes", "topics", "prevalence", "quotes", "cooccurrence", "sentiment"):
+    for name in stage.WRITTEN_TABLES:
         frame = result.summary_frame(name)
         assert frame.to_csv(index=False, lineterminator="\n") == (res / "themes" / f"{name}.csv").read_text(), name
     for name in stage.ThemesResult.FRAMES:

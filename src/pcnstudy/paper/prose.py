@@ -298,7 +298,31 @@ def derived_results(results: Mapping[str, Any]) -> dict[str, str]:
             out[f"themes.derived.{place}.name"] = name
             out[f"themes.derived.{place}.name_lower"] = name[:1].lower() + name[1:]
             out[f"themes.derived.{place}.prop_text"] = prose_percent("prop", prop)
+            rec = themes.get(tid) or {}
+            for key, (lo, hi) in {"ci": ("prop_ci_low", "prop_ci_high"),
+                                  "cl_ci": ("prop_cl_ci_low", "prop_cl_ci_high")}.items():
+                low, high = rec.get(lo), rec.get(hi)
+                both = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+                out[f"themes.derived.{place}.{key}_text"] = (
+                    f"{format_value('prop', low)} to {format_value('prop', high)}%" if both else "not shown")
+    out["themes.derived.seed_rule_sentence"] = seed_rule_sentence((results.get("themes") or {}).get("seed_rule"))
     return out
+
+
+def seed_rule_sentence(seed_rule: Mapping[str, Any] | None) -> str:
+    """What the model's agreement with the plain seed-term rule (themes.json ``seed_rule``) says."""
+    rec = seed_rule or {}
+    low, high, n, same = rec.get("kappa_min"), rec.get("kappa_max"), rec.get("n_themes") or 0, rec.get("n_identical")
+    if not n or not isinstance(low, (int, float)) or not isinstance(high, (int, float)):
+        return "no theme's agreement with the seed-term rule could be shown"
+    if same == n:
+        return (f"the model's assignments were identical to the rule's for all {n} themes (kappa "
+                f"{format_value('kappa', low)}): on this corpus the model added nothing beyond its seed terms, "
+                "so the coding is in effect the seed-term rule")
+    span = f"Cohen's kappa ran from {format_value('kappa', low)} to {format_value('kappa', high)} across {n} themes"
+    if low >= 0.8:
+        return f"{span}: the model adds little beyond its seed terms, and the coding is close to the seed-term rule"
+    return f"{span}: for some themes the model's additions beyond the seed terms change the coding materially"
 
 
 def config_facts(instrument: Mapping[str, Any] | None, codebook: Mapping[str, Any] | None) -> dict[str, str]:

@@ -62,7 +62,7 @@ from pcnstudy.paper.values import conf_pct as confidence_pct
 from pcnstudy.paper.values import flatten, format_value, nest
 from pcnstudy.scores.meta import random_effects
 from pcnstudy.scores.ratings_table import order_waves
-from pcnstudy.themes.prevalence import select_quotes
+from pcnstudy.themes.quotes import ANONYMOUS_ROLE, QUOTE_COLUMNS, quote_roles, select_quotes
 
 COHORT_NAME = re.compile(r"^[a-z0-9_]+$")
 TEMPLATE = "cohort_report.qmd"
@@ -230,22 +230,32 @@ def pooled_counts_others(table: pd.DataFrame, name: str, key: str, n_col: str, k
     return out
 
 
-def cohort_quotes(doc_themes: pd.DataFrame, texts: pd.DataFrame, name: str, n_quotes: int) -> pd.DataFrame:
-    """This cohort's exemplar quotes: per theme its highest-scoring assigned answers.
+def cohort_quotes(doc_themes: pd.DataFrame, texts: pd.DataFrame, name: str, n_quotes: int,
+                  seed_terms: Mapping[str, Sequence[str]] | None = None, people: pd.DataFrame | None = None,
+                  min_cell: int = 5) -> pd.DataFrame:
+    """This cohort's exemplar quotes: per theme distinct excerpts of its assigned answers.
 
     ``doc_themes``: results/themes/doc_themes.csv (id, theme, score, assigned);
-    ``texts``: the processed texts table (response_id, cohort, text, redacted).
-    Chosen by ``pcnstudy.themes.stage.select_quotes``, the rule the study's quotes follow.
+    ``texts``: the processed texts table (response_id, respondent, cohort, profession, text,
+    redacted); ``seed_terms``: the codebook's; ``people``: the respondents table (roles).
+    Chosen and attributed by ``pcnstudy.themes.quotes`` (``select_quotes``, ``quote_roles``),
+    the rules the study's quotes follow.
     """
-    columns = ["theme", "rank", "id", "score", "text", "text_html"]
+    columns = list(QUOTE_COLUMNS)
     if doc_themes.empty or texts.empty:
         return pd.DataFrame(columns=columns)
     mine = texts[texts["cohort"] == name]
-    plain = pd.DataFrame({"id": mine["response_id"].astype(str), "text": mine["text"].fillna("").astype(str)})
+    plain = pd.DataFrame({"id": mine["response_id"].astype(str), "text": mine["text"].fillna("").astype(str),
+                          "cohort": name})
+    if "respondent" in mine.columns:
+        plain["respondent"] = mine["respondent"].astype(str).to_numpy()
+        source = people if people is not None and {"respondent", "cohort"} <= set(people.columns) else mine
+        roles = quote_roles(source.assign(respondent=source["respondent"].astype(str)), min_cell)
+        plain["role"] = plain["respondent"].map(roles).fillna(ANONYMOUS_ROLE).to_numpy()
     docs = doc_themes[doc_themes["id"].isin(set(plain["id"]))].copy()
     docs["score"] = pd.to_numeric(docs["score"])
     docs["assigned"] = pd.to_numeric(docs["assigned"]).astype(int)
-    return select_quotes(docs, plain.drop_duplicates("id"), n_quotes)
+    return select_quotes(docs, plain.drop_duplicates("id"), n_quotes, seed_terms=seed_terms)
 
 
 # --------------------------------------------------------------------------- content
@@ -373,9 +383,12 @@ def quotes_table_md(quotes: pd.DataFrame, theme_names: Mapping[str, str], max_ch
         text = " ".join(str(rec["text"]).split())
         if len(text) > max_chars:
             text = text[: max_chars - 1].rsplit(" ", 1)[0] + " …"
-        rows.append([md_escape(theme_names.get(rec["theme"], rec["theme"])), "“" + md_escape(text) + "”"])
-    return pipe_table(["Theme", "Quote"], rows, "Exemplar quotes from this cohort by theme (redacted)",
-                      "tbl-quotes", "ll", max_width=90)
+        rows.append([md_escape(theme_names.get(rec["theme"], rec["theme"])), "“" + md_escape(text) + "”",
+                     md_escape(str(rec.get("role") or ANONYMOUS_ROLE))])
+    return pipe_table(["Theme", "Quote", "Role"], rows, "Exemplar quotes from this cohort by theme (redacted; "
+                      "each the sentences of one answer that carry the theme, a role shown only where at least "
+                      "as many of the cohort's respondents share it as disclosure control requires)",
+                      "tbl-quotes", "lll", max_width=90)
 
 
 # --------------------------------------------------------------------------- assembly
@@ -427,7 +440,13 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
                                          n_col="n_total", k_col="n", alpha=alpha, where={"dimension": "cohort"})
     n_quotes = int((params.get("themes") or {}).get("n_quotes", 3))
     texts = read_texts(processed)
-    quotes = cohort_quotes(read_table(results_dir / "themes" / "doc_themes.csv"), texts, name, n_quotes)
+    codebook = load_yaml(project_path(root, paths.CODEBOOK)) or {}
+    seed_terms = {str(t["id"]): [str(s) for s in t.get("seed_terms") or []] for t in codebook.get("themes") or []}
+    people_path = Path(processed) / "respondents.parquet"
+    people = pd.read_parquet(people_path) if people_path.is_file() else None
+    min_cell = int((params.get("disclosure") or {}).get("min_cell", 5))
+    quotes = cohort_quotes(read_table(results_dir / "themes" / "doc_themes.csv"), texts, name, n_quotes,
+                           seed_terms=seed_terms or None, people=people, min_cell=min_cell)
 
     n_total = next((rec.get("n_total") for rec in mine["themes"].values() if isinstance(rec, Mapping)), None)
     n_resp = mine["attrition"].get("n_baseline") if mine["attrition"] else None

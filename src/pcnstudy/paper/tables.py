@@ -115,13 +115,14 @@ CI_PAIRS = (("ci_low", "ci_high"), ("diff_ci_low", "diff_ci_high"), ("pct_ci_low
             ("prop_ci_low", "prop_ci_high"), ("hk_ci_low", "hk_ci_high"), ("pi_low", "pi_high"),
             ("pct_pomp_ci_low", "pct_pomp_ci_high"), ("dz_ci_low", "dz_ci_high"), ("d_av_ci_low", "d_av_ci_high"),
             ("g_av_ci_low", "g_av_ci_high"), ("r_baseline_change_ci_low", "r_baseline_change_ci_high"),
-            ("cr_ci_low", "cr_ci_high"))
+            ("cr_ci_low", "cr_ci_high"), ("prop_cl_ci_low", "prop_cl_ci_high"))
 #: Headings of the interval columns other than a plain CI: (prefix, suffix) around the level.
 CI_HEADERS = {"hk_ci_low": ("Hartung-Knapp ", "% CI"), "pi_low": ("", "% prediction interval"),
               "pct_pomp_ci_low": ("", "% CI (% of maximum)"), "dz_ci_low": ("", "% CI (d~z~)"),
               "d_av_ci_low": ("", "% CI (d~av~)"), "g_av_ci_low": ("", "% CI (g~av~)"),
               "r_baseline_change_ci_low": ("", "% CI (r)"),
-              "cr_ci_low": ("", "% CI, clustered by PCN")}
+              "cr_ci_low": ("", "% CI, clustered by PCN"),
+              "prop_cl_ci_low": ("", "% CI (%), clustered by respondent")}
 TABLE_COLUMNS = {
     "change": ["n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low", "pct_change", "pct_ci_low", "p_holm",
                "dz"],
@@ -133,7 +134,7 @@ TABLE_COLUMNS = {
                 "g_av_ci_low"],
     "bias": ["r_baseline_change", "r_baseline_change_ci_low", "r_oldham", "delta_tip", "icc_pcn", "deff",
              "cr_ci_low"],
-    "themes": ["n", "prop", "prop_ci_low"],
+    "themes": ["n", "prop", "prop_ci_low", "deff", "prop_cl_ci_low"],
     "themes_by_cohort": ["n", "n_total", "prop", "prop_ci_low"],
     "then_test": ["n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low", "pct_change", "p_t"],
     "attrition": ["n_baseline", "n_completers", "n_lost", "pct_lost", "mean_baseline_completers",
@@ -289,10 +290,22 @@ def cohorts_table(cohorts: list[Mapping[str, Any]]) -> str:
                       "tbl-cohorts", "llrlll", max_width=40)
 
 
-def quotes_table(quotes: pd.DataFrame | None, theme_names: Mapping[str, str], max_chars: int = 300) -> str:
+def programme_names(cohorts: list[Mapping[str, Any]] | None) -> dict[str, str]:
+    """Cohort id -> a plain label: its programme's name; cohorts of one programme numbered
+    "cohort 1", "cohort 2" ... in order of start date (then id), never by their id
+    (``pcnstudy.core.labels.cohort_labels``); a cohort without a programme is "a programme"."""
+    named = {str(c.get("cohort")) for c in cohorts or [] if c.get("programme")}
+    return {cohort: label if cohort in named else "a programme"
+            for cohort, label in plain_cohort_labels(cohorts).items()}
+
+
+def quotes_table(quotes: pd.DataFrame | None, theme_names: Mapping[str, str], max_chars: int = 300,
+                 programmes: Mapping[str, str] | None = None) -> str:
     """Exemplar quotes by theme from a quotes table with a theme column and a text/quote column.
 
     ``quotes`` is ``read_quotes``' table (None: no quotes file); rows by theme, then rank, then text.
+    A quote with a role or cohort is attributed "role, programme" (``programmes``: cohort id ->
+    plain label, ``programme_names``; a cohort missing from it is called "a programme").
     """
     rows = []
     has_source = False
@@ -302,21 +315,29 @@ def quotes_table(quotes: pd.DataFrame | None, theme_names: Mapping[str, str], ma
         text_col = next((c for c in ("quote", "text", "excerpt") if c in fields), None)
         if theme_col is None or text_col is None:
             raise ValueError(f"quotes need a theme and a quote/text column, not {', '.join(fields)}")
-        extra = [c for c in ("cohort", "profession", "wave") if c in fields]
-        has_source = bool(extra)
+        has_source = "role" in fields or "cohort" in fields
         rank = lambda r: float(r["rank"]) if (r.get("rank") or "").strip() else 0.0  # noqa: E731
         records = sorted(quotes.to_dict("records"), key=lambda r: (r[theme_col], rank(r), r[text_col]))
         for rec in records:
             text = rec[text_col].strip()
             if len(text) > max_chars:
                 text = text[: max_chars - 1].rsplit(" ", 1)[0] + " …"
-            source = ", ".join(rec[c] for c in extra if rec.get(c))
+            role = (rec.get("role") or "").strip()
+            cohort = (rec.get("cohort") or "").strip()
+            programme = (programmes or {}).get(cohort, "a programme") if cohort else ""
+            source = ", ".join(x for x in (role[:1].upper() + role[1:], programme) if x)
             rows.append([md_escape(theme_names.get(rec[theme_col], rec[theme_col])), "“" + md_escape(text) + "”",
                          md_escape(source)])
     header = ["Theme", "Quote", "Source"] if has_source else ["Theme", "Quote"]
     rows = [row[: len(header)] for row in rows]
-    return pipe_table(header, rows, "Exemplar quotes by theme (redacted, simulated)", "tbl-quotes",
-                      "l" * len(header), max_width=90)
+    caption = "Exemplar quotes by theme (redacted, simulated)"
+    if has_source:
+        caption = ("Exemplar quotes by theme (redacted, simulated): each the sentences of one answer that carry "
+                   "the theme's seed terms (… where sentences are left out), no two alike and no person quoted "
+                   "twice for a theme; the source is the respondent's role, or profession, only where at least "
+                   "as many of the cohort's respondents share it as disclosure control requires, else "
+                   "\"participant\", and the programme")
+    return pipe_table(header, rows, caption, "tbl-quotes", "l" * len(header), max_width=90)
 
 
 def wave_columns(scores: Mapping[str, Any]) -> list[str] | None:
@@ -384,12 +405,15 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
                             "tipping point (scale points) and clustering by PCN", "tbl-bias",
                             wanted=cols["bias"], prefix="scores.bias.x.x", **kw),
         "themes": stats_table(themes.get("themes"), ["Theme"],
-                              "Prevalence of the codebook's themes in the free text, with Wilson intervals",
+                              "Prevalence of the codebook's themes in the free text, with Wilson intervals "
+                              "treating each response as independent and, beside them, allowing for several "
+                              "responses by one person (the Wilson interval on the sample size divided by the "
+                              "design effect)",
                               "tbl-themes", wanted=cols["themes"], prefix="themes.themes.x", **kw),
         "themes_by_cohort": stats_table(themes.get("by_cohort"), ["Cohort", "Theme"],
                                         "Prevalence of each theme by cohort", "tbl-themes-by-cohort",
                                         wanted=cols["themes_by_cohort"], prefix="themes.by_cohort.x.x", **kw),
-        "quotes": quotes_table(quotes, names["Theme"]),
+        "quotes": quotes_table(quotes, names["Theme"], programmes=programme_names(cohorts)),
         # shown only when a cohort is unpaired (the paper's flag study_has_unpaired)
         "unpaired_change": visible_when(UNPAIRED_FLAG, stats_table(
             scores.get("unpaired_change"), ["Cohort", "Domain"],

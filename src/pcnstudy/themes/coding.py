@@ -6,6 +6,9 @@
 - ``topics_table(model)``: each theme's and each free topic's top terms (topic, rank,
   term, weight, theme: a theme id or "emergent");
 - ``long_codes(ids, themes, matrix)``: the (id, theme) rows of a 0/1 matrix;
+- ``seed_rule_agreement(themes, assigned, keyword)``: per theme Cohen's kappa and
+  Krippendorff's alpha of the model's assignments against the plain seed-term rule's
+  (how much the model changes its seeds' coding);
 - ``quality_summary(model, texts, keyword, assigned)``: quality.json's content
   (coherence, stability, the free-topic choice, thresholds, each theme's held-out seed
   check, the model beside the seed-term rule).
@@ -18,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from pcnstudy.themes.agreement import cohen_kappa
+from pcnstudy.themes.agreement import agreement_table_from_matrices, cohen_kappa
 from pcnstudy.themes.codebook import Codebook
 from pcnstudy.themes.topics import ASSIGN_AT, GuidedThemeModel
 
@@ -76,6 +79,20 @@ def long_codes(ids: Sequence[str], themes: Sequence[str], matrix: np.ndarray) ->
     """Sorted (id, theme) rows of the non-zero cells of a documents x themes matrix."""
     rows = [(ids[i], themes[j]) for i, j in zip(*np.nonzero(matrix))]
     return pd.DataFrame(sorted(rows), columns=["id", "theme"])
+
+
+SEED_RULE_COLUMNS = ["theme", "kappa", "alpha"]
+
+
+def seed_rule_agreement(themes: Sequence[str], assigned: np.ndarray, keyword: np.ndarray) -> pd.DataFrame:
+    """theme, kappa, alpha: the model's 0/1 assignments (documents x themes) against the
+    seed-term rule's, per theme (``agreement.agreement_table_from_matrices``; NaN where
+    neither varies)."""
+    cols = pd.Index(list(themes), name="theme")
+    index = pd.RangeIndex(len(assigned))
+    table = agreement_table_from_matrices(pd.DataFrame(np.asarray(assigned, dtype=int), index=index, columns=cols),
+                                          pd.DataFrame(np.asarray(keyword, dtype=int), index=index, columns=cols))
+    return table[SEED_RULE_COLUMNS].reset_index(drop=True)
 
 
 def quality_summary(model: GuidedThemeModel, texts: Sequence[str], keyword: np.ndarray, assigned: np.ndarray) -> dict:
