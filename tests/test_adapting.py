@@ -24,6 +24,8 @@ from pypdf import PdfReader
 
 from analyst import fill_in
 from conftest import BIN, ROOT, copy_repository, pipeline_env
+from pcnstudy.paper import inputs as paper_inputs
+from pcnstudy.paper import tables as paper_tables
 from pcnstudy.paper.tables import display_names
 from pcnstudy.ingest.validate import TOP_KEYS
 from pcnstudy.paper.values import format_value
@@ -226,7 +228,10 @@ def test_exp_run_renders_the_paper_for_the_listed_cohorts_only(study):
     flags = yaml.safe_load((copy / "paper" / "_study.yml").read_text(encoding="utf-8"))
     assert flags["study_has_lead"] and not flags["study_has_then_test"] and not flags["study_is_twin"]
     page = (copy / "paper" / "_output" / "index.html").read_text(encoding="utf-8")
-    assert sorted(table_rows(page, "cohorts")) == sorted(RESTRICTED)
+    # the cohorts table names each listed cohort by its programme's label, never by its id
+    records = paper_inputs.cohort_records(paper_inputs.read_cohorts(copy / "data" / "processed"))
+    assert sorted(str(r["cohort"]) for r in records) == RESTRICTED
+    assert sorted(table_rows(page, "cohorts")) == sorted(paper_tables.cohort_labels(records).values())
     text = " ".join(lxml_html.fromstring(page).text_content().split())
     assert "No cohort in this run gave a retrospective then-test" in text
     assert "Some cohorts in this paper are simulated" in text  # qualtrics_demo is a survey export

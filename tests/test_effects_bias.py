@@ -119,10 +119,30 @@ def test_tables_have_one_row_per_cohort_domain_wave_and_hide_small_dropout():
     row = bias.iloc[0]
     assert row["n_pairs"] == 27 and row["n_baseline"] == 30 and row["n_lost"] == 3 and row["n_pcn"] == 6
     shown = publish_bias(bias, threshold=5, marker="<5").iloc[0]
-    assert shown["n_lost"] == "<5" and shown["delta_tip"] == "<5" and shown["frac_lost"] == "<5"
-    assert shown["r_baseline_change"] == row["r_baseline_change"]
+    # the small count shows the rule's marker; what would give it back, the complementary one
+    assert shown["n_lost"] == "<5"
+    assert shown["n_baseline"] == shown["delta_tip"] == shown["frac_lost"] == shown["delta_tip_sd"] == "[c]"
+    assert shown["r_baseline_change"] == row["r_baseline_change"] and shown["n_pairs"] == 27
     none_lost = publish_bias(bias_table(_long(lost=0), ["baseline", "end"]), 5, "<5").iloc[0]
     assert none_lost["n_lost"] == 0 and math.isnan(none_lost["delta_tip"])
+
+
+def test_a_hidden_bias_cell_says_below_the_threshold_only_when_it_is():
+    """"<5" in the bias table is a count from 1 to 4 or a statistic of fewer than 5 pairs; a
+    cell hidden to protect one (the baseline count of 30 beside 3 lost; the 9 at baseline
+    and 5 lost of a row with 4 pairs) carries the complementary marker."""
+    bias = bias_table(pd.concat([_long(lost=3), _long(n=9, lost=5, seed=3).assign(cohort="d")],
+                                ignore_index=True), ["baseline", "end"]).set_index("cohort")
+    raw = bias.copy()
+    shown = publish_bias(bias.reset_index(), threshold=5, marker="<5").set_index("cohort")
+    for cohort, row in shown.iterrows():
+        for col, cell in row.items():
+            if cell == "<5" and col in ("n_pairs", "n_baseline", "n_lost", "n_pcn"):
+                assert 1 <= raw.loc[cohort, col] <= 4, (cohort, col, raw.loc[cohort, col])
+    assert shown.loc["c", "n_baseline"] == "[c]" and raw.loc["c", "n_baseline"] == 30
+    assert raw.loc["d", "n_pairs"] == 4 and shown.loc["d", "n_pairs"] == "<5"
+    assert shown.loc["d", "mean_diff"] == "<5"  # a statistic of 4 pairs
+    assert shown.loc["d", "n_lost"] == shown.loc["d", "n_baseline"] == "[c]"
 
 
 def test_effect_and_bias_rows_rest_on_the_change_tables_pairs():

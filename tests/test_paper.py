@@ -171,8 +171,9 @@ def test_cohorts_table_reads_the_processed_cohorts_table(tmp_path, csv_twin):
     records = inputs.cohort_records(inputs.read_cohorts(folder))
     assert records[0]["waves"] == ["baseline", "end"] and records[0]["n_pcns"] == 7
     text = tables.cohorts_table(records)
-    assert ("| demo\\_cohort | A programme | Somewhere | 7 | 2020-09-01 to 2021-06-30 | baseline, end, then "
-            "| simulated |") in text
+    # a cohort is named by its programme, never by its id
+    assert ("| A programme | Somewhere | 7 | 2020-09-01 to 2021-06-30 | baseline, end, then "
+            "| simulated |") in text and "demo\\_cohort" not in text
     assert "The cohorts of the simulated twin" in text
 
 
@@ -180,7 +181,7 @@ def test_cohorts_table_leaves_missing_fields_empty_and_names_real_data(tmp_path)
     text = tables.cohorts_table([{"cohort": "new_one", "programme": None, "region": None, "n_pcns": None,
                                   "start": None, "end": "2024-03-01", "waves": ["end"]}])
     assert "None" not in text
-    assert "| new\\_one |   |   |   | 2024-03-01 | end | survey export |" in text
+    assert "| new\\_one |   |   | 2024-03-01 | end | survey export |" in text  # no programme: its id
     assert "The cohorts analysed" in text
     # the same cohort through the processed table (missing n_pcns, empty waves lists)
     folder = write_cohorts(tmp_path, {"cohort": "new_one", "end": "2024-03-01", "waves": ["end"]})
@@ -317,7 +318,8 @@ def test_the_paper_counts_and_tabulates_the_cohorts_of_the_processed_table(tmp_p
     facts = manuscript.prepare(root, {**PARAMS, "cohorts": ["cohort_a", "cohort_b"]})
     assert facts["variables"]["study.n_cohorts"] == "2" and facts["variables"]["study.n_pcns"] == "6"
     table = (root / "paper" / "tables" / "cohorts.md").read_text()
-    assert "| cohort\\_a | Programme cohort\\_a |" in table and "| cohort\\_b |" in table
+    assert "| Programme cohort\\_a |" in table and "| Programme cohort\\_b |" in table
+    assert "| cohort\\_a |" not in table
     flags = yaml.safe_load((root / "paper" / "_study.yml").read_text())
     assert flags["study_all_simulated"] and not flags["study_is_twin"]
     # a hand-run `quarto render paper` reads the build's source date from the same file

@@ -60,7 +60,7 @@ def _topics():
 def test_topic_terms_panels():
     fig = tf.plot_topic_terms(_topics(), n_terms=3, labels={"protected_time": "Protected time"})
     axes = [ax for ax in fig.axes if ax.axison]
-    assert [ax.get_title() for ax in axes] == ["Protected time", "free_1: emergent"]
+    assert [ax.get_title() for ax in axes] == ["Protected time", "Emergent topic 1"]  # no topic id
     assert [t.get_text() for t in axes[0].get_yticklabels()] == ["time", "protect time", "reflect"]
     assert [p.get_width() for p in axes[0].patches] == pytest.approx([1.0, 0.5, 1 / 3])
     assert axes[1].get_xlabel() == "Weight"

@@ -45,15 +45,16 @@ COHORTS = [{"cohort": "anon", "programme": "Action learning sets", "design": "un
 def test_unpaired_cohort_is_labelled_in_every_table():
     results, _ = _results()
     tables = paper_tables(results, instrument=INSTRUMENT, codebook=None, conf_pct="95", quotes=None, cohorts=COHORTS)
-    assert "anon (unpaired)" in tables["reliability"] and "| anon |" not in tables["reliability"]
-    assert "anon (unpaired)" in tables["cohorts"] and "once (unpaired)" not in tables["cohorts"]
+    assert "Action learning sets (unpaired)" in tables["reliability"] and "anon" not in tables["reliability"]
+    assert "Action learning sets (unpaired)" in tables["cohorts"] and "Feedback only (unpaired)" not in tables["cohorts"]
     unpaired = tables["unpaired_change"]
     assert unpaired.startswith('::: {.content-visible when-meta="study_has_unpaired"}')
     assert "{#tbl-unpaired-change}" in unpaired and "Unpaired comparison of start and end respondents" in unpaired
-    assert "anon (unpaired)" in unpaired and "22.6" in unpaired and "p (Mann-Whitney)" in unpaired
-    assert cohort_labels(COHORTS) == {"anon": "anon (unpaired)"}
+    assert "Action learning sets (unpaired)" in unpaired and "22.6" in unpaired and "p (Mann-Whitney)" in unpaired
+    assert cohort_labels(COHORTS) == {"anon": "Action learning sets (unpaired)", "once": "Feedback only",
+                                      "linked": "Linked"}
     mixed = tables["mixed"]
-    assert "| anon (unpaired) | Leadership skills | 71 | 71 | 0.71 | (0.40, 1.02) |" in mixed
+    assert "| Action learning sets (unpaired) | Leadership skills | 71 | 71 | 0.71 | (0.40, 1.02) |" in mixed
     assert "a model without a respondent effect" in mixed
 
 
@@ -73,11 +74,12 @@ def test_prose_says_unpaired_and_single_wave():
     results, _ = _results()
     out = design_prose(results["scores"], COHORTS, INSTRUMENT, "95")
     sentence = out["study.design.unpaired_sentence"]
-    assert UNPAIRED_WORDING in sentence and "action learning sets (anon;" in sentence
+    assert UNPAIRED_WORDING in sentence and "action learning sets (unpaired comparison" in sentence
+    assert "anon" not in sentence
     assert "leadership skills by 22.6% (95% CI 12.0% to 34.0%; Welch p <0.001, Mann-Whitney p = 0.012)" in sentence
     assert "systems by suppressed" in sentence
     single = out["study.design.single_wave_sentence"]
-    assert "(once)" in single and "nothing paired is attempted" in single
+    assert "(feedback only)" in single and "nothing paired is attempted" in single
     assert design_conditions(COHORTS) == {"study_has_unpaired": True, "study_has_single_wave": True}
     paired_only = [{"cohort": "x"}]
     assert design_conditions(paired_only) == {"study_has_unpaired": False, "study_has_single_wave": False}
@@ -117,7 +119,7 @@ def test_unpaired_table_is_shown_only_with_its_flag(tmp_path):
                          cohorts=COHORTS)["unpaired_change"]
     shown = _pandoc(tmp_path, True, table)
     assert shown.returncode == 0, shown.stderr
-    assert "anon (unpaired)" in shown.stdout and "Unpaired comparison" in shown.stdout
+    assert "Action learning sets (unpaired)" in shown.stdout and "Unpaired comparison" in shown.stdout
     hidden = _pandoc(tmp_path, False, table)
     assert hidden.returncode == 0, hidden.stderr
     assert "Unpaired comparison" not in hidden.stdout and "End." in hidden.stdout

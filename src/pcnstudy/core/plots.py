@@ -6,6 +6,13 @@ gives the same bytes on every run: the SVG hash salt is fixed, the SVG carries n
 date, the PNG no software/version stamp. Labels are the figure's label in the paper
 (``fig-slopes`` ...). ``deterministic_style()`` returns the rcParams used.
 
+Legible at print size: the PDF prints a figure at most ``PRINT_WIDTH_IN`` wide (A4 less
+the paper's margins) and ``PRINT_HEIGHT_IN`` high, scaled down from its saved size;
+``printed_scale(fig)`` is that factor and ``smallest_printed_pt(fig)`` the smallest
+text of the figure in points as printed, which every figure of the paper keeps at
+``MIN_PRINTED_PT`` or more (``FONT_PT``: the text size the stages' figures use).
+``wrap(text, width)`` breaks a long label into lines.
+
 Both files show the same area: the figure's tight bounding box (every artist,
 legends and labels outside the axes included) plus ``savefig.pad_inches``, measured
 once by ``tight_bbox(fig)`` and given to both ``savefig`` calls. (``bbox_inches=
@@ -15,6 +22,7 @@ passes instead of two.)
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -28,6 +36,31 @@ from pcnstudy.core import paths  # noqa: E402
 SVG_HASHSALT = "pcnstudy"
 DPI = 150
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: A4 (210 x 297 mm) less the paper's margins (2.2 cm each side, 2.5 cm top and bottom)
+#: and a caption's lines: the largest a figure prints, in inches.
+PRINT_WIDTH_IN = (210 - 2 * 22) / 25.4
+PRINT_HEIGHT_IN = (297 - 2 * 25) / 25.4 - 0.8
+MIN_PRINTED_PT = 8.0
+FONT_PT = 9.0
+
+
+def wrap(text: object, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters (between words)."""
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
+def printed_scale(fig) -> float:
+    """The factor the PDF scales ``fig`` by (its saved, tight size against the printed area), at most 1."""
+    box = tight_bbox(fig)
+    return min(1.0, PRINT_WIDTH_IN / box.width, PRINT_HEIGHT_IN / box.height)
+
+
+def smallest_printed_pt(fig) -> float:
+    """The smallest size (points) of any visible text of ``fig`` as the PDF prints it."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * printed_scale(fig) if sizes else float("inf")
 
 
 def deterministic_style() -> dict:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from pcnstudy.core.labels import cohort_labels
 from pcnstudy.paper.disclosure_notes import band_bounds, band_percent
 from pcnstudy.paper.inputs import SIMULATED
 from pcnstudy.paper.values import conf_pct, flatten, format_value, prose_percent
@@ -68,11 +69,14 @@ def study_roles(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]]) -> 
     - ``then_test``: of the cohorts with a retrospective then-test, the one with most pairs;
     - ``feedback``: the cohort with the most yes/no feedback items, then the most respondents.
 
-    Each role holds the cohort's id, programme and its results subtrees, so the prose
-    reads ``roles.lead.change.<domain>.pct_change`` whatever cohorts a run includes.
+    Each role holds the cohort's id, programme, plain label (``label``, ``label_lower``:
+    the programme, numbered where it ran several cohorts; the prose names a cohort by it,
+    never by its id) and its results subtrees, so the prose reads
+    ``roles.lead.change.<domain>.pct_change`` whatever cohorts a run includes.
     A role without a cohort is absent; ``paper_conditions`` hides the prose about it.
     """
     programmes = {str(c.get("cohort")): str(c.get("programme") or c.get("cohort")) for c in cohorts}
+    labels = cohort_labels(cohorts)
     picks = {
         "lead": _largest(scores.get("change"), lambda t: (_max_count(t, "n_pairs"),)),
         "then_test": _largest(scores.get("then_test"), lambda t: (_max_count(t, "n_pairs"),)),
@@ -83,7 +87,9 @@ def study_roles(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]]) -> 
         if cohort is None:
             continue
         programme = programmes.get(cohort, cohort)
-        rec: dict[str, Any] = {"cohort": cohort, "programme": programme, "programme_lower": lower_first(programme)}
+        label = labels.get(cohort, programme)
+        rec: dict[str, Any] = {"cohort": cohort, "programme": programme, "programme_lower": lower_first(programme),
+                               "label": label, "label_lower": lower_first(label)}
         if role == "lead":
             for part in ("change", "mixed", "attrition", "effects", "bias"):
                 if cohort in (scores.get(part) or {}):
@@ -377,9 +383,10 @@ def design_prose(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]],
     names = {k: str((v or {}).get("name", k)) for k, v in ((instrument or {}).get("domains") or {}).items()}
     out = {"study.design.unpaired_sentence": "", "study.design.single_wave_sentence": ""}
     parts = []
+    labels = cohort_labels(cohorts)
     for c in cohorts_by_design(cohorts, UNPAIRED):
         cohort = str(c.get("cohort"))
-        programme = lower_first(str(c.get("programme") or cohort))
+        programme = lower_first(labels.get(cohort, str(c.get("programme") or cohort)))
         domains = (scores.get("unpaired_change") or {}).get(cohort) or {}
         order = [d for d in names if d in domains] + sorted(d for d in domains if d not in names)
         said = []
@@ -393,15 +400,15 @@ def design_prose(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]],
                          f"{_p_text('p_mannwhitney', rec.get('p_mannwhitney'))})")
             said.append(text)
         if said:
-            parts.append(f"In the {programme} ({cohort}; {UNPAIRED_WORDING}) the mean domain scores changed: "
+            parts.append(f"In the {programme} ({UNPAIRED_WORDING}) the mean domain scores changed: "
                          f"{join_and(said)}")
         else:
-            parts.append(f"The {programme} ({cohort}) had no change to report ({UNPAIRED_WORDING})")
+            parts.append(f"The {programme} had no change to report ({UNPAIRED_WORDING})")
     if parts:
         out["study.design.unpaired_sentence"] = ". ".join(parts) + "."
     single = cohorts_by_design(cohorts, SINGLE_WAVE)
     if single:
-        ids = join_and([str(c.get("cohort")) for c in single])
+        ids = join_and([lower_first(labels.get(str(c.get("cohort")), str(c.get("cohort")))) for c in single])
         one = len(single) == 1
         out["study.design.single_wave_sentence"] = (
             f"{'The cohort' if one else 'The cohorts'} surveyed at a single wave ({ids}) "

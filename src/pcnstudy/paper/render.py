@@ -3,7 +3,8 @@
 ``render(paper_dir, formats, epoch)`` takes a Quarto project folder holding
 ``index.qmd`` (and the ``_variables.yml``, ``tables/`` and ``figures/`` the paper
 stage wrote) and gives ``<paper_dir>/_output/index.html`` and/or ``index.pdf``, with
-a dict per format: path, engine, seconds and (PDF) page count.
+a dict per format: path, engine, seconds and (PDF) page count, in all and before the
+supplement (``main_text_pages``).
 
 - Where ``quarto`` is on PATH: ``quarto render <paper_dir> --to html|typst``.
 - Otherwise: pandoc from the pypandoc-binary wheel with this package's Lua filters
@@ -44,16 +45,23 @@ from pcnstudy.paper.colophon import build_date
 
 FORMATS = ("html", "pdf")
 # Typst set-up shared with _quarto.yml's typst include-in-header: table captions above
-# their tables, tables in a smaller size, figures kept with their captions.
+# their tables, tables in a smaller size with narrow cell padding and ragged-right
+# (not justified) cells, so that a heading wraps between its words and never runs into
+# its neighbour, and figures kept with their captions.
 TYPST_HEADER = (
     "#show figure.where(kind: table): set figure.caption(position: top)\n"
-    "#show table: set text(size: 8pt)\n"
+    "#show table: set text(size: 8pt, hyphenate: false)\n"
+    "#show table: set par(justify: false)\n"
+    "#show table: set table(inset: (x: 3pt, y: 4pt))\n"
     "#show figure: set block(breakable: true)\n"
 )
 # _quarto.yml's typst margin; pandoc's Typst template reads ``margin`` as a map, which
 # only metadata (not ``--variable margin.x=...``) can give.
 TYPST_MARGIN = {"x": "2.2cm", "y": "2.5cm"}
 STUDY_METADATA = "_study.yml"
+#: The heading of the paper's supplement (after the references, on a new page): the main
+#: text is every page before it (``main_text_pages``).
+SUPPLEMENT_HEADING = "Supplementary material"
 FILTERS = ("shortcodes.lua", "crossref.lua")
 HTML_FILTERS = ("tables.lua",)  # after FILTERS, HTML only
 HTML_TEMPLATE = "templates/paper.html"
@@ -169,6 +177,25 @@ def pdf_pages(path: Path) -> int:
     return len(PdfReader(str(path)).pages)
 
 
+def main_text_pages(path: Path, heading: str = SUPPLEMENT_HEADING) -> int:
+    """Pages of the PDF's main text: those before the page where the section ``heading``
+    (the supplement, after the references) starts, found in the PDF's outline; every page
+    when there is no such section."""
+    reader = PdfReader(str(path))
+
+    def entries(outline):
+        for entry in outline:
+            if isinstance(entry, list):
+                yield from entries(entry)
+            else:
+                yield entry
+
+    for entry in entries(reader.outline):
+        if " ".join(str(entry.title).split()) == heading:
+            return reader.get_destination_page_number(entry)
+    return len(reader.pages)
+
+
 def render_html_pandoc(paper_dir: Path, out: Path, epoch: int, date: str | None = None) -> Path:
     """index.qmd -> self-contained HTML with pandoc, the Lua filters and citeproc."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -231,6 +258,7 @@ def render_one(paper_dir: Path, fmt: str, use: str, epoch: int, date: str) -> di
     info: dict[str, Any] = {"path": path, "engine": use, "seconds": time.perf_counter() - start}
     if fmt == "pdf":
         info["pages"] = pdf_pages(path)
+        info["main_pages"] = main_text_pages(path)
     return info
 
 
@@ -243,7 +271,7 @@ def render(paper_dir: Path, formats: list[str] | tuple[str, ...] = FORMATS, epoc
     its own files), so two formats take about as long as the slower one on a machine with
     two cores; Quarto renders them one after the other, as it shares its project folder's
     state between runs. ``on_done(fmt)`` is called as each format is finished.
-    Returns {format: {path, engine, seconds, pages (PDF)}}, in the order of ``formats``.
+    Returns {format: {path, engine, seconds, pages and main_pages (PDF)}}, in the order of ``formats``.
     """
     paper_dir = Path(paper_dir)
     if not (paper_dir / "index.qmd").is_file():

@@ -6,8 +6,9 @@ configs (row labels), the exemplar quotes (``pcnstudy.paper.inputs.read_quotes``
 the cohorts analysed (``pcnstudy.paper.inputs.cohort_records``), and gives markdown
 text: ``paper_tables`` returns {file stem: table} for ``paper/tables/*.md``; the
 building blocks ``md_escape`` and ``pipe_table`` serve the colophon and the cohort
-report too. Values are formatted by ``pcnstudy.paper.values.format_value``. A cohort whose
-design is ``unpaired`` is labelled "<cohort> (unpaired)" in every table (``cohort_labels``);
+report too. Values are formatted by ``pcnstudy.paper.values.format_value``. Cohorts are
+named by their programme, items by their wording, never by id; a cohort whose design is
+``unpaired`` is labelled "<programme> (unpaired)" in every table (``cohort_labels``);
 its unpaired change table is shown only when some cohort is unpaired (``visible_when``).
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from pcnstudy.core.disclosure import is_hidden
+from pcnstudy.core.labels import cohort_labels as plain_cohort_labels
 from pcnstudy.paper.disclosure_notes import band_percent, with_disclosure_note
 from pcnstudy.paper.inputs import SIMULATED
 from pcnstudy.paper.values import format_value
@@ -31,23 +33,63 @@ def md_escape(text: Any) -> str:
     return MD_SPECIAL.sub(r"\\\1", text)
 
 
+#: How many characters of table text (8 pt) one line of the PDF's text width holds, less
+#: the padding each column takes (``TABLE_COLUMN_PAD`` characters): the budget the
+#: column widths of ``column_widths`` share.
+TABLE_LINE_CHARS = 112
+TABLE_COLUMN_PAD = 1.5
+MARKUP = re.compile(r"\\(.)|[~*]")
+
+
+def shown_text(cell: str) -> str:
+    """A markdown cell as it prints: escapes resolved, emphasis and subscript marks dropped."""
+    return MARKUP.sub(lambda m: m.group(1) or "", str(cell))
+
+
+def column_widths(header: list[str], rows: list[list[str]], align: str, max_width: int = 28,
+                  budget: float | None = None) -> list[int]:
+    """Relative column widths (characters) of a pipe table, so that its PDF headers never collide.
+
+    Every column is at least as wide as its longest word, heading included (a heading
+    wraps only between words, so it cannot run into its neighbour); a number column
+    (right-aligned) is as wide as its widest cell, a text column as its widest cell up to
+    ``max_width``. When they overfill ``budget`` (a line of the PDF's table text), text
+    columns give up room first, then number columns, never below their longest word.
+    """
+    n = len(header)
+    budget = budget if budget is not None else TABLE_LINE_CHARS - TABLE_COLUMN_PAD * n
+    cells = [[shown_text(r[i]) if i < len(r) else "" for r in rows] for i in range(n)]
+    heads = [shown_text(h) for h in header]
+    words = [max([len(w) for text in [heads[i], *cells[i]] for w in text.split()] or [1]) for i in range(n)]
+    full = [max([len(c) for c in cells[i]] or [1]) for i in range(n)]
+    widths = [max(words[i], full[i] if align[i] == "r" else min(full[i], max_width), 4) for i in range(n)]
+    for kinds in ("lc", "r"):
+        excess = sum(widths) - budget
+        give = {i: widths[i] - max(words[i], 4) for i in range(n) if align[i] in kinds}
+        room = sum(give.values())
+        if excess <= 0 or room <= 0:
+            continue
+        share = min(1.0, excess / room)
+        for i, spare in give.items():
+            widths[i] -= int(round(spare * share))
+    return widths
+
+
 def pipe_table(header: list[str], rows: list[list[str]], caption: str, label: str, align: str | None = None,
                max_width: int = 28) -> str:
     """Return a pipe table with a ``: caption {#label}`` line; cells are already markdown.
 
     ``align`` holds one of 'l', 'r', 'c' per column (default: first left, others right).
-    Column widths (pandoc reads them from the dashes under the header) follow each
-    column's widest cell, between 6 and ``max_width`` characters, so that numbers
-    and intervals never wrap while long text columns do.
+    Column widths (pandoc reads them from the dashes under the header) come from
+    ``column_widths``: numbers and intervals do not wrap where the line has room, long
+    text columns do, and no heading is narrower than its longest word.
     """
     if not label.startswith("tbl-"):
         raise ValueError(f"table label {label!r} must start with 'tbl-'")
     align = align or "l" + "r" * (len(header) - 1)
     if not rows:
         rows = [["none"] + [""] * (len(header) - 1)]
-    # dashes in proportion to each column's widest cell: pandoc's relative widths
-    shown = lambda cell: len(cell.replace("\\", ""))  # noqa: E731 - escapes take no room
-    widths = [max(6, min(max_width, max(shown(r[i]) for r in [header, *rows]))) for i in range(len(header))]
+    widths = column_widths(header, rows, align, max_width)
     rule = {"l": ":{}", "r": "{}:", "c": ":{}:"}
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join(rule[a].format("-" * w) for a, w in zip(align, widths)) + "|"]
@@ -117,10 +159,12 @@ def visible_when(flag: str, text: str) -> str:
 
 
 def cohort_labels(cohorts: list[Mapping[str, Any]] | None) -> dict[str, str]:
-    """{cohort: 'cohort (unpaired)'} for the cohorts whose design is ``unpaired``, the row label
-    of every table that reports them; other cohorts keep their id."""
-    return {str(c.get("cohort")): f"{c.get('cohort')} ({UNPAIRED_LABEL})" for c in cohorts or []
-            if str(c.get("design") or "paired") == UNPAIRED_LABEL}
+    """{cohort: label}, the row label of every table that reports a cohort: its programme
+    (numbered where a programme ran several cohorts, ``pcnstudy.core.labels.cohort_labels``),
+    never its id, and "<label> (unpaired)" for a cohort whose design is ``unpaired``."""
+    designs = {str(c.get("cohort")): str(c.get("design") or "paired") for c in cohorts or []}
+    return {cohort: f"{label} ({UNPAIRED_LABEL})" if designs.get(cohort) == UNPAIRED_LABEL else label
+            for cohort, label in plain_cohort_labels(cohorts).items()}
 
 
 def stat_columns(records: Iterable[Mapping[str, Any]], wanted: list[str] | None = None) -> list[str]:
@@ -229,37 +273,30 @@ def cohorts_table(cohorts: list[Mapping[str, Any]]) -> str:
         return "" if value is None else md_escape(value)
 
     rows = []
+    labels = cohort_labels(cohorts)
     for c in cohorts:
         waves = list(c.get("waves") or []) + list(c.get("retrospective_waves") or [])
         start, end = c.get("start"), c.get("end")
         dates = f"{start} to {end}" if start and end else str(start or end or "")
         rows.append([
-            cell(cohort_labels([c]).get(str(c.get("cohort")), c.get("cohort"))), cell(c.get("programme")), cell(c.get("region")), cell(c.get("n_pcns")),
+            cell(labels.get(str(c.get("cohort")), c.get("cohort"))), cell(c.get("region")), cell(c.get("n_pcns")),
             cell(dates), cell(", ".join(str(w) for w in waves)),
             "simulated" if c.get("data") == SIMULATED else "survey export",
         ])
     simulated = bool(cohorts) and all(c.get("data") == SIMULATED for c in cohorts)
     caption = ("The cohorts of the simulated twin and the programmes they mirror" if simulated
                else "The cohorts analysed, their programmes and where their data came from")
-    return pipe_table(["Cohort", "Programme", "Region", "PCNs", "Dates", "Waves", "Data"], rows, caption,
-                      "tbl-cohorts", "lllrlll")
+    return pipe_table(["Programme (cohort)", "Region", "PCNs", "Dates", "Waves", "Data"], rows, caption,
+                      "tbl-cohorts", "llrlll", max_width=40)
 
 
 def programme_names(cohorts: list[Mapping[str, Any]] | None) -> dict[str, str]:
     """Cohort id -> a plain label: its programme's name; cohorts of one programme numbered
-    "cohort 1", "cohort 2" ... in order of start date (then id), never by their id."""
-    records = sorted(cohorts or [], key=lambda c: (str(c.get("start") or ""), str(c.get("cohort"))))
-    names = {str(c["cohort"]): str(c.get("programme") or "a programme") for c in records}
-    counts = {n: list(names.values()).count(n) for n in names.values()}
-    seen: dict[str, int] = {}
-    out = {}
-    for cohort, name in names.items():
-        if counts[name] > 1:
-            seen[name] = seen.get(name, 0) + 1
-            out[cohort] = f"{name}, cohort {seen[name]}"
-        else:
-            out[cohort] = name
-    return out
+    "cohort 1", "cohort 2" ... in order of start date (then id), never by their id
+    (``pcnstudy.core.labels.cohort_labels``); a cohort without a programme is "a programme"."""
+    named = {str(c.get("cohort")) for c in cohorts or [] if c.get("programme")}
+    return {cohort: label if cohort in named else "a programme"
+            for cohort, label in plain_cohort_labels(cohorts).items()}
 
 
 def quotes_table(quotes: pd.DataFrame | None, theme_names: Mapping[str, str], max_chars: int = 300,

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from pcnstudy.paper.tables import md_escape, pipe_table
+from pcnstudy.paper.tables import cohort_labels, md_escape, pipe_table
 from pcnstudy.paper.values import format_number, format_value
 
 QUANTITY_LABELS = {"mean_change": "Mean change (points)", "pct_change": "Change of the mean (%)"}  # column order
@@ -26,10 +26,9 @@ def _scaled(quantity: str, value: float) -> str:
 
 
 def programme_labels(cohorts: list[Mapping[str, Any]] | None) -> dict[str, str]:
-    """Cohort id -> its programme's name; cohorts of one programme also carry their id."""
-    names = {str(c["cohort"]): str(c.get("programme") or c["cohort"]) for c in cohorts or []}
-    shared = {n for n in names.values() if list(names.values()).count(n) > 1}
-    return {c: (f"{n} ({c})" if n in shared else n) for c, n in names.items()}
+    """Cohort id -> its programme's name, numbered where a programme ran several cohorts
+    (``pcnstudy.paper.tables.cohort_labels``: the label every table gives it)."""
+    return cohort_labels(cohorts)
 
 
 def change_truth_table(change: pd.DataFrame, programmes: Mapping[str, str], domains: Mapping[str, str],

@@ -26,10 +26,15 @@
   ``cr_se_ratio``, its SE over the naive one. Respondents without a PCN are each
   their own cluster. NaN with fewer than 2 PCNs.
 
-``publish_bias(table, threshold, marker)`` is its disclosure control: a row resting on
-fewer pairs than the threshold shows the marker in every statistic; a drop-out count
-between 1 and threshold - 1 hides the drop-out columns (from which it could be
-worked back).
+``publish_bias(table, threshold, marker, secondary)`` is its disclosure control: a row
+resting on fewer pairs than the threshold shows the marker in every statistic; a
+drop-out count between 1 and threshold - 1 shows the marker, and the drop-out columns
+from which it could be worked back (the baseline count, the share lost, the tipping
+points) show the complementary marker ``secondary`` (``[c]``: hidden to protect another
+cell, of any size), as the attrition table hides them. A count hidden with its row that
+is not itself below the threshold (the baseline count, the number of PCNs) shows
+``secondary`` too, so that "<5" always means a count from 1 to threshold - 1 or a
+statistic of fewer people.
 """
 from __future__ import annotations
 
@@ -39,7 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pcnstudy.scores.pairs import hide_counts, paired_blocks
+from pcnstudy.core.disclosure import SECONDARY_MARKER
+from pcnstudy.scores.pairs import KEY_COLUMNS, paired_blocks
 
 BIAS_COLUMNS = ["cohort", "level", "item", "wave_from", "wave_to", "n_pairs", "mean_diff", "diff_ci_low",
                 "diff_ci_high", "r_baseline_change", "r_baseline_change_ci_low", "r_baseline_change_ci_high",
@@ -157,11 +163,25 @@ def bias_table(data: pd.DataFrame, wave_order: list[str], alpha: float = 0.05) -
 DROPOUT_COLUMNS = ["n_baseline", "n_lost", "frac_lost", "delta_tip", "delta_tip_ci", "delta_tip_sd"]
 
 
-def publish_bias(table: pd.DataFrame, threshold: int, marker: str) -> pd.DataFrame:
+#: Count columns of the bias table: hidden with their row, each shows the primary marker only
+#: when it is itself below the threshold.
+BIAS_COUNTS = ["n_pairs", "n_baseline", "n_lost", "n_pcn"]
+
+
+def publish_bias(table: pd.DataFrame, threshold: int, marker: str,
+                 secondary: str = SECONDARY_MARKER) -> pd.DataFrame:
     """The bias table with small pair counts and small drop-out counts hidden (see the module docstring)."""
-    shown = hide_counts(table, "n_lost", threshold, marker, DROPOUT_COLUMNS)
-    hidden = hide_counts(table, "n_pairs", threshold, marker)
-    small_pairs = pd.to_numeric(table["n_pairs"], errors="coerce") < threshold if not table.empty else []
-    if len(table):
-        shown.loc[small_pairs] = hidden.loc[small_pairs]
-    return shown
+    out = table.astype(object).copy()
+    if out.empty:
+        return out
+    lost = pd.to_numeric(table["n_lost"], errors="coerce")
+    small_lost = (lost > 0) & (lost < threshold)
+    out.loc[small_lost, [c for c in DROPOUT_COLUMNS if c != "n_lost"]] = secondary
+    out.loc[small_lost, "n_lost"] = marker
+    pairs = pd.to_numeric(table["n_pairs"], errors="coerce")
+    small_pairs = (pairs > 0) & (pairs < threshold)
+    out.loc[small_pairs, [c for c in out.columns if c not in KEY_COLUMNS]] = marker
+    for col in BIAS_COUNTS:  # a count hidden with its row, not itself small
+        covered = (out[col].astype(str) == marker) & (pd.to_numeric(table[col], errors="coerce") >= threshold)
+        out.loc[covered, col] = secondary
+    return out

@@ -13,8 +13,12 @@
 * ``feedback_figure(fb, mask)`` -> fig-feedback: yes-proportions with Wilson 95% CIs;
   values withheld by disclosure control are not drawn and are labelled as withheld.
 
-``make_all(..., seed=0)`` draws and saves the four and returns their paths (``seed``:
-params.yaml ``scores.seed``, for the sample of lines in fig-slopes).
+``make_all(..., seed=0, cohorts=None)`` draws and saves the four and returns their paths
+(``seed``: params.yaml ``scores.seed``, for the sample of lines in fig-slopes; ``cohorts``:
+the cohorts table, whose programmes label the cohorts). Every figure names cohorts,
+domains and items by ``names`` ({"cohort": {id: label}, "domain": ..., "item": ...},
+``pcnstudy.core.labels``), never by id, in text of ``FONT_PT`` points, at a width the
+PDF prints without shrinking that text below 8 points.
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from pcnstudy.core.plots import save_figure  # noqa: E402
+from pcnstudy.core.labels import cohort_labels, domain_labels, item_labels  # noqa: E402
+from pcnstudy.core.plots import FONT_PT, PRINT_WIDTH_IN, save_figure, wrap  # noqa: E402
 from pcnstudy.core.progress import progress
 
 #: Most respondents' lines drawn per panel of fig-slopes; above this, a seeded sample.
@@ -39,7 +44,14 @@ LABELS = {"slopes": "fig-slopes", "forest": "fig-forest", "likert": "fig-likert"
 
 
 def _style():
-    return sns.axes_style("whitegrid")
+    style = dict(sns.axes_style("whitegrid"))
+    style.update({"font.size": FONT_PT, "axes.titlesize": FONT_PT, "axes.labelsize": FONT_PT,
+                  "xtick.labelsize": FONT_PT, "ytick.labelsize": FONT_PT, "legend.fontsize": FONT_PT})
+    return plt.rc_context(style)
+
+
+def _name(names, kind: str, key) -> str:
+    return str(((names or {}).get(kind) or {}).get(str(key), key))
 
 
 def respondent_lines(wide: pd.DataFrame, x: np.ndarray, max_lines: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -59,7 +71,8 @@ def respondent_lines(wide: pd.DataFrame, x: np.ndarray, max_lines: int, rng: np.
     return lines
 
 
-def slope_figure(data: pd.DataFrame, waves: list[str], max_lines: int = MAX_SLOPE_LINES, seed: int = 0):
+def slope_figure(data: pd.DataFrame, waves: list[str], max_lines: int = MAX_SLOPE_LINES, seed: int = 0,
+                 names=None):
     """Spaghetti plot of domain scores by wave, one panel per cohort x domain.
 
     Each panel draws its respondents' lines as one LineCollection (a seeded sample of
@@ -71,8 +84,9 @@ def slope_figure(data: pd.DataFrame, waves: list[str], max_lines: int = MAX_SLOP
     domains = sorted(dom["item"].unique())
     rng = np.random.default_rng(seed)
     with _style():
-        fig, axes = plt.subplots(max(len(cohorts), 1), max(len(domains), 1), figsize=(3 * max(len(domains), 1),
-                                 2.4 * max(len(cohorts), 1)), sharey=True, squeeze=False)
+        fig, axes = plt.subplots(max(len(cohorts), 1), max(len(domains), 1),
+                                 figsize=(PRINT_WIDTH_IN, 1.75 * max(len(cohorts), 1) + 0.6), sharey=True,
+                                 squeeze=False)
         palette = sns.color_palette("deep", max(len(domains), 1))
         for i, cohort in enumerate(cohorts):
             sub = dom[dom.cohort == cohort]
@@ -90,7 +104,7 @@ def slope_figure(data: pd.DataFrame, waves: list[str], max_lines: int = MAX_SLOP
                                       autolim=True)
                 if max_lines is not None and len(wide) > max_lines:
                     ax.text(0.02, 0.03, f"{min(max_lines, len(wide)):,} of {len(wide):,} lines shown",
-                            transform=ax.transAxes, fontsize=6, color="0.35")
+                            transform=ax.transAxes, fontsize=FONT_PT, color="0.35")
                 mean = wide.mean()
                 n = wide.count()
                 se = wide.std(ddof=1) / np.sqrt(n)
@@ -101,111 +115,163 @@ def slope_figure(data: pd.DataFrame, waves: list[str], max_lines: int = MAX_SLOP
                 ax.set_xlim(-0.3, len(present) - 0.7)
                 ax.autoscale_view(scalex=False)
                 if i == 0:
-                    ax.set_title(domain)
+                    ax.set_title(wrap(_name(names, "domain", domain), 26))
                 if j == 0:
-                    ax.set_ylabel(f"{cohort}\nscore")
+                    ax.set_ylabel(wrap(_name(names, "cohort", cohort), 24))
         fig.tight_layout()
     return fig
 
 
-def forest_figure(change: pd.DataFrame, meta: pd.DataFrame, waves: list[str]):
-    """Forest plot of mean change (first to last wave) with 95% CIs and pooled REML diamonds."""
+def forest_figure(change: pd.DataFrame, meta: pd.DataFrame, waves: list[str], names=None):
+    """Forest plot of mean change (first to last wave) with 95% CIs and pooled REML diamonds, one panel per domain."""
     dom = change[(change["level"] == "domain") & (change["cohort"] != "pooled")].copy()
     rank = {w: i for i, w in enumerate(waves)}
     dom["_r"] = dom["wave_to"].map(rank)
     dom = dom.loc[dom.groupby(["cohort", "item"])["_r"].idxmax()].sort_values(["item", "cohort"])
-    rows = []
+    panels = []
     for domain, sub in dom.groupby("item", sort=True):
+        rows = []
         for rec in sub.itertuples():
-            rows.append((f"{domain}: {rec.cohort} ({rec.wave_from}-{rec.wave_to}, n={rec.n_pairs})",
-                         rec.mean_diff, rec.diff_ci_low, rec.diff_ci_high, False))
+            label = f"{_name(names, 'cohort', rec.cohort)} ({rec.wave_from} to {rec.wave_to}, n={rec.n_pairs})"
+            rows.append((wrap(label, 52), rec.mean_diff, rec.diff_ci_low, rec.diff_ci_high, False))
         m = meta[(meta["domain"] == domain) & (meta["method"] == "reml")]
         if not m.empty:
             r = m.iloc[0]
             hk = (getattr(r, "hk_ci_low", np.nan), getattr(r, "hk_ci_high", np.nan))
-            rows.append((f"{domain}: pooled (REML, k={int(r.k)}, I\u00b2={r.i2 * 100 if np.isfinite(r.i2) else float('nan'):.0f}%)",
-                         r.estimate, r.ci_low, r.ci_high, hk))
+            i2 = f"{r.i2 * 100:.0f}%" if np.isfinite(r.i2) else "n/a"
+            rows.append((f"Pooled (REML, k={int(r.k)}, I\u00b2={i2})", r.estimate, r.ci_low, r.ci_high, hk))
+        panels.append((_name(names, "domain", domain), rows))
+    heights = [sum(0.2 + 0.16 * row[0].count("\n") for row in rows) + 0.5 for _, rows in panels] or [1.0]
     with _style():
-        fig, ax = plt.subplots(figsize=(7, 0.32 * max(len(rows), 1) + 1))
-        y = np.arange(len(rows))[::-1]
-        for yy, (label, est, lo, hi, pooled) in zip(y, rows):
-            if pooled:
-                if all(np.isfinite(pooled)):  # the Hartung-Knapp interval, a line through the diamond
-                    ax.plot(list(pooled), [yy, yy], color="black", lw=1)
-                ax.fill([lo, est, hi, est], [yy, yy + 0.3, yy, yy - 0.3], color="black")
-            else:
-                ax.errorbar(est, yy, xerr=[[est - lo], [hi - est]], fmt="s", color="C0", capsize=2, ms=4)
-        ax.axvline(0, color="0.4", lw=0.8, ls="--")
-        ax.set_yticks(y, [r[0] for r in rows])
-        ax.set_xlabel("Mean change in domain score (95% CI)")
+        fig, axes = plt.subplots(max(len(panels), 1), 1, figsize=(PRINT_WIDTH_IN, sum(heights) + 0.6), sharex=True,
+                                 squeeze=False, gridspec_kw={"height_ratios": heights})
+        for ax, (title, rows) in zip(axes[:, 0], panels):
+            y = np.arange(len(rows))[::-1]
+            for yy, (label, est, lo, hi, pooled) in zip(y, rows):
+                if pooled:
+                    if all(np.isfinite(pooled)):  # the Hartung-Knapp interval, a line through the diamond
+                        ax.plot(list(pooled), [yy, yy], color="black", lw=1)
+                    ax.fill([lo, est, hi, est], [yy, yy + 0.3, yy, yy - 0.3], color="black")
+                else:
+                    ax.errorbar(est, yy, xerr=[[est - lo], [hi - est]], fmt="s", color="C0", capsize=2, ms=4)
+            ax.axvline(0, color="0.4", lw=0.8, ls="--")
+            ax.set_yticks(y, [r[0] for r in rows])
+            ax.set_ylim(-0.7, len(rows) - 0.3)
+            ax.set_title(title, loc="left")
+        axes[-1, 0].set_xlabel("Mean change in domain score (95% CI)")
         fig.tight_layout()
     return fig
 
 
-def likert_figure(data: pd.DataFrame, waves: list[str], labels: dict[int, str] | None = None):
-    """Diverging stacked bars of item responses (1..5) by item and wave, all cohorts together."""
+def likert_figure(data: pd.DataFrame, waves: list[str], labels: dict[int, str] | None = None, names=None):
+    """Diverging stacked bars of item responses (1..5) by item and wave, all cohorts together.
+
+    Each item's wording heads its group of bars, one bar per wave."""
     items = data[(data["level"] == "item")].copy()
     items["response"] = items["score"].round().astype(int)
     levels = sorted(labels) if labels else sorted(items["response"].unique())
     counts = items.groupby(["item", "wave", "response"]).size().unstack("response").reindex(columns=levels).fillna(0)
     shares = counts.div(counts.sum(axis=1), axis=0)
-    order = [(it, w) for it in sorted(items["item"].unique()) for w in waves if (it, w) in shares.index]
+    item_ids = sorted(items["item"].unique())
+    order = [(it, w) for it in item_ids for w in waves if (it, w) in shares.index]
     shares = shares.reindex(order)
+    # y positions: a heading line per item, then its waves
+    positions, headings, pos = [], [], 0.0
+    for it in item_ids:
+        rows = [(i, w) for i, w in order if i == it]
+        if not rows:
+            continue
+        text = wrap(_name(names, "item", it), 75)
+        headings.append((pos, text))
+        pos += 0.75 + 0.45 * text.count("\n")
+        for _ in rows:
+            positions.append(pos)
+            pos += 1.0
+        pos += 0.25
+    y = -np.asarray(positions)
     mid = len(levels) // 2
     neutral = levels[mid] if len(levels) % 2 == 1 else None
     colours = list(sns.color_palette("RdBu", len(levels)))
     if neutral is not None:
         colours[levels.index(neutral)] = (0.82, 0.82, 0.82)
     with _style():
-        fig, ax = plt.subplots(figsize=(8, 0.28 * max(len(order), 1) + 1.2))
-        y = np.arange(len(order))[::-1]
+        fig, ax = plt.subplots(figsize=(PRINT_WIDTH_IN, 0.19 * max(pos, 1) + 1.2))
         left_start = -(shares[[lv for lv in levels if lv < (neutral if neutral is not None else levels[mid])]].sum(axis=1)
                        + (shares[neutral] / 2 if neutral is not None else 0))
         left = left_start.to_numpy().copy()
         for k, lv in enumerate(levels):
             width = shares[lv].to_numpy()
             name = labels.get(lv, str(lv)) if labels else str(lv)
-            ax.barh(y, width, left=left, color=colours[k], edgecolor="white", lw=0.3, label=name)
+            ax.barh(y, width, left=left, height=0.8, color=colours[k], edgecolor="white", lw=0.3, label=wrap(name, 14))
             left = left + width
+        for at, text in headings:
+            ax.text(0, -at, text, ha="left", va="center", fontsize=FONT_PT, fontweight="bold",
+                    transform=ax.get_yaxis_transform())
         ax.axvline(0, color="0.2", lw=0.8)
-        ax.set_yticks(y, [f"{it} ({w})" for it, w in order])
+        ax.set_yticks(y, [w for _, w in order])
+        ax.set_ylim(-pos, 0.8)
+        ax.grid(False, axis="y")
         ax.set_xlim(-1, 1)
         ax.set_xticks([-1, -0.5, 0, 0.5, 1], ["100%", "50%", "0", "50%", "100%"])
         ax.set_xlabel("Share of responses")
-        ax.legend(ncol=len(levels), loc="upper center", bbox_to_anchor=(0.5, -0.08 if len(order) > 10 else -0.2),
-                  fontsize=7, frameon=False)
+        ax.legend(ncol=len(levels), loc="upper center", bbox_to_anchor=(0.5, -0.04), frameon=False)
         fig.tight_layout()
     return fig
 
 
-def feedback_figure(fb: pd.DataFrame, mask: pd.DataFrame, marker: str = "<5"):
-    """Proportions answering yes with Wilson 95% CIs; suppressed cells not drawn."""
+def feedback_figure(fb: pd.DataFrame, mask: pd.DataFrame, marker: str = "<5", names=None):
+    """Proportions answering yes with Wilson 95% CIs; suppressed cells not drawn.
+
+    Each item's wording heads its group of rows, one row per cohort and wave."""
     hide = (mask["k"] | mask["n"]).to_numpy() if not fb.empty else np.array([], bool)
     frame = fb.assign(hidden=hide).sort_values(["item", "cohort", "wave"]).reset_index(drop=True)
+    positions, headings, pos, last = [], [], 0.0, None
+    for rec in frame.itertuples():
+        if rec.item != last:
+            text = wrap(_name(names, "item", rec.item), 48)
+            headings.append((pos, text))
+            pos += 0.8 + 0.5 * text.count("\n")
+            last = rec.item
+        positions.append(pos)
+        pos += 1.0
+    y = -np.asarray(positions)
     with _style():
-        fig, ax = plt.subplots(figsize=(7, 0.3 * max(len(frame), 1) + 1))
-        y = np.arange(len(frame))[::-1]
+        fig, ax = plt.subplots(figsize=(PRINT_WIDTH_IN, 0.24 * max(pos, 1) + 1))
         for yy, rec in zip(y, frame.itertuples()):
             if rec.hidden:
                 # no marker here: a cell may be below the threshold or hidden to protect another
-                ax.text(0.5, yy, "withheld (disclosure control; range in the feedback table)", va="center",
-                        ha="center", fontsize=7, color="0.4")
+                ax.text(0.5, yy, "withheld (disclosure control)", va="center", ha="center", fontsize=FONT_PT,
+                        color="0.4")
                 continue
             ax.errorbar(rec.pct, yy, xerr=[[rec.pct - rec.pct_ci_low], [rec.pct_ci_high - rec.pct]], fmt="o",
                         color="C2", capsize=2, ms=4)
-        ax.set_yticks(y, [f"{r.item}: {r.cohort} ({r.wave})" for r in frame.itertuples()])
+        for at, text in headings:
+            ax.text(0, -at, text, ha="left", va="center", fontsize=FONT_PT, fontweight="bold",
+                    transform=ax.get_yaxis_transform())
+        ax.set_yticks(y, [wrap(f"{_name(names, 'cohort', r.cohort)} ({r.wave})", 40) for r in frame.itertuples()])
+        ax.set_ylim(-pos, 0.8)
+        ax.grid(False, axis="y")
         ax.set_xlim(0, 1.02)
         ax.set_xlabel("Proportion answering yes (Wilson 95% CI)")
         fig.tight_layout()
     return fig
 
 
+def figure_names(instrument: dict | None, cohorts=None) -> dict[str, dict[str, str]]:
+    """The plain labels of the figures: {"cohort": ..., "domain": ..., "item": ...} (``pcnstudy.core.labels``)."""
+    return {"cohort": cohort_labels(cohorts), "domain": domain_labels(instrument), "item": item_labels(instrument)}
+
+
 def make_all(data, change, meta, fb, fb_mask, waves, folder: Path, instrument: dict, marker: str = "<5",
-             seed: int = 0) -> dict:
-    """Draw and save the four scores figures; return {label: [png, svg]} (``seed``: the slope sample)."""
+             seed: int = 0, cohorts=None) -> dict:
+    """Draw and save the four scores figures; return {label: [png, svg]} (``seed``: the slope sample;
+    ``cohorts``: the cohorts table, for the cohorts' labels)."""
     labels = {int(k): v for k, v in (instrument.get("scale", {}).get("labels", {}) or {}).items()}
-    draw = {"slopes": lambda: slope_figure(data, waves, seed=seed), "forest": lambda: forest_figure(change, meta, waves),
-            "likert": lambda: likert_figure(data, waves, labels), "feedback": lambda: feedback_figure(fb, fb_mask, marker)}
+    names = figure_names(instrument, cohorts)
+    draw = {"slopes": lambda: slope_figure(data, waves, seed=seed, names=names),
+            "forest": lambda: forest_figure(change, meta, waves, names=names),
+            "likert": lambda: likert_figure(data, waves, labels, names=names),
+            "feedback": lambda: feedback_figure(fb, fb_mask, marker, names=names)}
     out = {}
     for key in progress(list(draw), desc="scores figures", leave=False):
         fig = draw[key]()  # one figure open at a time

@@ -174,6 +174,7 @@ class ScoresResult:
     marker: str
     threshold: int
     designs: dict[str, str] = field(default_factory=dict)
+    cohorts: pd.DataFrame | None = None  # the cohorts table (labels of the figures)
 
     def summary_frame(self, name: str) -> pd.DataFrame:
         """The table ``name`` (one of ``TABLE_KEYS``) indexed by the columns that identify its rows."""
@@ -296,7 +297,8 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     summary.update(extra_sections(meta_prog, tables["effect_sizes"], tables["bias"], wave_order))
     return ScoresResult(tables=tables, summary=summary, change=change, feedback=fb, feedback_mask=pub.feedback_mask,
                         attrition=attrition, data=data, waves=wave_order, settings=settings,
-                        instrument=inputs.instrument, marker=pub.marker, threshold=pub.threshold, designs=designs)
+                        instrument=inputs.instrument, marker=pub.marker, threshold=pub.threshold, designs=designs,
+                        cohorts=inputs.cohorts)
 
 
 def write(result: ScoresResult, results_dir: Path, figures_dir: Path) -> dict[str, Any]:
@@ -311,7 +313,7 @@ def write(result: ScoresResult, results_dir: Path, figures_dir: Path) -> dict[st
     summary.write_text(json.dumps(result.summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     figures = scores_figures.make_all(result.data, result.change, result.tables["meta"], result.feedback,
                                       result.feedback_mask, result.waves, Path(figures_dir), result.instrument,
-                                      marker=result.marker, seed=result.settings.seed)
+                                      marker=result.marker, seed=result.settings.seed, cohorts=result.cohorts)
     return {"tables": tables, "summary": summary, "figures": figures}
 
 

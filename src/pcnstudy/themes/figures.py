@@ -18,12 +18,16 @@ without pyplot, so nothing global is left open); save it with
   suppressed cells hatched. ``cooccurrence_counts(codes, themes)`` builds that table
   from a long (id, theme) code table.
 
-``labels`` (theme id -> display name) renames themes in every figure.
+``labels`` (theme id -> display name, and cohort id -> its programme's label,
+``pcnstudy.core.labels.cohort_labels``) renames themes and cohorts in every figure; text
+is ``FONT_PT`` points and each figure narrow enough that the PDF prints it at 8 points
+or more.
 
-``stage_figures(prevalence, topics, doc_themes, themes, labels, min_cell, rule)`` gives
-the themes stage's three figures by label (``STAGE_FIGURES``): the disclosed prevalence
-by cohort (or overall, without cohorts), the topic terms, and the co-occurrence matrix
-with counts below the disclosure threshold hidden.
+``stage_figures(prevalence, topics, doc_themes, themes, labels, min_cell, rule,
+cohort_names=None)`` gives the themes stage's three figures by label (``STAGE_FIGURES``):
+the disclosed prevalence of each theme (rows) by cohort (columns; overall, without
+cohorts), the topic terms, and the co-occurrence matrix with counts below the
+disclosure threshold hidden.
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from pcnstudy.core.disclosure import get_rule
+from pcnstudy.core.plots import FONT_PT, PRINT_WIDTH_IN, wrap
 
 STAGE_FIGURES = ("fig-theme-heatmap", "fig-topic-terms", "fig-theme-cooccurrence")
 EMERGENT = "emergent"
@@ -71,9 +76,9 @@ def _hatch(ax, mask: np.ndarray) -> None:
         ax.add_patch(Rectangle((j, i), 1, 1, fill=False, hatch=HATCH, edgecolor="0.6", linewidth=0))
 
 
-def _rename(names: Sequence, labels: Mapping | None) -> list[str]:
+def _rename(names: Sequence, labels: Mapping | None, width: int = 40) -> list[str]:
     labels = labels or {}
-    return [str(labels.get(name, name)) for name in names]
+    return [wrap(labels.get(name, name), width) for name in names]
 
 
 def plot_theme_heatmap(
@@ -92,34 +97,40 @@ def plot_theme_heatmap(
     annot = numeric.map(lambda v: "" if math.isnan(v) else f"{100 * v:.0f}%")
     annot = annot.where(shown == "", shown)
     n_rows, n_cols = numeric.shape
-    fig = Figure(figsize=(max(5.0, 0.75 * n_cols + 2.5), max(2.5, 0.45 * n_rows + 2.2)))
+    fig = Figure(figsize=(min(PRINT_WIDTH_IN, 0.62 * n_cols + 3.6), 0.36 * n_rows + 2.4))
     ax = fig.subplots()
     sns.heatmap(
         100 * numeric, ax=ax, cmap=CMAP, vmin=0, vmax=100, annot=annot.to_numpy(), fmt="",
-        annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white",
+        annot_kws={"fontsize": FONT_PT}, linewidths=0.5, linecolor="white",
         cbar_kws={"label": "Responses with theme (%)"}, mask=numeric.isna(),
     )
     _hatch(ax, numeric.isna().to_numpy())
     for (i, j), text in np.ndenumerate(annot.where(numeric.isna(), "").to_numpy()):
         if text:
-            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8, color="0.3")
-    ax.set_xticks(np.arange(n_cols) + 0.5, _rename(numeric.columns, labels), rotation=45, ha="right")
-    ax.set_yticks(np.arange(n_rows) + 0.5, [str(i) for i in numeric.index], rotation=0)
-    ax.set_xlabel(column.replace("_", " ").capitalize())
-    ax.set_ylabel(row.replace("_", " ").capitalize())
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=FONT_PT, color="0.3")
+    ax.set_xticks(np.arange(n_cols) + 0.5, _rename(numeric.columns, labels, 24), rotation=90, ha="center",
+                  fontsize=FONT_PT)
+    ax.set_yticks(np.arange(n_rows) + 0.5, _rename(numeric.index, labels, 34), rotation=0, fontsize=FONT_PT)
+    ax.set_xlabel(column.replace("_", " ").capitalize(), fontsize=FONT_PT)
+    ax.set_ylabel(row.replace("_", " ").capitalize(), fontsize=FONT_PT)
+    cbar = ax.collections[0].colorbar if ax.collections and ax.collections[0].colorbar else None
+    if cbar is not None:
+        cbar.ax.tick_params(labelsize=FONT_PT)
+        cbar.ax.yaxis.label.set_size(FONT_PT)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=FONT_PT)
     fig.tight_layout()
     return fig
 
 
 def plot_topic_terms(
     topics: pd.DataFrame,
-    n_terms: int = 8,
+    n_terms: int = 6,
     labels: Mapping[str, str] | None = None,
-    ncols: int = 4,
+    ncols: int = 3,
 ) -> Figure:
-    """Bar panels of each topic's top terms by weight, titled by the theme it serves."""
+    """Bar panels of each topic's top terms by weight, titled by the theme it serves
+    (an emergent topic: "Emergent topic k")."""
     missing = [c for c in ("topic", "rank", "term", "weight", "theme") if c not in topics.columns]
     if missing:
         raise ValueError(f"topics: missing column(s) {', '.join(missing)}")
@@ -136,20 +147,24 @@ def plot_topic_terms(
     n = len(order)
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(3.2 * ncols, 0.28 * n_terms * nrows + 1.0 * nrows + 0.4))
+    fig = Figure(figsize=(PRINT_WIDTH_IN, (0.2 * n_terms + 0.95) * nrows + 0.2))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     palette = sns.color_palette("tab10", 2)
+    k_emergent = 0
     for ax, (_, item) in zip(axes, order.iterrows()):
         rows = table[table["topic"] == item["topic"]].sort_values(["rank", "term"], kind="stable").head(n_terms)
         colour = palette[1] if item["emergent"] else palette[0]
         ax.barh(np.arange(len(rows)), rows["weight"].astype(float), color=colour)
-        ax.set_yticks(np.arange(len(rows)), [str(t) for t in rows["term"]], fontsize=8)
+        ax.set_yticks(np.arange(len(rows)), [str(t) for t in rows["term"]], fontsize=FONT_PT)
         ax.invert_yaxis()
-        name = EMERGENT if item["emergent"] else str((labels or {}).get(item["theme"], item["theme"]))
-        heading = f"{item['topic']}: {name}" if item["topic"] != item["theme"] else name
-        ax.set_title(heading, fontsize=9, wrap=True)
-        ax.set_xlabel("Weight", fontsize=8)
-        ax.tick_params(axis="x", labelsize=7)
+        if item["emergent"]:
+            k_emergent += 1
+            heading = f"Emergent topic {k_emergent}"
+        else:
+            heading = str((labels or {}).get(item["theme"], item["theme"]))
+        ax.set_title(wrap(heading, 30), fontsize=FONT_PT)
+        ax.set_xticks([])  # the bars' lengths compare the terms; their scale is not read
+        ax.set_xlabel("Weight", fontsize=FONT_PT)
     for ax in axes[n:]:
         ax.set_axis_off()
     fig.tight_layout()
@@ -188,34 +203,40 @@ def plot_cooccurrence(
     suppressed = numeric.isna().to_numpy() & ~upper
     annot = numeric.map(lambda v: "" if math.isnan(v) else f"{v:.0f}").to_numpy()
     annot = np.where(shown.to_numpy() != "", shown.to_numpy(), annot)
-    fig = Figure(figsize=(max(4.5, 0.6 * n + 2.5), max(4.0, 0.55 * n + 2.0)))
+    fig = Figure(figsize=(PRINT_WIDTH_IN, min(PRINT_WIDTH_IN, 0.42 * n + 2.6)))
     ax = fig.subplots()
     sns.heatmap(
         numeric, ax=ax, cmap=CMAP, mask=upper | numeric.isna().to_numpy(), annot=annot, fmt="",
-        annot_kws={"fontsize": 8}, linewidths=0.5, linecolor="white", square=True,
+        annot_kws={"fontsize": FONT_PT}, linewidths=0.5, linecolor="white", square=True,
         cbar_kws={"label": "Responses with both themes"},
     )
     _hatch(ax, suppressed)
     for (i, j), text in np.ndenumerate(np.where(suppressed, annot, "")):
         if text:
-            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8, color="0.3")
-    names = _rename(numeric.columns, labels)
-    ax.set_xticks(np.arange(n) + 0.5, names, rotation=45, ha="right")
-    ax.set_yticks(np.arange(n) + 0.5, names, rotation=0)
-    ax.set_xlabel("Theme")
-    ax.set_ylabel("Theme")
+            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=FONT_PT, color="0.3")
+    ax.set_xticks(np.arange(n) + 0.5, _rename(numeric.columns, labels, 24), rotation=90, ha="center",
+                  fontsize=FONT_PT)
+    ax.set_yticks(np.arange(n) + 0.5, _rename(numeric.columns, labels, 34), rotation=0, fontsize=FONT_PT)
+    ax.set_xlabel("Theme", fontsize=FONT_PT)
+    ax.set_ylabel("Theme", fontsize=FONT_PT)
+    cbar = ax.collections[0].colorbar if ax.collections and ax.collections[0].colorbar else None
+    if cbar is not None:
+        cbar.ax.tick_params(labelsize=FONT_PT)
+        cbar.ax.yaxis.label.set_size(FONT_PT)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=FONT_PT)
     fig.tight_layout()
     return fig
 
 
 def stage_figures(prevalence: pd.DataFrame, topics: pd.DataFrame, doc_themes: pd.DataFrame, themes: list[str],
-                  labels: Mapping[str, str], min_cell: int, rule: str) -> dict[str, Figure]:
+                  labels: Mapping[str, str], min_cell: int, rule: str,
+                  cohort_names: Mapping[str, str] | None = None) -> dict[str, Figure]:
     """The stage's figures by label: fig-theme-heatmap, fig-topic-terms, fig-theme-cooccurrence.
 
     ``prevalence`` is the disclosed prevalence table (suppressed cells are hatched in
-    the heatmap); co-occurrence counts below the rule's threshold are shown as its marker.
+    the heatmap, themes by row, cohorts by column, named by ``cohort_names``);
+    co-occurrence counts below the rule's threshold are shown as its marker.
     """
     by_cohort = prevalence[prevalence["dimension"] == "cohort"].rename(columns={"level": "cohort"})
     if by_cohort.empty:
@@ -224,8 +245,8 @@ def stage_figures(prevalence: pd.DataFrame, topics: pd.DataFrame, doc_themes: pd
     counts = cooccurrence_counts(doc_themes, themes)
     matrix = counts.astype(object).where((counts == 0) | (counts >= spec.threshold), spec.marker)
     return {
-        "fig-theme-heatmap": plot_theme_heatmap(by_cohort, row="cohort", column="theme", value="prop",
-                                                labels=labels),
+        "fig-theme-heatmap": plot_theme_heatmap(by_cohort, row="theme", column="cohort", value="prop",
+                                                labels={**dict(cohort_names or {}), **dict(labels)}),
         "fig-topic-terms": plot_topic_terms(topics, labels=labels),
         "fig-theme-cooccurrence": plot_cooccurrence(matrix, labels=labels),
     }

@@ -3,7 +3,9 @@
 ``read_inputs(processed_dir, codebook_path) -> ThemesInputs`` reads
 ``processed_dir/texts.parquet`` (response_id, respondent, cohort, wave, profession,
 question, text, ...), ``processed_dir/respondents.parquet`` when present (each
-respondent's role, for the quotes' attribution) and the codebook YAML. ``compute(inputs, settings) -> ThemesResult`` is pure (no
+respondent's role, for the quotes' attribution), ``processed_dir/cohorts.parquet`` when
+present (whose programmes label the cohorts in the figures) and the codebook YAML.
+``compute(inputs, settings) -> ThemesResult`` is pure (no
 file is read or written): it keeps the chosen cohorts' non-empty texts, fits
 ``topics.GuidedThemeModel`` and tabulates its codes. ``write(result, results_dir,
 figures_dir)`` writes ``results_dir/themes/`` (doc_themes, topics, prevalence with
@@ -39,6 +41,7 @@ from pcnstudy.core.proportions import wilson_ci
 from pcnstudy.themes.codebook import Codebook, load_codebook
 from pcnstudy.themes.coding import (code_texts, doc_themes_table, long_codes, quality_summary, seed_rule_agreement,
                                     topics_table)
+from pcnstudy.core.labels import cohort_labels
 from pcnstudy.themes.figures import STAGE_FIGURES, stage_figures
 from pcnstudy.themes.inputs import InputError, parse_free_topics
 from pcnstudy.themes.outputs import plain, write_csv, write_json
@@ -112,6 +115,7 @@ class ThemesInputs:
     texts: pd.DataFrame
     codebook: Codebook
     people: pd.DataFrame | None = None
+    cohorts: pd.DataFrame | None = None  # processed/cohorts.parquet where it exists: the cohorts' labels
 
     def row_counts(self) -> dict[str, int]:
         """Texts read, the cohorts they come from and the codebook's themes."""
@@ -136,7 +140,9 @@ def read_inputs(processed_dir: Path, codebook_path: Path) -> ThemesInputs:
         raise InputError(f"{path}:1:{missing[0]}: missing column")
     people_path = processed_dir / "respondents.parquet"
     people = pd.read_parquet(people_path) if people_path.is_file() else None
-    return ThemesInputs(texts=texts, codebook=book, people=people)
+    cohorts_file = processed_dir / "cohorts.parquet"
+    cohorts = pd.read_parquet(cohorts_file) if cohorts_file.is_file() else None
+    return ThemesInputs(texts=texts, codebook=book, people=people, cohorts=cohorts)
 
 
 @dataclass
@@ -163,6 +169,7 @@ class ThemesResult:
     texts: pd.DataFrame
     codes: pd.DataFrame
     counts: pd.DataFrame = field(repr=False)  # prevalence before disclosure control: never written
+    cohort_names: dict[str, str] = field(default_factory=dict)  # cohort id -> label (the figures)
 
     def summary_frame(self, name: str) -> pd.DataFrame:
         """A labelled table: a published table, or ``themes`` (overall prevalence by theme, with
@@ -337,7 +344,8 @@ def compute(inputs: ThemesInputs, settings: ThemesSettings) -> ThemesResult:
                         summary=_summary(shown, clustered, topics, quality, book.names(), len(ids), n_people,
                                          agreement, settings.n_quotes, min_cell),
                         texts=qdpx_texts(plain_texts, texts),
-                        codes=long_codes(ids, themes, assigned), counts=counts)
+                        codes=long_codes(ids, themes, assigned), counts=counts,
+                        cohort_names=cohort_labels(inputs.cohorts))
 
 
 def write(result: ThemesResult, results_dir: Path, figures_dir: Path) -> list[Path]:
@@ -355,7 +363,7 @@ def write(result: ThemesResult, results_dir: Path, figures_dir: Path) -> list[Pa
                                project_name=QDPX_PROJECT))
     figures = stage_figures(result.tables["prevalence"], result.tables["topics"], result.tables["doc_themes"],
                             result.codebook.ids, result.codebook.names(), result.settings.min_cell,
-                            result.settings.disclosure_rule)
+                            result.settings.disclosure_rule, cohort_names=result.cohort_names)
     for label, fig in figures.items():
         written += save_figure(fig, label, figures_dir)
     if [p.name for p in written[-2 * len(figures):]] != result.summary["figures"]:
