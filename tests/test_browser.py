@@ -19,9 +19,10 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
+# Top-level sections, then the supplement's own (after the references, as second-level headings).
 PAPER_SECTIONS = ["Abstract", "Background", "Methods", "Results", "Discussion", "Limitations",
-                  "Data statement: a simulated twin", "Data and code availability", "Reporting checklist",
-                  "Notebooks", "Colophon", "References"]
+                  "Data statement: a simulated twin", "Data and code availability", "References",
+                  "Supplementary material", "Reporting checklist", "Notebooks", "Colophon"]
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT = 120
@@ -35,7 +36,7 @@ window.addEventListener("load", function () {
   var text = document.body.innerText;
   var out = {
     title: (document.querySelector("h1.title") || {}).textContent || "",
-    sections: Array.from(document.querySelectorAll("h1:not(.title)")).map(function (h) { return h.textContent.trim(); }),
+    sections: Array.from(document.querySelectorAll("h1:not(.title), h2")).map(function (h) { return h.textContent.trim(); }),
     images: Array.from(document.images).map(function (i) {
       return {alt: i.alt, loaded: i.complete && i.naturalWidth > 0, width: i.naturalWidth}; }),
     figures: Array.from(document.querySelectorAll("figure")).map(function (f) {
