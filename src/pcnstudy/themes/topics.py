@@ -26,6 +26,12 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
 
 1. Seed evidence: each document's matches of the theme's seed terms after the same
    tokenising and Snowball stemming (multi-word terms match as stem sequences).
+   A multi-word seed term also matches with up to ``phrase_gap`` words inserted
+   ("kept me informed" for "kept informed"), for a theme only where the texts this adds
+   score, under a classifier trained out of fold on the seed matches with the seed
+   columns masked, like seed matches at an estimated precision of at least one half
+   (``expansion.mixture_precision``; ``_phrase_variant_check``); those matches then join
+   the theme's seed evidence. ``keyword_predict`` stays the plain rule.
 2. Corpus expansion (zero-shot), kept only where it earns its keep: for each theme, a
    logistic regression on TF-IDF features learns to recognise the seed-matched
    documents *with the theme's own seed terms masked out*, so it can only succeed
