@@ -296,3 +296,93 @@ def test_every_promised_result_is_shown_in_the_built_paper(built_project):
                 elif where.column not in next(csv.reader(io.StringIO(members[name]))):
                     problems.append(f"{p.name}: {where.path} in the bundle has no column {where.column}")
     assert not problems, "\n".join(problems)
+
+
+# ----------------------------------------------------------------------------- the names against the code
+# Where the Methods read a method's name from the stage, these check the name says what the code does.
+
+def test_the_adjustments_named_are_the_ones_computed():
+    import numpy as np
+    import pandas as pd
+
+    from pcnstudy.scores import change
+
+    assert set(change.ADJUSTMENT_NAMES) == set(change.ADJUSTMENTS)
+    assert {f"p_{m}" for m in change.ADJUSTMENTS} <= set(change.CHANGE_COLUMNS)
+    assert change.CHANGE_METHODS["adjustment"] == change.ADJUSTMENT_NAMES[change.HEADLINE_ADJUSTMENT]
+    assert change.CHANGE_METHODS["adjustment_sensitivity"] == change.ADJUSTMENT_NAMES[change.SENSITIVITY_ADJUSTMENT]
+    # the headline adjustment is the change table's, the sensitivity one the tests table's
+    assert f"p_{change.HEADLINE_ADJUSTMENT}" in tables.TABLE_COLUMNS["change"]
+    assert f"p_{change.SENSITIVITY_ADJUSTMENT}" in tables.TABLE_COLUMNS["tests"]
+    # R: p.adjust(c(.01, .02, .03, .04, .05), "holm") and (..., "BH")
+    p = np.array([0.01, 0.02, 0.03, 0.04, 0.05])
+    assert np.allclose(change.adjust_pvalues(p, "holm"), [0.05, 0.08, 0.09, 0.09, 0.09])
+    assert np.allclose(change.adjust_pvalues(p, "bh"), [0.05] * 5)
+    # the family is the domains (separately the items) of one cohort and wave, as the Methods say
+    rng = np.random.default_rng(3)
+    rows = [{"respondent": f"r{r}", "cohort": c, "wave": w, "item": f"{d}_{i}", "domain": d,
+             "score": float(np.clip(round(3 + (w == "end") * rng.normal(0.4, 1)), 1, 5))}
+            for c in ("a", "b") for r in range(12) for w in ("baseline", "end")
+            for d in ("lead", "sys", "part") for i in (1, 2)]
+    table = change.change_table(pd.DataFrame(rows), ["baseline", "end"], pooled=False)
+    assert change.ADJUSTMENT_FAMILY == ("cohort", "wave_to", "level")
+    for _, fam in table.groupby(list(change.ADJUSTMENT_FAMILY)):
+        assert np.allclose(fam["p_holm"], change.adjust_pvalues(fam["p_t"].to_numpy(), "holm"), equal_nan=True)
+        assert np.allclose(fam["p_bh"], change.adjust_pvalues(fam["p_t"].to_numpy(), "bh"), equal_nan=True)
+    assert set(table.loc[table["level"] == "domain", "item"]) == {"lead", "sys", "part"}
+
+
+def test_the_wilcoxon_test_and_rank_biserial_are_as_named():
+    import numpy as np
+    from scipy import stats
+
+    from pcnstudy.scores import change
+
+    name = change.CHANGE_METHODS["nonparametric"]
+    assert name.startswith("Wilcoxon signed-rank") and f"exact below {change.WILCOXON_EXACT_BELOW}" in name
+    untied = np.arange(1, change.WILCOXON_EXACT_BELOW, dtype=float) * np.where(
+        np.arange(1, change.WILCOXON_EXACT_BELOW) % 3 == 0, -1, 1)
+    v, p, method, n = change.wilcoxon_signed_rank(untied)
+    assert (method, n) == ("exact", change.WILCOXON_EXACT_BELOW - 1)
+    assert p == pytest.approx(stats.wilcoxon(untied, method="exact").pvalue)
+    _, _, method, _ = change.wilcoxon_signed_rank(np.append(untied, change.WILCOXON_EXACT_BELOW))
+    assert method == "normal"
+    tied = np.array([0, 1, 1, 2, -1, 3, 2, 0, 1, 4])  # zeros dropped, ties: normal approximation, corrected
+    v, p, method, n = change.wilcoxon_signed_rank(tied)
+    assert (method, n) == ("normal", 8)
+    assert p == pytest.approx(stats.wilcoxon(tied, zero_method="wilcox", correction=True, method="approx").pvalue)
+    assert "rank-biserial" in change.CHANGE_METHODS["nonparametric_effect"]
+    assert change.rank_biserial([1, 2, 3, -4]) == pytest.approx((6 - 4) / 10)  # (T+ - T-) / (T+ + T-)
+
+
+def test_the_meta_estimator_named_is_the_headline_one():
+    import pandas as pd
+
+    from pcnstudy.scores import meta
+    from pcnstudy.scores.scores_json import _meta_tree
+
+    assert meta.META_METHODS["estimator"] == meta.META_ESTIMATORS[meta.HEADLINE_ESTIMATOR]
+    assert meta.META_METHODS["estimator_sensitivity"] == meta.META_ESTIMATORS[meta.SENSITIVITY_ESTIMATOR]
+    assert "restricted maximum-likelihood" in meta.META_METHODS["estimator"]
+    assert "DerSimonian" in meta.META_METHODS["estimator_sensitivity"]
+    rows = [meta.random_effects([0.3, 0.9, 0.5], [0.01, 0.02, 0.015], method=m) | {"domain": "d", "method": m,
+                                                                                 "cohorts": "a;b;c"}
+            for m in meta.META_ESTIMATORS]
+    tree = _meta_tree(pd.DataFrame(rows))["d"]
+    assert tree["estimate"] == tree[meta.HEADLINE_ESTIMATOR]["estimate"] != tree[meta.SENSITIVITY_ESTIMATOR]["estimate"]
+    assert set(tables.ESTIMATOR_LABELS) == set(meta.META_ESTIMATORS)
+
+
+def test_reliability_interval_is_feldts_at_the_stage_level():
+    import numpy as np
+
+    from pcnstudy.scores.reliability import RELIABILITY_METHODS, cronbach_alpha
+
+    assert "Feldt" in RELIABILITY_METHODS["ci"]
+    rng = np.random.default_rng(5)
+    items = rng.normal(size=(40, 1)) + rng.normal(scale=0.8, size=(40, 4))
+    a95, lo95, hi95, _ = cronbach_alpha(items, 0.95)
+    a90, lo90, hi90, _ = cronbach_alpha(items, 0.90)
+    assert a95 == a90 and lo95 < lo90 < a90 < hi90 < hi95
+    stage = (ROOT / "src" / "pcnstudy" / "scores" / "stage.py").read_text(encoding="utf-8")
+    assert "reliability_table(long_all, ci=1 - alpha)" in stage  # the paper's level, not a fixed 95%
