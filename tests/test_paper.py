@@ -107,8 +107,9 @@ def test_tables_have_labels_and_merged_intervals(tmp_path):
     written = manuscript.write_tables(fixture_tables(), tmp_path)
     names = sorted(p.name for p in written)
     assert names == ["attrition.md", "bias.md", "change.md", "effects.md", "feedback.md", "meta.md",
-                     "meta_programmes.md", "mixed.md", "quotes.md", "reliability.md", "themes.md",
-                     "themes_by_cohort.md", "then_test.md", "unpaired_change.md"]
+                     "meta_estimators.md", "meta_programmes.md", "mixed.md", "ordinal.md", "quotes.md",
+                     "reliability.md", "tests.md", "themes.md", "themes_by_cohort.md", "then_test.md",
+                     "unpaired_change.md"]
     change = (tmp_path / "change.md").read_text()
     assert change.rstrip().endswith("{#tbl-change}")
     assert "| cohort\\_a | leadership | 24 | 2.95 | 3.66 | 0.71 | (0.40, 1.02) | 24.1 | (13.0, 35.0) | \\<0.001 | 0.91 |" in change
@@ -562,14 +563,11 @@ def test_bias_statements_follow_the_results():
 def test_methods_name_what_the_scores_stage_wrote():
     """Every method name the stage writes to scores.json ``methods`` is quoted by the Methods,
     and the Methods quote no other."""
-    from pcnstudy.scores.bias import BIAS_METHODS
-    from pcnstudy.scores.effects import EFFECT_METHODS
-    from pcnstudy.scores.meta import META_METHODS
+    from pcnstudy.scores.scores_json import METHODS
 
     qmd = INDEX.read_text(encoding="utf-8")
     quoted = set(re.findall(r"\{\{< var scores\.methods\.([a-z_]+\.[a-z_]+) >\}\}", qmd))
-    written = {f"{section}.{key}" for section, names in (("meta", META_METHODS), ("effects", EFFECT_METHODS),
-                                                          ("bias", BIAS_METHODS)) for key in names}
+    written = {f"{section}.{key}" for section, names in METHODS.items() for key in names}
     assert quoted == written
 
 
@@ -602,3 +600,46 @@ def test_a_retrospective_cohort_is_labelled_and_spoken_of_by_its_programme(tmp_p
     # the paper's own prose speaks of it, under its flag
     qmd = (ROOT / "paper" / "index.qmd").read_text(encoding="utf-8")
     assert 'when-meta="study_has_retrospective"' in qmd and "roles.retrospective.change.leadership" in qmd
+
+
+def test_supplement_shows_the_methods_secondary_analyses():
+    """The paired tests (with both adjustments), the ordinal models, alpha's interval and both
+    meta-analysis estimators get tables; names come from scores.json ``methods``; hidden stays hidden."""
+    import pandas as pd
+
+    from pcnstudy.scores.scores_json import METHODS, method_sections
+
+    reliability = pd.DataFrame([{"cohort": "a", "domain": "leadership", "wave": w, "n": n, "n_items": 4,
+                                 "alpha": 0.8, "ci_low": 0.7, "ci_high": 0.88} for w, n in
+                                (("end", 20), ("baseline", 22), ("mid", 3))])
+    ordinal = pd.DataFrame([{"cohort": "a", "domain": "leadership", "term": t, "estimate": 0.5, "se": 0.2,
+                             "ci_low": 0.1, "ci_high": 0.9, "p": 0.01, "odds_ratio": 1.6487, "n_obs": 80,
+                             "n_respondents": n, "cov_type": "cluster", "converged": True, "note": ""}
+                            for t, n in (("wave[T.end]", 20), ("wave[T.mid]", 3))])
+    sections = method_sections(reliability, ordinal, "<5", 5)
+    assert sections["reliability_ci"]["a"]["leadership"]["mid"]["n"] == "<5"
+    assert set(sections["ordinal"]["a"]["leadership"]["mid"].values()) == {"<5"}  # every statistic hidden
+    assert sections["ordinal"]["a"]["leadership"]["end"]["or_ci_low"] == pytest.approx(1.10517, abs=1e-4)
+    scores = {"settings": {"waves": ["baseline", "mid", "end"], "disclosure_marker": "<5"},
+              "methods": {s: dict(n) for s, n in METHODS.items()}, **sections,
+              "change": {"a": {"leadership": {"n_pairs": 20, "p_t": 0.004, "p_holm": 0.012, "p_bh": 0.006,
+                                              "p_wilcoxon": 0.02, "rank_biserial": 0.61, "dz": 0.7}}},
+              "effects": {"a": {"leadership": {"dz_ci_low": 0.2, "dz_ci_high": 1.2}}},
+              "meta": {"leadership": {"estimate": 0.6, "reml": {"k": 3, "estimate": 0.6, "ci_low": 0.4,
+                                                                "ci_high": 0.8, "tau2": 0.01, "i2": 0.2},
+                                      "dl": {"k": 3, "estimate": 0.62, "ci_low": 0.45, "ci_high": 0.79,
+                                             "tau2": 0.0, "i2": 0.0}}},
+              "meta_programmes": {"leadership": {"reml": {"k": 2, "estimate": 0.5}, "dl": {"k": 2, "estimate": 0.51}}}}
+    made = tables.paper_tables({"scores": scores}, instrument=None, codebook=None, conf_pct="95", quotes=None,
+                               cohorts=None)
+    assert "| a | leadership | 20 | 0.004 | 0.012 | 0.006 | 0.020 | 0.61 | 0.70 | (0.20, 1.20) |" in made["tests"]
+    assert "p (Benjamini-Hochberg)" in made["tests"] and METHODS["change"]["adjustment_sensitivity"] in made["tests"]
+    assert METHODS["ordinal"]["model"] in made["ordinal"]
+    assert "| a | leadership | end | 20 | 80 | 1.65 | (1.11, 2.46) | 0.010 |" in made["ordinal"]
+    assert "| a | leadership | mid | \\<5 | \\<5 | \\<5 | \\<5 | \\<5 |" in made["ordinal"]
+    rel = made["reliability"]
+    assert rel.index("| baseline |") < rel.index("| mid |") < rel.index("| end |")  # waves in time order
+    assert "| a | leadership | end | 20 | 0.80 | (0.70, 0.88) |" in rel and METHODS["reliability"]["ci"] in rel
+    est = made["meta_estimators"]
+    assert est.index("Programmes") < est.index("| Cohorts |") and est.index("| REML |") < est.index("DerSimonian-Laird |")
+    assert "| Cohorts | leadership | DerSimonian-Laird | 3 | 0.62 | (0.45, 0.79) |" in est

@@ -66,7 +66,8 @@ from pcnstudy.scores.pairs import hide_counts
 from pcnstudy.scores.publish import feedback_labels, publish_tables, publish_unpaired
 from pcnstudy.scores.ratings_table import POOLED, InputError, add_domain_scores, order_waves, validate_long, write_csv
 from pcnstudy.scores.reliability import reliability_table
-from pcnstudy.scores.scores_json import build_scores_json, build_unpaired_json, extra_sections, last_wave_rows
+from pcnstudy.scores.scores_json import (build_scores_json, build_unpaired_json, extra_sections, last_wave_rows,
+                                        method_sections)
 from pcnstudy.scores.then_test import then_test_table
 from pcnstudy.scores.unpaired import (cohort_designs, retrospective_rows, split_by_design, unpaired_change_table,
                                       unpaired_model_table)
@@ -270,7 +271,7 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
         unpaired = unpaired_change_table(unpaired_data, wave_order, alpha=alpha)
         unpaired_models = unpaired_model_table(unpaired_data, wave_order, alpha=alpha,
                                                min_pcn_groups=settings.min_pcn_groups)
-    reliability = reliability_table(long_all)
+    reliability = reliability_table(long_all, ci=1 - alpha)
     attrition = attrition_table(data, wave_order, seed=settings.seed, reps=settings.bootstrap_reps)
     attrition_prof = attrition_by_profession(data, wave_order)
     scale = inputs.instrument.get("scale") or {}
@@ -302,6 +303,7 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
                                 fb_pub=pub.feedback)
     summary.update(build_unpaired_json(unpaired_pub, unpaired_models, wave_order))
     summary.update(extra_sections(meta_prog, tables["effect_sizes"], tables["bias"], wave_order))
+    summary.update(method_sections(reliability, ordinal, pub.marker, pub.threshold))
     return ScoresResult(tables=tables, summary=summary, change=change, feedback=fb, feedback_mask=pub.feedback_mask,
                         attrition=attrition, data=data, waves=wave_order, settings=settings,
                         instrument=inputs.instrument, marker=pub.marker, threshold=pub.threshold, designs=designs,
