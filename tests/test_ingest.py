@@ -226,6 +226,18 @@ def test_federation_cohort_is_one_wave_with_its_then_test_linked_by_respondent(t
     assert len(people["then"]) == 24
     texts = result.texts[result.texts["cohort"] == "elancs_fed"]
     assert set(texts["question"]) == {"highlights"} and set(texts["wave"]) == {"follow_up"}
+    # answered 14 months after the programme ended: a follow-up wave's dates are not problems
+    assert result.report["cohorts"]["elancs_fed"]["problems"] == 0
+
+
+def test_a_follow_up_wave_may_answer_long_after_the_programme():
+    from pcnstudy.ingest.cohort_ingester import _date_bounds
+
+    config = {"start": "2017-09-11", "end": "2018-01-26", "waves": ["end"]}
+    low, high = _date_bounds(config)
+    assert low == dt.date(2016, 9, 10) and high == dt.date(2019, 1, 27)
+    _, later = _date_bounds({**config, "waves": ["follow_up"]})
+    assert later == dt.date(2020, 1, 28)  # two years: 14 months on is inside, a decade on is not
 
 
 @pytest.mark.parametrize("config, design", [
