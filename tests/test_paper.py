@@ -211,7 +211,10 @@ SCORES = {
     },
     "mixed": {"big": {"leadership": {"estimate": 0.7}}},
     "attrition": {"big": {"n_baseline": 38}, "small": {"n_baseline": 20}},
-    "then_test": {"small": {"leadership": {"then_vs_post": {"n_pairs": 12, "pct_change": 0.33}}}},
+    "then_test": {"small": {"leadership": {"then_vs_post": {"n_pairs": 12, "pct_change": 0.33},
+                                           "then_vs_pre": {"n_pairs": 11, "mean_diff": -0.3}}},
+                  # surveyed once with a then-test: more pairs, but no pre-test, so not the then-test role
+                  "fed": {"leadership": {"then_vs_post": {"n_pairs": 24, "mean_diff": 0.89}}}},
     "feedback": {
         "big": {"would_recommend": {"n": 30, "pct": 1.0}},
         "als": {"open_honest": {"n": 18, "pct": 0.9}, "took_action": {"n": 18, "pct": "<5"},
@@ -220,6 +223,8 @@ SCORES = {
 }
 COHORTS = [{"cohort": "big", "programme": "Leadership programme for PCN clinical directors"},
            {"cohort": "small", "programme": "GP federation programme"},
+           {"cohort": "fed", "programme": "System leadership programme for GP federation leaders",
+            "design": "retrospective"},
            {"cohort": "als", "programme": "Action learning sets"}]
 INSTRUMENT = {"feedback": [{"id": "open_honest", "text": "The sessions enabled open and honest conversations"},
                            {"id": "took_action", "text": "I took action on my issue between sessions"},
@@ -234,6 +239,10 @@ def test_study_roles_pick_cohorts_by_rule_not_by_name():
     assert roles["lead"]["programme_lower"] == "leadership programme for PCN clinical directors"
     assert roles["then_test"]["cohort"] == "small" and roles["then_test"]["programme_lower"] == "GP federation programme"
     assert roles["feedback"]["cohort"] == "als"  # most feedback items, not most respondents
+    # the cohort surveyed once with a then-test is the retrospective role, never the then-test one
+    assert roles["retrospective"]["cohort"] == "fed"
+    assert roles["retrospective"]["change"]["leadership"]["then_vs_post"]["mean_diff"] == 0.89
+    assert prose.paper_conditions({"scores": SCORES}, roles, COHORTS, restricted=False)["study_has_retrospective"]
     flat = manuscript.variables({"roles": roles}, {})
     assert flat["roles.lead.change.leadership.pct_change_text"] == "25.0%"
     assert flat["roles.feedback.items.took_action.pct_text"] == "suppressed"
@@ -560,6 +569,37 @@ def test_methods_name_what_the_scores_stage_wrote():
     quoted = set(re.findall(r"\{\{< var scores\.methods\.([a-z_]+\.[a-z_]+) >\}\}", qmd))
     written = {f"{section}.{key}" for section, names in METHODS.items() for key in names}
     assert quoted == written
+
+
+def test_a_retrospective_cohort_is_labelled_and_spoken_of_by_its_programme(tmp_path):
+    """A cohort surveyed once with a then-test (design retrospective): its then-vs-now change
+    is in the then-test table and the prose, labelled retrospective, and it is no lead cohort."""
+    root = small_project(tmp_path / "study", ["cohort_a"])
+    write_cohorts(root / "data" / "processed",
+                  {"cohort": "cohort_a", "programme": "Programme cohort_a", "n_pcns": 3, "waves": ["baseline", "end"],
+                   "demo": True},
+                  {"cohort": "fed", "programme": "System leadership programme for GP federation leaders",
+                   "n_pcns": 7, "waves": ["follow_up"], "retrospective_waves": ["then"], "demo": True})
+    scores_path = root / "data" / "processed" / "results" / "scores.json"
+    scores = json.loads(scores_path.read_text())
+    change = {"n_pairs": 24, "mean_from": 2.89, "mean_to": 3.77, "mean_diff": 0.885, "diff_ci_low": 0.695,
+              "diff_ci_high": 1.076, "pct_change": 0.306, "p_t": 1e-8}
+    scores["then_test"] = {"fed": {d: {"then_vs_post": change} for d in ("leadership", "systems", "partners")}}
+    scores_path.write_text(json.dumps(scores))
+    facts = manuscript.prepare(root, PARAMS)
+    flat = facts["variables"]
+    assert flat["roles.retrospective.label_lower"] == "system leadership programme for GP federation leaders"
+    assert flat["roles.retrospective.change.leadership.then_vs_post.mean_diff"] == "0.89"
+    assert "roles.then_test.cohort" not in flat  # no pre-test: not a response-shift cohort
+    flags = yaml.safe_load((root / "paper" / "_study.yml").read_text())
+    assert flags["study_has_retrospective"] and not flags["study_has_then_test"]
+    label = "System leadership programme for GP federation leaders (retrospective)"
+    assert label in (root / "paper" / "tables" / "cohorts.md").read_text()
+    then_table = (root / "paper" / "tables" / "then_test.md").read_text()
+    assert label in then_table and "Then-test vs post" in then_table
+    # the paper's own prose speaks of it, under its flag
+    qmd = (ROOT / "paper" / "index.qmd").read_text(encoding="utf-8")
+    assert 'when-meta="study_has_retrospective"' in qmd and "roles.retrospective.change.leadership" in qmd
 
 
 def test_supplement_shows_the_methods_secondary_analyses():

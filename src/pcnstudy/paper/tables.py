@@ -158,6 +158,8 @@ META_UNITS = {"programmes": "Programmes (cohorts of one programme combined first
 ESTIMATOR_LABELS = {"reml": "REML", "dl": "DerSimonian-Laird"}
 #: The label every table gives an unpaired cohort (its waves could not be linked).
 UNPAIRED_LABEL = "unpaired"
+#: The label every table gives a cohort surveyed once with a retrospective then-test.
+RETROSPECTIVE_LABEL = "retrospective"
 
 
 #: What the mixed-model table adds to its caption when it holds an unpaired cohort's model.
@@ -175,9 +177,11 @@ def visible_when(flag: str, text: str) -> str:
 def cohort_labels(cohorts: list[Mapping[str, Any]] | None) -> dict[str, str]:
     """{cohort: label}, the row label of every table that reports a cohort: its programme
     (numbered where a programme ran several cohorts, ``pcnstudy.core.labels.cohort_labels``),
-    never its id, and "<label> (unpaired)" for a cohort whose design is ``unpaired``."""
+    never its id, "<label> (unpaired)" for a cohort whose design is ``unpaired`` and
+    "<label> (retrospective)" for one surveyed once with a then-test (design ``retrospective``)."""
     designs = {str(c.get("cohort")): str(c.get("design") or "paired") for c in cohorts or []}
-    return {cohort: f"{label} ({UNPAIRED_LABEL})" if designs.get(cohort) == UNPAIRED_LABEL else label
+    marked = (UNPAIRED_LABEL, RETROSPECTIVE_LABEL)
+    return {cohort: f"{label} ({designs[cohort]})" if designs.get(cohort) in marked else label
             for cohort, label in plain_cohort_labels(cohorts).items()}
 
 
@@ -277,7 +281,7 @@ def display_names(instrument: Mapping[str, Any] | None, codebook: Mapping[str, A
     domains = {k: v.get("name", k) for k, v in (instrument.get("domains") or {}).items()}
     feedback = {f["id"]: f.get("text", f["id"]) for f in instrument.get("feedback") or []}
     themes = {t["id"]: t.get("name", t["id"]) for t in codebook.get("themes") or []}
-    comparisons = {"pre_vs_post": "Pre-test vs end", "then_vs_post": "Then-test vs end",
+    comparisons = {"pre_vs_post": "Pre-test vs end", "then_vs_post": "Then-test vs post",
                    "then_vs_pre": "Then-test minus pre-test (same respondents)"}
     # the change table's individual-level row over every cohort is not a pooled estimate
     cohorts = {"pooled": "All respondents, unweighted (not a pooled estimate)"}
@@ -463,7 +467,9 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
                                                                           "Estimator": list(ESTIMATOR_LABELS)}, **kw),
         "then_test": stats_table(scores.get("then_test"), ["Cohort", "Domain", "Comparison"],
                                  "Response shift: the retrospective then-test beside the pre-test, against the "
-                                 "end of the programme", "tbl-then-test", wanted=cols["then_test"],
+                                 "end of the programme; for a cohort surveyed once (retrospective), its "
+                                 "retrospective pre-post change: the one wave minus the then-test on the same "
+                                 "respondents", "tbl-then-test", wanted=cols["then_test"],
                                  prefix="scores.then_test.x.x.x", **kw),
         "attrition": stats_table(scores.get("attrition"), ["Cohort"],
                                  "Attrition between the first and last waves, and how those lost differed at "
