@@ -2,7 +2,8 @@
 compare (pure), write ``results/twin.json`` and ``results/twin/*.csv``.
 
 ``read_inputs`` reads the cohorts table (which cohorts are simulated), the change tables
-(complete pairs, and the unpaired comparison of cohorts whose waves could not be linked),
+(complete pairs, and the unpaired comparison of cohorts whose waves could not be linked;
+the then-test table for cohorts surveyed once with a retrospective then-test),
 the themes stage's response-level assignments, the codebook's themes and the truth
 (``effects.json``, ``text_themes.csv``); ``compute(inputs, settings)`` builds the change
 and theme comparisons (``change_truth``, ``theme_truth``) and their summary; ``write``
@@ -20,7 +21,7 @@ import pandas as pd
 
 from pcnstudy.core import paths
 from pcnstudy.core.params import load_yaml
-from pcnstudy.twin.change_truth import change_versus_truth, coverage_summary
+from pcnstudy.twin.change_truth import change_versus_truth, coverage_summary, retrospective_versus_truth
 from pcnstudy.twin.theme_truth import theme_summary, theme_versus_truth
 
 SIMULATED = "simulated"
@@ -41,6 +42,7 @@ class TwinInputs:
     themes: list[tuple[str, str]]                   # codebook (id, name)
     effects: dict[str, Any] = field(default_factory=dict)
     text_truth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    then_test: pd.DataFrame = field(default_factory=pd.DataFrame)  # for retrospective cohorts
 
 
 @dataclass
@@ -76,7 +78,8 @@ def read_inputs(processed_dir: Path = paths.PROCESSED, results_dir: Path = paths
         else pd.DataFrame()
     return TwinInputs(cohorts=simulated, change=change,
                       doc_themes=_csv(results_dir / "themes" / "doc_themes.csv"), themes=themes,
-                      effects=effects, text_truth=_csv(truth_dir / "text_themes.csv"))
+                      effects=effects, text_truth=_csv(truth_dir / "text_themes.csv"),
+                      then_test=_csv(results_dir / "scores" / "then_test.csv"))
 
 
 def hide_small_counts(table: pd.DataFrame, min_cell: int) -> pd.DataFrame:
@@ -94,6 +97,9 @@ def compute(inputs: TwinInputs, settings: TwinSettings) -> TwinResult:
         change = change_versus_truth(pd.DataFrame(columns=["level", "cohort"]), {}, [])
     else:
         change = change_versus_truth(inputs.change, inputs.effects, inputs.cohorts)
+    retrospective = retrospective_versus_truth(inputs.then_test, inputs.effects, inputs.cohorts)
+    if len(retrospective):
+        change = pd.concat([change, retrospective], ignore_index=True) if len(change) else retrospective
     texts = inputs.text_truth
     if inputs.cohorts and not texts.empty and not inputs.doc_themes.empty:
         texts = texts[texts["cohort"].isin(inputs.cohorts)]
