@@ -184,8 +184,9 @@ def pooled_intervals(summaries: pd.DataFrame, truths: Mapping[str, Mapping[str, 
         res = random_effects(part["mean_diff"].to_numpy(float), (part["sd_diff"] ** 2 / part["n"]).to_numpy(float),
                              method="reml", alpha=alpha)
         truth = float(np.mean([truths[c][domain]["wave_effect"][w] for c, w in zip(part["cohort"], part["wave_to"])]))
-        base = {"replicate": replicate, "cohort": POOLED, "domain": domain, "wave_from": ";".join(sorted(set(part["wave_from"]))),
-                "wave_to": ";".join(sorted(set(part["wave_to"]))), "estimate": res["estimate"], "truth": truth}
+        base = {"replicate": replicate, "cohort": POOLED, "domain": domain,
+                "wave_from": ";".join(sorted(set(part["wave_from"]))), "wave_to": ";".join(sorted(set(part["wave_to"]))),
+                "estimate": res["estimate"], "truth": truth}
         out.append({**base, "method": "meta_wald", "ci_low": res["ci_low"], "ci_high": res["ci_high"]})
         out.append({**base, "method": "meta_hk", "ci_low": res["hk_ci_low"], "ci_high": res["hk_ci_high"]})
     return pd.DataFrame(out)
