@@ -22,7 +22,9 @@ least 5 examples:
 
 Writes reports/nhs_feedback.json and prints a table. Run:
 
-    .venv/bin/python benchmarks/nhs_feedback.py [--repeats 1] [--data PATH] [--skip-topics]
+    .venv/bin/python benchmarks/nhs_feedback.py [--repeats 1] [--data PATH] [--skip-topics] [--zero-shot-only]
+
+(``--zero-shot-only``: the zero-shot part alone, no learning curve and no free topics.)
 """
 from __future__ import annotations
 
@@ -134,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--skip-topics", action="store_true", help="leave out the free topics beside LDA")
+    parser.add_argument("--zero-shot-only", action="store_true",
+                        help="only the zero-shot part (no learning curve, no free topics)")
     parser.add_argument("--out", type=Path, default=paths.REPORTS / "nhs_feedback.json")
     args = parser.parse_args(argv)
     if not args.data.is_file():
@@ -165,33 +169,37 @@ def main(argv: list[str] | None = None) -> int:
     by_label["n_rule"] = [int(keyword_pred[:, col[c]].sum()) for c in by_label.index]
     by_label["n_model"] = [int(model_pred[:, col[c]].sum()) for c in by_label.index]
     expanded = [t for t in book.ids if np.isfinite(model.zero_shot_thresholds_[t])]
+    phrased = list(model.phrase_themes_)
     result["zero_shot"] = {"keyword": kw, "model": zs, "n_labels_scored": n_labels, "halves": halves,
                            "worst_gap": float(by_label["gap"].min()),
                            "worst_gap_label": str(by_label["gap"].idxmin()),
                            "expanded_themes": expanded,
+                           "phrase_variant_themes": phrased,
+                           "phrase_variant_check": model.phrase_variant_check_,
                            "by_label": by_label.to_dict(orient="index"),
                            "fit_seconds": time.time() - started}
 
     rows, last = [], {}
-    for rep in range(args.repeats):
+    for rep in range(0 if args.zero_shot_only else args.repeats):
         rep_rows, last = cross_fitted_curve(texts, Y, book.seed_terms(), rep)
         rows += rep_rows
-    curve = pd.DataFrame(rows)
+    curve = pd.DataFrame(rows, columns=["repeat", "n_per_label", "n_coded", "keyword", "zero_shot", "model",
+                                        "tfidf_lr"])
     curve["n_per_label"] = curve["n_per_label"].astype(str)
     order = {str(n): i for i, n in enumerate([0, *[("all" if n is None else n) for n in SIZES]])}
     summary = curve.groupby("n_per_label", sort=False).agg(
         n_coded=("n_coded", "mean"), keyword=("keyword", "mean"), zero_shot=("zero_shot", "mean"),
         model=("model", "mean"), tfidf_lr=("tfidf_lr", "mean")).reset_index()
     summary = summary.sort_values("n_per_label", key=lambda s: s.map(order)).reset_index(drop=True)
-    at_all = last[None]
-    result["learning_curve"] = {"design": f"cross-fitted: {N_FOLDS} folds, codes drawn from the other folds, "
+    at_all = last.get(None, (np.zeros_like(Y), np.zeros_like(Y)))
+    result["learning_curve"] = {} if args.zero_shot_only else {"design": f"cross-fitted: {N_FOLDS} folds, codes drawn from the other folds, "
                                           f"every comment judged once per size; {args.repeats} seeded repeat(s)",
                                 "rows": curve.to_dict(orient="records"),
                                 "mean": summary.to_dict(orient="records"),
                                 "by_label_all_codes": pd.DataFrame({
                                     "model": per_label_kappa(at_all[0], Y, names),
                                     "tfidf_lr": per_label_kappa(at_all[1], Y, names)}).to_dict(orient="index")}
-    if not args.skip_topics:
+    if not (args.skip_topics or args.zero_shot_only):
         result["free_topics"] = free_topics_beside_lda(texts, book.seed_terms(), seed=SEED)
     result["seconds"] = time.time() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -214,10 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, half in halves.items():
         print(f"  {name}: keyword rule {half['keyword']:.3f}   guided model {half['model']:.3f}")
     print(f"  themes whose corpus expansion passed the held-out seed check: {', '.join(expanded) or 'none'}")
+    print(f"  themes whose multi-word seeds also match with an inserted word (phrase-variant guard): "
+          f"{', '.join(phrased) or 'none'}")
     print("zero-shot kappa per label (n coded, n assigned by rule and model):")
     print(by_label.sort_values("n_coded", ascending=False).to_string(float_format=lambda x: f"{x:.3f}"))
-    print("learning curve (mean kappa, cross-fitted; n = coded comments per label, drawn from the other folds):")
-    print(summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    if not args.zero_shot_only:
+        print("learning curve (mean kappa, cross-fitted; n = coded comments per label, drawn from the other folds):")
+        print(summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if "free_topics" in result:
         ft = result["free_topics"]
         print(f"free topics: {ft['n_free_topics']} chosen, mean NPMI {ft['free_npmi_mean']:.3f}; gensim LDA with "

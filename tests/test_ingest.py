@@ -211,3 +211,42 @@ def test_frame_text_columns_keep_missing_and_stringify_others():
     assert str(out.dtype) == "str"
     assert out.iloc[0] == "a" and out.iloc[2] == "3" and out.iloc[4] == "2.5"
     assert out.isna().tolist() == [False, True, False, True, False]
+
+
+@needs_raw
+def test_federation_cohort_is_one_wave_with_its_then_test_linked_by_respondent(twin):
+    """The East Lancashire cohort: a single survey wave and a retrospective then-test of the
+    same people, so the cohorts table calls it retrospective and both waves share pseudonyms."""
+    _, result = twin
+    row = result.cohorts.set_index("cohort").loc["elancs_fed"]
+    assert (row["waves"], row["retrospective_waves"], row["design"]) == ("follow_up", "then", "retrospective")
+    ratings = result.ratings[result.ratings["cohort"] == "elancs_fed"]
+    people = ratings.groupby("wave")["respondent"].agg(lambda s: frozenset(s))
+    assert set(people.index) == {"follow_up", "then"} and people["follow_up"] == people["then"]
+    assert len(people["then"]) == 24
+    texts = result.texts[result.texts["cohort"] == "elancs_fed"]
+    assert set(texts["question"]) == {"highlights"} and set(texts["wave"]) == {"follow_up"}
+    # answered 14 months after the programme ended: a follow-up wave's dates are not problems
+    assert result.report["cohorts"]["elancs_fed"]["problems"] == 0
+
+
+def test_a_follow_up_wave_may_answer_long_after_the_programme():
+    from pcnstudy.ingest.cohort_ingester import _date_bounds
+
+    config = {"start": "2017-09-11", "end": "2018-01-26", "waves": ["end"]}
+    low, high = _date_bounds(config)
+    assert low == dt.date(2016, 9, 10) and high == dt.date(2019, 1, 27)
+    _, later = _date_bounds({**config, "waves": ["follow_up"]})
+    assert later == dt.date(2020, 1, 28)  # two years: 14 months on is inside, a decade on is not
+
+
+@pytest.mark.parametrize("config, design", [
+    ({"waves": ["follow_up"], "retrospective_waves": ["then"]}, "retrospective"),
+    ({"waves": ["end"], "retrospective_waves": ["then"], "design": "anonymous"}, "single_wave"),  # cannot link
+    ({"waves": ["end"], "retrospective_waves": []}, "single_wave"),
+    ({"waves": ["baseline", "end"], "retrospective_waves": ["then"]}, "paired"),
+])
+def test_study_design_of_a_single_wave_with_a_then_test(config, design):
+    from pcnstudy.ingest.cohorts_table import study_design
+
+    assert study_design(config) == design

@@ -11,7 +11,7 @@ import yaml
 
 from conftest import ROOT
 
-DEMO_COHORTS = ["se_cohort1", "se_cohort2", "llr_cd", "ss_als", "bjgp_qual", "nw_cd"]
+DEMO_COHORTS = ["se_cohort1", "se_cohort2", "llr_cd", "ss_als", "bjgp_qual", "nw_cd", "elancs_fed"]
 
 
 def test_layout_has_every_folder_and_file():

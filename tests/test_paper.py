@@ -107,8 +107,9 @@ def test_tables_have_labels_and_merged_intervals(tmp_path):
     written = manuscript.write_tables(fixture_tables(), tmp_path)
     names = sorted(p.name for p in written)
     assert names == ["attrition.md", "bias.md", "change.md", "effects.md", "feedback.md", "meta.md",
-                     "meta_programmes.md", "mixed.md", "quotes.md", "reliability.md", "themes.md",
-                     "themes_by_cohort.md", "then_test.md", "unpaired_change.md"]
+                     "meta_estimators.md", "meta_programmes.md", "mixed.md", "ordinal.md", "quotes.md",
+                     "reliability.md", "tests.md", "themes.md", "themes_by_cohort.md", "then_test.md",
+                     "unpaired_change.md"]
     change = (tmp_path / "change.md").read_text()
     assert change.rstrip().endswith("{#tbl-change}")
     assert "| cohort\\_a | leadership | 24 | 2.95 | 3.66 | 0.71 | (0.40, 1.02) | 24.1 | (13.0, 35.0) | \\<0.001 | 0.91 |" in change
@@ -210,7 +211,10 @@ SCORES = {
     },
     "mixed": {"big": {"leadership": {"estimate": 0.7}}},
     "attrition": {"big": {"n_baseline": 38}, "small": {"n_baseline": 20}},
-    "then_test": {"small": {"leadership": {"then_vs_post": {"n_pairs": 12, "pct_change": 0.33}}}},
+    "then_test": {"small": {"leadership": {"then_vs_post": {"n_pairs": 12, "pct_change": 0.33},
+                                           "then_vs_pre": {"n_pairs": 11, "mean_diff": -0.3}}},
+                  # surveyed once with a then-test: more pairs, but no pre-test, so not the then-test role
+                  "fed": {"leadership": {"then_vs_post": {"n_pairs": 24, "mean_diff": 0.89}}}},
     "feedback": {
         "big": {"would_recommend": {"n": 30, "pct": 1.0}},
         "als": {"open_honest": {"n": 18, "pct": 0.9}, "took_action": {"n": 18, "pct": "<5"},
@@ -219,6 +223,8 @@ SCORES = {
 }
 COHORTS = [{"cohort": "big", "programme": "Leadership programme for PCN clinical directors"},
            {"cohort": "small", "programme": "GP federation programme"},
+           {"cohort": "fed", "programme": "System leadership programme for GP federation leaders",
+            "design": "retrospective"},
            {"cohort": "als", "programme": "Action learning sets"}]
 INSTRUMENT = {"feedback": [{"id": "open_honest", "text": "The sessions enabled open and honest conversations"},
                            {"id": "took_action", "text": "I took action on my issue between sessions"},
@@ -233,6 +239,10 @@ def test_study_roles_pick_cohorts_by_rule_not_by_name():
     assert roles["lead"]["programme_lower"] == "leadership programme for PCN clinical directors"
     assert roles["then_test"]["cohort"] == "small" and roles["then_test"]["programme_lower"] == "GP federation programme"
     assert roles["feedback"]["cohort"] == "als"  # most feedback items, not most respondents
+    # the cohort surveyed once with a then-test is the retrospective role, never the then-test one
+    assert roles["retrospective"]["cohort"] == "fed"
+    assert roles["retrospective"]["change"]["leadership"]["then_vs_post"]["mean_diff"] == 0.89
+    assert prose.paper_conditions({"scores": SCORES}, roles, COHORTS, restricted=False)["study_has_retrospective"]
     flat = manuscript.variables({"roles": roles}, {})
     assert flat["roles.lead.change.leadership.pct_change_text"] == "25.0%"
     assert flat["roles.feedback.items.took_action.pct_text"] == "suppressed"
@@ -557,12 +567,83 @@ def test_bias_statements_follow_the_results():
 def test_methods_name_what_the_scores_stage_wrote():
     """Every method name the stage writes to scores.json ``methods`` is quoted by the Methods,
     and the Methods quote no other."""
-    from pcnstudy.scores.bias import BIAS_METHODS
-    from pcnstudy.scores.effects import EFFECT_METHODS
-    from pcnstudy.scores.meta import META_METHODS
+    from pcnstudy.scores.scores_json import METHODS
 
     qmd = INDEX.read_text(encoding="utf-8")
     quoted = set(re.findall(r"\{\{< var scores\.methods\.([a-z_]+\.[a-z_]+) >\}\}", qmd))
-    written = {f"{section}.{key}" for section, names in (("meta", META_METHODS), ("effects", EFFECT_METHODS),
-                                                          ("bias", BIAS_METHODS)) for key in names}
+    written = {f"{section}.{key}" for section, names in METHODS.items() for key in names}
     assert quoted == written
+
+
+def test_a_retrospective_cohort_is_labelled_and_spoken_of_by_its_programme(tmp_path):
+    """A cohort surveyed once with a then-test (design retrospective): its then-vs-now change
+    is in the then-test table and the prose, labelled retrospective, and it is no lead cohort."""
+    root = small_project(tmp_path / "study", ["cohort_a"])
+    write_cohorts(root / "data" / "processed",
+                  {"cohort": "cohort_a", "programme": "Programme cohort_a", "n_pcns": 3, "waves": ["baseline", "end"],
+                   "demo": True},
+                  {"cohort": "fed", "programme": "System leadership programme for GP federation leaders",
+                   "n_pcns": 7, "waves": ["follow_up"], "retrospective_waves": ["then"], "demo": True})
+    scores_path = root / "data" / "processed" / "results" / "scores.json"
+    scores = json.loads(scores_path.read_text())
+    change = {"n_pairs": 24, "mean_from": 2.89, "mean_to": 3.77, "mean_diff": 0.885, "diff_ci_low": 0.695,
+              "diff_ci_high": 1.076, "pct_change": 0.306, "p_t": 1e-8}
+    scores["then_test"] = {"fed": {d: {"then_vs_post": change} for d in ("leadership", "systems", "partners")}}
+    scores_path.write_text(json.dumps(scores))
+    facts = manuscript.prepare(root, PARAMS)
+    flat = facts["variables"]
+    assert flat["roles.retrospective.label_lower"] == "system leadership programme for GP federation leaders"
+    assert flat["roles.retrospective.change.leadership.then_vs_post.mean_diff"] == "0.89"
+    assert "roles.then_test.cohort" not in flat  # no pre-test: not a response-shift cohort
+    flags = yaml.safe_load((root / "paper" / "_study.yml").read_text())
+    assert flags["study_has_retrospective"] and not flags["study_has_then_test"]
+    label = "System leadership programme for GP federation leaders (retrospective)"
+    assert label in (root / "paper" / "tables" / "cohorts.md").read_text()
+    then_table = (root / "paper" / "tables" / "then_test.md").read_text()
+    assert label in then_table and "Then-test vs post" in then_table
+    # the paper's own prose speaks of it, under its flag
+    qmd = (ROOT / "paper" / "index.qmd").read_text(encoding="utf-8")
+    assert 'when-meta="study_has_retrospective"' in qmd and "roles.retrospective.change.leadership" in qmd
+
+
+def test_supplement_shows_the_methods_secondary_analyses():
+    """The paired tests (with both adjustments), the ordinal models, alpha's interval and both
+    meta-analysis estimators get tables; names come from scores.json ``methods``; hidden stays hidden."""
+    import pandas as pd
+
+    from pcnstudy.scores.scores_json import METHODS, method_sections
+
+    reliability = pd.DataFrame([{"cohort": "a", "domain": "leadership", "wave": w, "n": n, "n_items": 4,
+                                 "alpha": 0.8, "ci_low": 0.7, "ci_high": 0.88} for w, n in
+                                (("end", 20), ("baseline", 22), ("mid", 3))])
+    ordinal = pd.DataFrame([{"cohort": "a", "domain": "leadership", "term": t, "estimate": 0.5, "se": 0.2,
+                             "ci_low": 0.1, "ci_high": 0.9, "p": 0.01, "odds_ratio": 1.6487, "n_obs": 80,
+                             "n_respondents": n, "cov_type": "cluster", "converged": True, "note": ""}
+                            for t, n in (("wave[T.end]", 20), ("wave[T.mid]", 3))])
+    sections = method_sections(reliability, ordinal, "<5", 5)
+    assert sections["reliability_ci"]["a"]["leadership"]["mid"]["n"] == "<5"
+    assert set(sections["ordinal"]["a"]["leadership"]["mid"].values()) == {"<5"}  # every statistic hidden
+    assert sections["ordinal"]["a"]["leadership"]["end"]["or_ci_low"] == pytest.approx(1.10517, abs=1e-4)
+    scores = {"settings": {"waves": ["baseline", "mid", "end"], "disclosure_marker": "<5"},
+              "methods": {s: dict(n) for s, n in METHODS.items()}, **sections,
+              "change": {"a": {"leadership": {"n_pairs": 20, "p_t": 0.004, "p_holm": 0.012, "p_bh": 0.006,
+                                              "p_wilcoxon": 0.02, "rank_biserial": 0.61, "dz": 0.7}}},
+              "effects": {"a": {"leadership": {"dz_ci_low": 0.2, "dz_ci_high": 1.2}}},
+              "meta": {"leadership": {"estimate": 0.6, "reml": {"k": 3, "estimate": 0.6, "ci_low": 0.4,
+                                                                "ci_high": 0.8, "tau2": 0.01, "i2": 0.2},
+                                      "dl": {"k": 3, "estimate": 0.62, "ci_low": 0.45, "ci_high": 0.79,
+                                             "tau2": 0.0, "i2": 0.0}}},
+              "meta_programmes": {"leadership": {"reml": {"k": 2, "estimate": 0.5}, "dl": {"k": 2, "estimate": 0.51}}}}
+    made = tables.paper_tables({"scores": scores}, instrument=None, codebook=None, conf_pct="95", quotes=None,
+                               cohorts=None)
+    assert "| a | leadership | 20 | 0.004 | 0.012 | 0.006 | 0.020 | 0.61 | 0.70 | (0.20, 1.20) |" in made["tests"]
+    assert "p (Benjamini-Hochberg)" in made["tests"] and METHODS["change"]["adjustment_sensitivity"] in made["tests"]
+    assert METHODS["ordinal"]["model"] in made["ordinal"]
+    assert "| a | leadership | end | 20 | 80 | 1.65 | (1.11, 2.46) | 0.010 |" in made["ordinal"]
+    assert "| a | leadership | mid | \\<5 | \\<5 | \\<5 | \\<5 | \\<5 |" in made["ordinal"]
+    rel = made["reliability"]
+    assert rel.index("| baseline |") < rel.index("| mid |") < rel.index("| end |")  # waves in time order
+    assert "| a | leadership | end | 20 | 0.80 | (0.70, 0.88) |" in rel and METHODS["reliability"]["ci"] in rel
+    est = made["meta_estimators"]
+    assert est.index("Programmes") < est.index("| Cohorts |") and est.index("| REML |") < est.index("DerSimonian-Laird |")
+    assert "| Cohorts | leadership | DerSimonian-Laird | 3 | 0.62 | (0.45, 0.79) |" in est

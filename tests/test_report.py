@@ -187,3 +187,30 @@ def test_missing_results_say_run_dvc_repro(project, capsys):
     assert report_command("cohort_a", root=project) == 1
     err = capsys.readouterr().err.strip()
     assert "scores.json: no such file; run `dvc repro` first" in err and len(err.splitlines()) == 1
+
+
+def test_a_retrospective_cohort_reports_its_then_vs_now_change_alone(project):
+    """A cohort surveyed once with a then-test: its report shows now minus then on the same
+    respondents, says it is retrospective, and pools it with no other cohort."""
+    configs = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((FIXTURE / "data" / "raw").glob("*/cohort.yml"))]
+    configs.append({"cohort": "fed", "programme": "System leadership programme for GP federation leaders",
+                    "region": "East Lancashire", "n_pcns": 7, "waves": ["follow_up"], "retrospective_waves": ["then"],
+                    "demo": True})
+    write_cohorts_table(project, configs)
+    scores_path = project / "data" / "processed" / "results" / "scores.json"
+    scores = json.loads(scores_path.read_text(encoding="utf-8"))
+    scores["then_test"] = {"fed": {"leadership": {"then_vs_post": {
+        "n_pairs": 24, "mean_from": 2.8889, "mean_to": 3.7743, "mean_diff": 0.8854, "diff_ci_low": 0.6950,
+        "diff_ci_high": 1.0759, "pct_change": 0.3065, "p_t": 1.2e-9}}}}
+    scores_path.write_text(json.dumps(scores), encoding="utf-8")
+    content = build_report("fed", project)
+    change = content["tables"]["change"]
+    assert "Retrospective change" in change and "Then (retrospective)" in change
+    assert "| Leadership skills | 24 | 2.89 | 3.77 | 0.89 | (0.69, 1.08) | 30.6 |" in change
+    assert "Other cohorts pooled" not in change  # pooled with no other cohort
+    intro = content["variables"]["cohort.change_intro"]
+    assert "retrospective" in intro and "meta-analysis" in intro
+    assert "| Respondents analysed | 24 |" in content["tables"]["cohort"]
+    assert "retrospective then-test" in content["tables"]["cohort"]
+    # the other cohorts' reports do not pool it either
+    assert "fed" not in build_report("cohort_a", project)["pooled"]["change"].get("leadership", {}).get("cohorts", "")

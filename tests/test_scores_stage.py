@@ -227,3 +227,50 @@ def test_run_scores_stage_reads_computes_and_writes(stage, tmp_path):
     for name in result.tables:
         assert (tmp_path / "results" / "scores" / f"{name}.csv").read_bytes() == \
             (out / "results" / "scores" / f"{name}.csv").read_bytes()
+
+
+def test_a_retrospective_cohort_gets_its_then_vs_now_change_alone(tmp_path):
+    """One wave and a then-test on the same respondents (cohorts table design retrospective): its
+    change is now minus then, checked against scipy's paired t-test; it enters no prospective table."""
+    from scipy import stats
+
+    rng = np.random.default_rng(14)
+    spec = {"cohort": "fed", "pcns": [f"F{i}" for i in range(5)], "n_respondents": 24,
+            "waves": {"follow_up": {"items": True}}, "then": {"wave": "then", "with": "follow_up",
+                                                             "shift": {"leadership": 0.7, "systems": 0.8,
+                                                                       "partners": 0.6}},
+            "ratings": {"base": {"leadership": 3.6, "systems": 3.3, "partners": 3.4}}}
+    fed = simulate_ratings(spec, rng)
+    alpha = simulate_ratings(_spec("alpha", ["baseline", "end"], 30, {"leadership": 0.2, "systems": 0.3,
+                                                                      "partners": 0.1}), rng)
+    ratings = pd.concat([fed, alpha], ignore_index=True)
+    ratings["respondent"] = ratings["cohort"] + "_" + ratings["respondent"].astype(str)
+    ratings["profession"], ratings["group"] = "GP", ""
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    ratings.to_parquet(processed / "ratings.parquet")
+    people = ratings.drop_duplicates(["cohort", "respondent"])[["respondent", "cohort", "pcn", "profession"]]
+    people.to_parquet(processed / "respondents.parquet")
+    people.head(0).assign(wave="", item="", value=0, group="").to_parquet(processed / "feedback.parquet")
+    pd.DataFrame({"cohort": ["alpha", "fed"], "programme": ["A", "Federation leaders"],
+                  "design": ["paired", "retrospective"]}).to_parquet(processed / "cohorts.parquet")
+    result = compute(read_inputs(processed, INSTRUMENT), SETTINGS)
+    then_test = result.tables["then_test"]
+    mine = then_test[then_test["cohort"] == "fed"]
+    assert set(mine["comparison"]) == {"then_vs_post"} and set(mine["item"]) == {"leadership", "systems", "partners"}
+    domain = add_domain_scores(fed)
+    domain = domain[domain["level"] == "domain"]
+    for rec in mine.to_dict("records"):
+        wide = domain[domain["item"] == rec["item"]].pivot(index="respondent", columns="wave", values="score").dropna()
+        t = stats.ttest_rel(wide["follow_up"], wide["then"])
+        ci = t.confidence_interval(0.95)
+        assert rec["n_pairs"] == len(wide) == 24
+        assert rec["mean_diff"] == pytest.approx((wide["follow_up"] - wide["then"]).mean(), abs=1e-12)
+        assert rec["p_t"] == pytest.approx(t.pvalue, rel=1e-9)
+        assert (rec["diff_ci_low"], rec["diff_ci_high"]) == pytest.approx((ci.low, ci.high), abs=1e-12)
+        assert rec["mean_diff"] > 0
+    # not a prospective pre-post cohort: not in the change scores, the models or the meta-analysis
+    for name in ("change_scores", "mixed_models", "effect_sizes", "attrition"):
+        assert "fed" not in set(result.tables[name]["cohort"]), name
+    assert result.tables["meta"]["k"].max() == 1  # alpha alone
+    assert "fed" in result.summary["then_test"] and "fed" not in result.summary["change"]

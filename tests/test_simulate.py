@@ -367,3 +367,60 @@ def test_no_seed_is_a_usage_error(tmp_path, monkeypatch, capsys):
     assert simulate_command(out=tmp_path / "r", truth=tmp_path / "t") == 2
     assert "seed" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+# ----------------------------------------------------------------------------- the retrospective cohort (seed 002)
+
+
+def test_removing_the_federation_cohort_leaves_every_other_cohort_byte_identical(tmp_path):
+    """Each cohort draws from its own stream: the East Lancashire cohort changes no other cohort's files."""
+    config = yaml.safe_load((ROOT / "config" / "simulation.yml").read_text(encoding="utf-8"))
+    del config["cohorts"]["elancs_fed"]
+    (tmp_path / "simulation.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    (tmp_path / "phrases.yml").write_text((ROOT / "config" / "phrases.yml").read_text(encoding="utf-8"))
+    seed = load_params(ROOT / "params.yaml")["simulate"]["seed"]
+    assert simulate_command(config=tmp_path / "simulation.yml", out=tmp_path / "r", truth=tmp_path / "t",
+                            seed=seed) == 0
+    for cohort in (c for c in COHORTS if c != "elancs_fed"):
+        for name in _files(RAW / cohort):
+            assert (tmp_path / "r" / cohort / name).read_bytes() == (RAW / cohort / name).read_bytes(), name
+
+
+def test_federation_cohort_is_one_wave_with_a_then_test_of_the_same_leaders():
+    meta = cohort_meta("elancs_fed")
+    assert meta["waves"] == ["follow_up"] and meta["retrospective_waves"] == ["then"]
+    assert meta["programme"] == "System leadership programme for GP federation leaders"
+    header, now = read_table(RAW / "elancs_fed" / "follow_up.csv")
+    then_header, then = read_table(RAW / "elancs_fed" / "then.csv")
+    id_col, role_col = header.index(meta["columns"]["respondent_id"]), header.index(meta["columns"]["role"])
+    assert len(now) == len(then) == 24
+    assert sorted(r[id_col] for r in now) == sorted(r[then_header.index(meta["columns"]["respondent_id"])]
+                                                   for r in then)
+    assert all(r[role_col].startswith(("Federation", "Locality")) for r in now)  # federation leaders' posts
+    question = next(h for h, q in meta["columns"]["text"].items() if q == "highlights")
+    assert meta["columns"]["text"] == {question: "highlights"} and question in header
+    truth = json.loads((TRUTH / "effects.json").read_text())["cohorts"]["elancs_fed"]
+    assert truth["sizes"] == {"follow_up": 24, "then": 24}
+    now_means, then_means = domain_means("elancs_fed", "follow_up"), domain_means("elancs_fed", "then")
+    for domain, entry in truth["domains"].items():
+        retro = entry["retrospective_change"]
+        assert retro["mean_diff"] == pytest.approx(entry["mean"]["follow_up"] - entry["then"]["mean"], abs=1e-12)
+        assert retro["mean_diff"] > 0.4
+        # the realised then-vs-now change of the written files lies within sampling error of the truth
+        by_id = dict(zip((r[then_header.index(meta["columns"]["respondent_id"])] for r in then), then_means[domain]))
+        diff = np.array([m - by_id[r[id_col]] for r, m in zip(now, now_means[domain])])  # paired by id
+        se = np.nanstd(diff, ddof=1) / np.sqrt(np.isfinite(diff).sum())
+        assert abs(np.nanmean(diff) - retro["mean_diff"]) < SAMPLING_Z * se, domain
+    assert "retrospective_change" not in json.loads((TRUTH / "effects.json").read_text())["cohorts"]["se_cohort2"][
+        "domains"]["leadership"]  # a then-test beside a pre-test is no retrospective-only change
+
+
+def test_federation_highlights_carry_the_seed_themes():
+    truth = pd.read_csv(TRUTH / "text_themes.csv")
+    mine = truth[truth["cohort"] == "elancs_fed"]
+    assert set(mine["question"]) == {"highlights"}
+    themes = mine["themes"].fillna("").str.split(";").explode()
+    for theme in ("confidence", "strategy", "problem_solving", "collective_ownership"):
+        assert (themes == theme).sum() >= 3, theme
+    assert not truth[truth["cohort"] != "elancs_fed"]["themes"].fillna("").str.contains(
+        "strategy|problem_solving|collective_ownership").any()

@@ -99,3 +99,30 @@ def test_an_unpaired_cohort_is_compared_with_its_sizes_at_each_wave():
     table = change_versus_truth(change, EFFECTS, ["a"])
     assert set(table["comparison"]) == {"unpaired"}
     assert (table["n_from"].iloc[0], table["n_to"].iloc[0]) == (30, 23) and table["covered"].all()
+
+
+def test_a_retrospective_cohort_is_compared_with_its_then_vs_now_truth():
+    from pcnstudy.twin.change_truth import retrospective_versus_truth
+
+    effects = {"cohorts": {"fed": {"domains": {"lead": {
+        "retrospective_change": {"wave_from": "then", "wave_to": "follow_up", "mean_diff": 0.75, "pct_change": 0.26}}}},
+        "se2": {"domains": {"lead": {"then": {"mean": 2.9}}}}}}
+    row = {"cohort": "fed", "item": "lead", "level": "domain", "comparison": "then_vs_post", "wave_from": "then",
+           "wave_to": "follow_up", "n_pairs": 24, "mean_diff": 0.89, "diff_ci_low": 0.69, "diff_ci_high": 1.08,
+           "pct_change": 0.31, "pct_ci_low": 0.23, "pct_ci_high": 0.39}
+    then_test = pd.DataFrame([row, {**row, "cohort": "se2"}, {**row, "comparison": "then_vs_pre"}])
+    table = retrospective_versus_truth(then_test, effects, ["fed", "se2"])
+    assert list(table["quantity"]) == ["mean_change", "pct_change"]  # se2 has no retrospective-only truth
+    assert set(table["comparison"]) == {"retrospective"} and table["covered"].all()
+    assert table["error"].iloc[0] == pytest.approx(0.89 - 0.75)
+    missed = retrospective_versus_truth(pd.DataFrame([{**row, "diff_ci_high": 0.74, "diff_ci_low": 0.5}]), effects,
+                                        ["fed"])
+    assert list(missed["covered"]) == [False, True]
+    assert retrospective_versus_truth(then_test, effects, []).empty
+    assert retrospective_versus_truth(pd.DataFrame(), effects, ["fed"]).empty
+    # the stage adds them to the change comparison
+    inputs = TwinInputs(cohorts=["fed"], change=pd.DataFrame([change_rows(0.3, 0.6)]), doc_themes=pd.DataFrame(),
+                        themes=[], effects=effects, then_test=then_test)
+    result = compute(inputs, TwinSettings(min_cell=5, alpha=0.05, coverage_replicates=2, coverage_seed=1))
+    assert list(result.change["comparison"]) == ["retrospective", "retrospective"]
+    assert result.summary["change"]["n_intervals"] == 2

@@ -59,6 +59,10 @@ from pcnstudy.ingest.validate import header_problems, load_cohort, mapped_header
 MAX_TEXT_CHARS = 10_000
 #: A completion date this many days outside the cohort's start..end is a problem.
 DATE_MARGIN_DAYS = 366
+#: A cohort with a follow-up wave (an evaluation long after the programme, e.g. 14 months on)
+#: may answer this many days after its end.
+FOLLOW_UP_WAVES = ("follow_up", "followup")
+FOLLOW_UP_MARGIN_DAYS = 2 * DATE_MARGIN_DAYS
 
 
 def _clean(value: Any) -> str | None:
@@ -97,7 +101,8 @@ def _date_bounds(config: dict) -> tuple[Any, Any] | None:
     if start is None or end is None:
         return None
     margin = dt.timedelta(days=DATE_MARGIN_DAYS)
-    return start - margin, end + margin
+    after = FOLLOW_UP_MARGIN_DAYS if any(w in FOLLOW_UP_WAVES for w in config.get("waves") or []) else DATE_MARGIN_DAYS
+    return start - margin, end + dt.timedelta(days=after)
 
 
 # --------------------------------------------------------------------------- one cohort

@@ -7,7 +7,8 @@ one row per cohort: cohort, programme, region, n_pcns, start, end, waves and
 retrospective_waves (``;``-joined, in time order), instrument, data ("simulated"
 for the demonstration study's cohorts, else "survey export"), and design (``study_design``:
 how change can be estimated: ``paired`` by respondent id, ``linked`` by self-generated
-codes, ``unpaired`` for anonymous waves, ``single_wave`` for one wave whatever the design).
+codes, ``unpaired`` for anonymous waves, ``retrospective`` for one wave with a retrospective
+then-rating of respondents who can be linked to it, ``single_wave`` for any other single wave).
 """
 from __future__ import annotations
 
@@ -21,11 +22,15 @@ SIMULATED, SURVEY_EXPORT = "simulated", "survey export"
 #: cohort.yml ``design`` -> the cohorts table's design when the cohort has several waves.
 STUDY_DESIGNS = {"paired": "paired", "self_code": "linked", "anonymous": "unpaired"}
 SINGLE_WAVE = "single_wave"
+RETROSPECTIVE = "retrospective"
 
 
 def study_design(config: Mapping[str, Any]) -> str:
-    """How a cohort's change can be estimated: paired, linked, unpaired, or single_wave (one survey wave)."""
+    """How a cohort's change can be estimated: paired, linked, unpaired, retrospective (one survey
+    wave with a then-test on the same, identified, respondents) or single_wave (one survey wave)."""
     if len(config.get("waves") or []) < 2:
+        if config.get("retrospective_waves") and (config.get("design") or "paired") != "anonymous":
+            return RETROSPECTIVE
         return SINGLE_WAVE
     return STUDY_DESIGNS[config.get("design") or "paired"]
 

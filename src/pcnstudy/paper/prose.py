@@ -61,12 +61,26 @@ def _max_count(tree: Any, name: str) -> int:
     return int(max(counts)) if counts else 0
 
 
+def _with_pre_test(then_test: Mapping[str, Any] | None, pre_test: bool) -> dict[str, Any]:
+    """The then-test cohorts that have (``pre_test``) or lack a prospective pre-test (a ``then_vs_pre`` row)."""
+    out = {}
+    for cohort, domains in (then_test or {}).items():
+        has = isinstance(domains, Mapping) and any(isinstance(d, Mapping) and "then_vs_pre" in d
+                                                   for d in domains.values())
+        if has == pre_test:
+            out[cohort] = domains
+    return out
+
+
 def study_roles(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]]) -> dict[str, Any]:
     """The cohorts the paper's prose speaks of, chosen by rule from the results.
 
     - ``lead``: the cohort with the most complete baseline-to-end pairs (its change,
       mixed model and attrition are quoted in the text);
-    - ``then_test``: of the cohorts with a retrospective then-test, the one with most pairs;
+    - ``then_test``: of the cohorts with a retrospective then-test beside a pre-test, the one with
+      most pairs;
+    - ``retrospective``: of the cohorts surveyed once with a then-test (no pre-test: their
+      then-vs-now change alone), the one with most pairs;
     - ``feedback``: the cohort with the most yes/no feedback items, then the most respondents.
 
     Each role holds the cohort's id, programme, plain label (``label``, ``label_lower``:
@@ -79,7 +93,9 @@ def study_roles(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]]) -> 
     labels = cohort_labels(cohorts)
     picks = {
         "lead": _largest(scores.get("change"), lambda t: (_max_count(t, "n_pairs"),)),
-        "then_test": _largest(scores.get("then_test"), lambda t: (_max_count(t, "n_pairs"),)),
+        "then_test": _largest(_with_pre_test(scores.get("then_test"), True), lambda t: (_max_count(t, "n_pairs"),)),
+        "retrospective": _largest(_with_pre_test(scores.get("then_test"), False),
+                                  lambda t: (_max_count(t, "n_pairs"),)),
         "feedback": _largest(scores.get("feedback"), lambda t: (len(t), _max_count(t, "n"))),
     }
     roles: dict[str, Any] = {}
@@ -94,7 +110,7 @@ def study_roles(scores: Mapping[str, Any], cohorts: list[Mapping[str, Any]]) -> 
             for part in ("change", "mixed", "attrition", "effects", "bias"):
                 if cohort in (scores.get(part) or {}):
                     rec[part] = scores[part][cohort]
-        elif role == "then_test":
+        elif role in ("then_test", "retrospective"):
             rec["change"] = scores["then_test"][cohort]
         else:
             rec["items"] = scores["feedback"][cohort]
@@ -182,6 +198,7 @@ def paper_conditions(results: Mapping[str, Any], roles: Mapping[str, Any], cohor
         "study_has_meta_programmes": any(int((rec or {}).get("k") or 0) >= 2
                                          for rec in (scores.get("meta_programmes") or {}).values()),
         "study_has_then_test": "then_test" in roles,
+        "study_has_retrospective": "retrospective" in roles,
         "study_has_feedback": "feedback" in roles,
         "study_has_themes": bool((results.get("themes") or {}).get("themes")),
         "study_has_twin_check": bool((results.get("twin") or {}).get("n_cohorts")),

@@ -24,7 +24,9 @@ The report is the template ``pcnstudy/paper/templates/cohort_report.qmd`` with a
 A cohort whose design (the cohorts table's ``design``) is ``unpaired`` gets its unpaired
 change instead (scores.json ``unpaired_change``, ``unpaired_change_md``), and the report
 says that its waves could not be linked; a ``single_wave`` cohort says that no change is
-estimated (``CHANGE_INTROS``, ``DESIGN_NOTES``).
+estimated; a ``retrospective`` cohort (one wave with a then-test) gets its retrospective
+then-vs-now change (scores.json ``then_test``, ``retrospective_change_md``), said to be
+retrospective and pooled with no other cohort (``CHANGE_INTROS``, ``DESIGN_NOTES``).
 
 Values are formatted as the paper formats them (``pcnstudy.paper.values.format_value``), and
 values suppressed by disclosure control stay suppressed; pooled figures only add
@@ -142,7 +144,7 @@ def read_cohort(processed: Path, name: str) -> dict[str, Any] | None:
 def results_cohorts(scores: Mapping[str, Any], themes: Mapping[str, Any]) -> list[str]:
     """Cohort ids the results hold (change, feedback, attrition, reliability, themes by cohort), sorted."""
     found: set[str] = set()
-    for section in ("change", "feedback", "attrition", "reliability", "mixed", "unpaired_change"):
+    for section in ("change", "feedback", "attrition", "reliability", "mixed", "unpaired_change", "then_test"):
         found.update((scores.get(section) or {}).keys())
     found.update((themes.get("by_cohort") or {}).keys())
     return sorted(c for c in found if c not in POOLED_KEYS)
@@ -290,7 +292,8 @@ def cohort_table(config: Mapping[str, Any], n_respondents: Any) -> str:
 
 
 #: What the report says of a cohort's waves, by its design (the cohorts table's ``design``).
-DESIGN_NOTES = {"unpaired": " (unpaired: the waves could not be linked)", "single_wave": " (a single wave)"}
+DESIGN_NOTES = {"unpaired": " (unpaired: the waves could not be linked)", "single_wave": " (a single wave)",
+                "retrospective": " (a single wave with a retrospective then-test)"}
 #: The report's opening of its change section, by design (paired and linked: complete pairs).
 CHANGE_INTROS = {
     "paired": "Change from the first to the last wave, by domain, on complete pairs. The other cohorts are pooled "
@@ -305,7 +308,30 @@ CHANGE_INTROS = {
                    "attempted. The other cohorts' change is shown for reference (REML random-effects pool of their "
                    "mean change, and the study's meta-analysis).",
 }
+CHANGE_INTROS["retrospective"] = (
+    "This cohort was surveyed once, after the programme: each respondent rated every item as they are now and, "
+    "retrospectively, as they were before the programme (a then-test). Its change, by domain, is now minus then "
+    "on the same respondents (paired t interval and test): a retrospective pre-post change, which rests on recall "
+    "rather than a baseline, so it enters neither the other cohorts' pool nor the study's meta-analysis of "
+    "prospective change.")
 CHANGE_INTROS["linked"] = CHANGE_INTROS["paired"]
+
+
+def retrospective_change_md(mine: Mapping[str, Any], domains: Mapping[str, str], conf_pct: str) -> str:
+    """A retrospective cohort's then-vs-now change by domain (scores.json ``then_test``, ``then_vs_post``)."""
+    rows = []
+    for domain in sorted(mine, key=str):
+        rec = (mine.get(domain) or {}).get("then_vs_post") or {}
+        rows.append([md_escape(domains.get(domain, domain))]
+                    + [fmt(k, rec[k]) if k in rec else "" for k in ("n_pairs", "mean_from", "mean_to", "mean_diff")]
+                    + [interval(rec, "diff_ci_low", "diff_ci_high"),
+                       fmt("pct_change", rec["pct_change"]) if "pct_change" in rec else "",
+                       fmt("p_t", rec["p_t"]) if "p_t" in rec else ""])
+    header = ["Domain", "Pairs", "Then (retrospective)", "Now", "Mean change", f"{conf_pct}% CI", "% change",
+              "p (t)"]
+    return pipe_table(header, rows, "Retrospective change in self-rated capability: now minus the retrospective "
+                      "then-rating on the same respondents (no prospective baseline)", "tbl-change",
+                      "l" + "r" * (len(header) - 1))
 
 
 def unpaired_change_md(mine: Mapping[str, Any], domains: Mapping[str, str], conf_pct: str) -> str:
@@ -432,6 +458,8 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
     design = str(config.get("design") or "paired")
     if design == "unpaired":
         mine["unpaired_change"] = (scores.get("unpaired_change") or {}).get(name, {})
+    if design == "retrospective":
+        mine["then_test"] = (scores.get("then_test") or {}).get(name, {})
     change_csv = read_table(results_dir / "scores" / "change_scores.csv")
     pooled_change = pooled_change_others(change_csv, name, alpha)
     pooled_feedback = pooled_counts_others(read_table(results_dir / "scores" / "feedback_proportions.csv"), name,
@@ -452,6 +480,9 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
     n_resp = mine["attrition"].get("n_baseline") if mine["attrition"] else None
     if n_resp is None:
         n_resp = max((number(r.get("n")) or 0 for r in mine["feedback"].values()), default=None) or None
+    if n_resp is None and mine.get("then_test"):
+        n_resp = int(max((number((r.get("then_vs_post") or {}).get("n_pairs")) or 0
+                          for r in mine["then_test"].values()), default=0)) or None
     flat: dict[str, str] = {
         "cohort.id": name,
         "cohort.programme": str(config.get("programme") or "programme not stated in cohort.yml"),
@@ -473,6 +504,8 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
     tables = {
         "cohort": cohort_table(config, n_resp),
         "change": (unpaired_change_md(mine["unpaired_change"], names["Domain"], conf_pct) if design == "unpaired"
+                   else retrospective_change_md(mine["then_test"], names["Domain"], conf_pct)
+                   if design == "retrospective"
                    else change_table_md(mine["change"], pooled_change, scores.get("meta") or {}, names["Domain"],
                                         conf_pct)),
         "feedback": proportions_table_md(mine["feedback"], pooled_feedback, names["Item"], "Item",

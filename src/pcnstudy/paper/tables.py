@@ -10,6 +10,10 @@ report too. Values are formatted by ``pcnstudy.paper.values.format_value``. Coho
 named by their programme, items by their wording, never by id; a cohort whose design is
 ``unpaired`` is labelled "<programme> (unpaired)" in every table (``cohort_labels``);
 its unpaired change table is shown only when some cohort is unpaired (``visible_when``).
+The supplement's tables of the analyses the Methods name beside the headline ones
+(``tests``: t-test with Holm and Benjamini-Hochberg p, Wilcoxon and rank-biserial, d~z~ with
+its interval; ``ordinal``; ``reliability`` with alpha's interval; ``meta_estimators``: REML
+beside DerSimonian-Laird) take their captions' method names from scores.json ``methods``.
 """
 from __future__ import annotations
 
@@ -110,19 +114,21 @@ STAT_HEADERS = {
     "rank_biserial": "Rank-biserial r",
     "pct_pomp": "% of maximum", "r_baseline_change": "r (baseline, change)", "d_av": "d~av~", "g_av": "g~av~", "r_oldham": "r (Oldham)",
     "delta_tip": "Tipping delta", "icc_pcn": "ICC (PCN)", "deff": "Design effect", "programmes": "Programmes",
+    "p_bh": "p (Benjamini-Hochberg)", "alpha": "Alpha", "odds_ratio": "Odds ratio", "p_ordinal": "p",
 }
 CI_PAIRS = (("ci_low", "ci_high"), ("diff_ci_low", "diff_ci_high"), ("pct_ci_low", "pct_ci_high"),
             ("prop_ci_low", "prop_ci_high"), ("hk_ci_low", "hk_ci_high"), ("pi_low", "pi_high"),
             ("pct_pomp_ci_low", "pct_pomp_ci_high"), ("dz_ci_low", "dz_ci_high"), ("d_av_ci_low", "d_av_ci_high"),
             ("g_av_ci_low", "g_av_ci_high"), ("r_baseline_change_ci_low", "r_baseline_change_ci_high"),
-            ("cr_ci_low", "cr_ci_high"), ("prop_cl_ci_low", "prop_cl_ci_high"))
+            ("cr_ci_low", "cr_ci_high"), ("prop_cl_ci_low", "prop_cl_ci_high"), ("or_ci_low", "or_ci_high"))
 #: Headings of the interval columns other than a plain CI: (prefix, suffix) around the level.
 CI_HEADERS = {"hk_ci_low": ("Hartung-Knapp ", "% CI"), "pi_low": ("", "% prediction interval"),
               "pct_pomp_ci_low": ("", "% CI (% of maximum)"), "dz_ci_low": ("", "% CI (d~z~)"),
               "d_av_ci_low": ("", "% CI (d~av~)"), "g_av_ci_low": ("", "% CI (g~av~)"),
               "r_baseline_change_ci_low": ("", "% CI (r)"),
               "cr_ci_low": ("", "% CI, clustered by PCN"),
-              "prop_cl_ci_low": ("", "% CI (%), clustered by respondent")}
+              "prop_cl_ci_low": ("", "% CI (%), clustered by respondent"),
+              "or_ci_low": ("", "% CI (odds ratio)")}
 TABLE_COLUMNS = {
     "change": ["n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low", "pct_change", "pct_ci_low", "p_holm",
                "dz"],
@@ -141,9 +147,19 @@ TABLE_COLUMNS = {
                   "mean_baseline_lost", "p_welch"],
     "unpaired_change": ["n_from", "n_to", "mean_from", "mean_to", "mean_diff", "diff_ci_low", "pct_change",
                         "pct_ci_low", "p_welch", "p_mannwhitney", "rank_biserial"],
+    # the supplement's tables of the analyses the Methods name beside the headline ones
+    "tests": ["n_pairs", "p_t", "p_holm", "p_bh", "p_wilcoxon", "rank_biserial", "dz", "dz_ci_low"],
+    "ordinal": ["n_respondents", "n_obs", "odds_ratio", "or_ci_low", "p_ordinal"],
+    "reliability": ["n", "alpha", "ci_low"],
+    "meta_estimators": ["k", "estimate", "ci_low", "hk_ci_low", "tau2", "i2"],
 }
+#: Row labels of the meta-analysis estimators table.
+META_UNITS = {"programmes": "Programmes (cohorts of one programme combined first)", "cohorts": "Cohorts"}
+ESTIMATOR_LABELS = {"reml": "REML", "dl": "DerSimonian-Laird"}
 #: The label every table gives an unpaired cohort (its waves could not be linked).
 UNPAIRED_LABEL = "unpaired"
+#: The label every table gives a cohort surveyed once with a retrospective then-test.
+RETROSPECTIVE_LABEL = "retrospective"
 
 
 #: What the mixed-model table adds to its caption when it holds an unpaired cohort's model.
@@ -161,9 +177,11 @@ def visible_when(flag: str, text: str) -> str:
 def cohort_labels(cohorts: list[Mapping[str, Any]] | None) -> dict[str, str]:
     """{cohort: label}, the row label of every table that reports a cohort: its programme
     (numbered where a programme ran several cohorts, ``pcnstudy.core.labels.cohort_labels``),
-    never its id, and "<label> (unpaired)" for a cohort whose design is ``unpaired``."""
+    never its id, "<label> (unpaired)" for a cohort whose design is ``unpaired`` and
+    "<label> (retrospective)" for one surveyed once with a then-test (design ``retrospective``)."""
     designs = {str(c.get("cohort")): str(c.get("design") or "paired") for c in cohorts or []}
-    return {cohort: f"{label} ({UNPAIRED_LABEL})" if designs.get(cohort) == UNPAIRED_LABEL else label
+    marked = (UNPAIRED_LABEL, RETROSPECTIVE_LABEL)
+    return {cohort: f"{label} ({designs[cohort]})" if designs.get(cohort) in marked else label
             for cohort, label in plain_cohort_labels(cohorts).items()}
 
 
@@ -216,8 +234,10 @@ def stat_header(col: str, conf_pct: str = "95") -> str:
     return STAT_HEADERS.get(col) or md_escape(col.replace("_", " "))
 
 
-def leaf_records(tree: Any, depth: int) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
-    """Walk ``depth`` levels of a nested dict; return ((key, ...), statistics dict) pairs, sorted."""
+def leaf_records(tree: Any, depth: int,
+                 orders: Mapping[int, list[str]] | None = None) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Walk ``depth`` levels of a nested dict; return ((key, ...), statistics dict) pairs, sorted
+    (at a level given in ``orders``, {level index: keys in order}, by that order, then by name)."""
     out: list[tuple[tuple[str, ...], dict[str, Any]]] = []
 
     def walk(node: Any, keys: tuple[str, ...]) -> None:
@@ -226,7 +246,9 @@ def leaf_records(tree: Any, depth: int) -> list[tuple[tuple[str, ...], dict[str,
         if len(keys) == depth:
             out.append((keys, dict(node)))
             return
-        for key in sorted(node, key=str):
+        order = list((orders or {}).get(len(keys)) or [])
+        rank = lambda key: (order.index(str(key)) if str(key) in order else len(order), str(key))  # noqa: E731
+        for key in sorted(node, key=rank):
             walk(node[key], keys + (str(key),))
 
     walk(tree, ())
@@ -234,12 +256,15 @@ def leaf_records(tree: Any, depth: int) -> list[tuple[tuple[str, ...], dict[str,
 
 
 def stats_table(tree: Any, levels: list[str], caption: str, label: str, *, wanted: list[str] | None = None,
-                names: Mapping[str, Mapping[str, str]] | None = None, prefix: str = "x", conf_pct: str = "95") -> str:
+                names: Mapping[str, Mapping[str, str]] | None = None, prefix: str = "x", conf_pct: str = "95",
+                orders: Mapping[str, list[str]] | None = None) -> str:
     """A table with one row per leaf of ``tree`` (``levels`` deep) and one column per statistic.
 
-    ``names`` maps a level's heading to {id: display name} for row labels.
+    ``names`` maps a level's heading to {id: display name} for row labels; ``orders`` a
+    level's heading to its keys in order (e.g. waves in time order; others by name).
     """
-    records = leaf_records(tree or {}, len(levels))
+    records = leaf_records(tree or {}, len(levels),
+                           {i: list(orders[level]) for i, level in enumerate(levels) if level in (orders or {})})
     cols = stat_columns([rec for _, rec in records], wanted)
     header = [md_escape(level) for level in levels] + [stat_header(c, conf_pct) for c in cols]
     rows = []
@@ -256,11 +281,12 @@ def display_names(instrument: Mapping[str, Any] | None, codebook: Mapping[str, A
     domains = {k: v.get("name", k) for k, v in (instrument.get("domains") or {}).items()}
     feedback = {f["id"]: f.get("text", f["id"]) for f in instrument.get("feedback") or []}
     themes = {t["id"]: t.get("name", t["id"]) for t in codebook.get("themes") or []}
-    comparisons = {"pre_vs_post": "Pre-test vs end", "then_vs_post": "Then-test vs end",
+    comparisons = {"pre_vs_post": "Pre-test vs end", "then_vs_post": "Then-test vs post",
                    "then_vs_pre": "Then-test minus pre-test (same respondents)"}
     # the change table's individual-level row over every cohort is not a pooled estimate
     cohorts = {"pooled": "All respondents, unweighted (not a pooled estimate)"}
-    return {"Domain": domains, "Item": feedback, "Theme": themes, "Comparison": comparisons, "Cohort": cohorts}
+    return {"Domain": domains, "Item": feedback, "Theme": themes, "Comparison": comparisons, "Cohort": cohorts,
+            "Unit": dict(META_UNITS), "Estimator": dict(ESTIMATOR_LABELS)}
 
 
 def cohorts_table(cohorts: list[Mapping[str, Any]]) -> str:
@@ -348,6 +374,36 @@ def wave_columns(scores: Mapping[str, Any]) -> list[str] | None:
     return order + extra if (order or extra) else None
 
 
+def tests_tree(scores: Mapping[str, Any]) -> dict:
+    """cohort -> domain -> the change section's tests (last wave) with d~z~'s interval from
+    the effects section beside them (the supplement's table of the paired tests)."""
+    effects = scores.get("effects") or {}
+    out: dict = {}
+    for cohort, domains in (scores.get("change") or {}).items():
+        for domain, rec in (domains or {}).items():
+            eff = (effects.get(cohort) or {}).get(domain) or {}
+            out.setdefault(cohort, {})[domain] = {**rec, **{k: eff[k] for k in ("dz_ci_low", "dz_ci_high")
+                                                           if k in eff}}
+    return out
+
+
+def estimators_tree(scores: Mapping[str, Any]) -> dict:
+    """unit (programmes, cohorts) -> domain -> estimator -> the pooled result, from the
+    estimators nested under each domain of scores.json's ``meta_programmes`` and ``meta``."""
+    out: dict = {}
+    for unit, section in (("programmes", "meta_programmes"), ("cohorts", "meta")):
+        for domain, node in (scores.get(section) or {}).items():
+            for method in ESTIMATOR_LABELS:
+                if isinstance((node or {}).get(method), Mapping):
+                    out.setdefault(unit, {}).setdefault(domain, {})[method] = node[method]
+    return out
+
+
+def _method(scores: Mapping[str, Any], section: str, key: str, default: str) -> str:
+    """A method's name as the scores stage wrote it (scores.json ``methods``), else ``default``."""
+    return str(((scores.get("methods") or {}).get(section) or {}).get(key) or default)
+
+
 def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, codebook: Mapping | None,
                  conf_pct: str, quotes: pd.DataFrame | None,
                  cohorts: list[Mapping[str, Any]] | None) -> dict[str, str]:
@@ -373,13 +429,47 @@ def paper_tables(results: Mapping[str, Any], *, instrument: Mapping | None, code
                              "Linear mixed models of domain scores: change from baseline to the last wave, "
                              "using every observation" + (UNPAIRED_MODEL_NOTE if scores.get("unpaired_models") else ""),
                              "tbl-mixed", wanted=cols["mixed"], prefix="scores.mixed.x.x", **kw),
-        "reliability": stats_table(scores.get("reliability"), ["Cohort", "Domain"],
-                                   "Internal consistency of each domain (Cronbach's alpha) by wave",
-                                   "tbl-reliability", wanted=wave_columns(scores), prefix="scores.reliability.x.x",
-                                   **kw),
+        "reliability": (stats_table(scores["reliability_ci"], ["Cohort", "Domain", "Wave"],
+                                    "Internal consistency of each domain (Cronbach's alpha) by wave, with "
+                                    + _method(scores, "reliability", "ci", "its interval"),
+                                    "tbl-reliability", wanted=cols["reliability"], prefix="scores.reliability_ci.x.x.x",
+                                    orders={"Wave": wave_columns(scores) or []}, **kw)
+                        if scores.get("reliability_ci") else
+                        stats_table(scores.get("reliability"), ["Cohort", "Domain"],
+                                    "Internal consistency of each domain (Cronbach's alpha) by wave",
+                                    "tbl-reliability", wanted=wave_columns(scores), prefix="scores.reliability.x.x",
+                                    **kw)),
+        "tests": stats_table(tests_tree(scores), ["Cohort", "Domain"],
+                             "Tests of the change from baseline to the end, by domain (complete pairs): the "
+                             + _method(scores, "change", "test", "paired t-test") + " with its p-value adjusted by "
+                             + _method(scores, "change", "adjustment", "Holm's method") + " and, as a sensitivity "
+                             "analysis, by " + _method(scores, "change", "adjustment_sensitivity",
+                                                       "Benjamini and Hochberg's method")
+                             + " (across " + _method(scores, "change", "family", "the domains") + "); the "
+                             + _method(scores, "change", "nonparametric", "Wilcoxon signed-rank test") + " with the "
+                             + _method(scores, "change", "nonparametric_effect", "rank-biserial correlation")
+                             + "; and d~z~ with its interval", "tbl-tests", wanted=cols["tests"],
+                             prefix="scores.change.x.x", **kw),
+        "ordinal": stats_table(scores.get("ordinal"), ["Cohort", "Domain", "Wave"],
+                               "Ordinal sensitivity analysis: a "
+                               + _method(scores, "ordinal", "model", "proportional-odds model")
+                               + "; the odds ratio of answering higher at the wave than at baseline",
+                               "tbl-ordinal", wanted=cols["ordinal"], prefix="scores.ordinal.x.x.x",
+                               orders={"Wave": wave_columns(scores) or []}, **kw),
+        "meta_estimators": stats_table(estimators_tree(scores), ["Unit", "Domain", "Estimator"],
+                                       "Random-effects meta-analysis of the change in each domain by the "
+                                       "estimator of between-unit variance: the "
+                                       + _method(scores, "meta", "estimator", "REML estimator") + " of the headline "
+                                       "analysis beside the " + _method(scores, "meta", "estimator_sensitivity",
+                                                                        "DerSimonian and Laird estimator"),
+                                       "tbl-meta-estimators", wanted=cols["meta_estimators"],
+                                       prefix="scores.meta.x.x", orders={"Unit": list(META_UNITS),
+                                                                          "Estimator": list(ESTIMATOR_LABELS)}, **kw),
         "then_test": stats_table(scores.get("then_test"), ["Cohort", "Domain", "Comparison"],
                                  "Response shift: the retrospective then-test beside the pre-test, against the "
-                                 "end of the programme", "tbl-then-test", wanted=cols["then_test"],
+                                 "end of the programme; for a cohort surveyed once (retrospective), its "
+                                 "retrospective pre-post change: the one wave minus the then-test on the same "
+                                 "respondents", "tbl-then-test", wanted=cols["then_test"],
                                  prefix="scores.then_test.x.x.x", **kw),
         "attrition": stats_table(scores.get("attrition"), ["Cohort"],
                                  "Attrition between the first and last waves, and how those lost differed at "

@@ -4,7 +4,8 @@
 (``pcnstudy.paper.inputs.read_twin``: change_truth and theme_truth), the cohorts analysed
 (programme names label the rows) and the instrument's and codebook's display names, and
 gives {file stem: markdown} for ``twin_change`` (each simulated cohort's change per domain:
-estimate and interval, the generator's value, whether the interval covers it) and
+estimate and interval, the generator's value, whether the interval covers it; a cohort
+surveyed once is its retrospective then-vs-now change, labelled by ``cohort_labels``) and
 ``twin_themes`` (each theme's true and assigned share of responses, and Cohen's kappa).
 Both tables are always made, so that their references resolve; without a simulated cohort
 they hold one row 'none'.
@@ -54,9 +55,9 @@ def change_truth_table(change: pd.DataFrame, programmes: Mapping[str, str], doma
         rows.append(row)
     header = ["Programme", "Domain", "Wave", f"Mean change ({conf_pct}% CI)", "True change", "Covered",
               f"Change of the mean, % ({conf_pct}% CI)", "True %", "Covered (%)"]
-    return pipe_table(header, rows, "The simulated cohorts' change from baseline beside the simulator's population "
-                      "value, in scale points and as percent change of the mean: does each interval cover the "
-                      "truth?", "tbl-twin-change", "lll" + "rrcrrc", max_width=30)
+    return pipe_table(header, rows, "The simulated cohorts' change from baseline (for a cohort surveyed once, from "
+                      "its retrospective then-test) beside the simulator's population value, in scale points and "
+                      "as percent change of the mean: does each interval cover the truth?", "tbl-twin-change", "lll" + "rrcrrc", max_width=30)
 
 
 def theme_truth_table(themes: pd.DataFrame) -> str:

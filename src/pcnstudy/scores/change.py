@@ -49,8 +49,10 @@ CHANGE_COLUMNS = [
 ]
 CHANGE_EXTRA_COLUMNS = ["level", "sd_diff", "wilcoxon_method", "n_nonzero"]
 RANK_DIGITS = 10
+#: The Wilcoxon test is exact below this many non-zero differences (without ties or zeros), as R's.
+WILCOXON_EXACT_BELOW = 50
 #: The names other modules and the command reach through this one (they live in ratings_table).
-__all__ = ["CHANGE_COLUMNS", "CHANGE_EXTRA_COLUMNS", "adjust_pvalues", "holm_adjust", "change_table", "paired_t",
+__all__ = ["ADJUSTMENTS", "CHANGE_COLUMNS", "CHANGE_EXTRA_COLUMNS", "CHANGE_METHODS", "adjust_pvalues", "holm_adjust", "change_table", "paired_t",
            "paired_t_from_summary", "pct_change_bootstrap", "pct_change_delta", "psignrank", "rank_biserial",
            "wilcoxon_signed_rank"]
 
@@ -100,7 +102,7 @@ def wilcoxon_signed_rank(diff, correct: bool = True) -> tuple[float, float, str,
     v = float(ranks[d > 0].sum())
     _, tie_counts = np.unique(ranks, return_counts=True)
     ties = bool((tie_counts > 1).any())
-    if n < 50 and not ties and not zeros:
+    if n < WILCOXON_EXACT_BELOW and not ties and not zeros:
         if v > n * (n + 1) / 4:
             p = 1.0 - psignrank(v - 1, n)
         else:
@@ -220,6 +222,22 @@ def pct_change_bootstrap(x_from, x_to, reps: int, seed: int, alpha: float = 0.05
 
 #: ``adjust_pvalues`` method -> statsmodels' ``multipletests`` method.
 ADJUSTMENTS = {"holm": "holm", "bh": "fdr_bh"}
+#: Each adjustment (column ``p_<key>``), as the paper's Methods name it.
+ADJUSTMENT_NAMES = {"holm": "Holm's step-down method", "bh": "Benjamini and Hochberg's step-up method"}
+#: The adjustment the change table reports (``p_holm``) and its sensitivity analysis (``p_bh``).
+HEADLINE_ADJUSTMENT, SENSITIVITY_ADJUSTMENT = "holm", "bh"
+#: One family of adjusted p-values: the rows sharing these columns.
+ADJUSTMENT_FAMILY = ("cohort", "wave_to", "level")
+#: The tests of the change table, as the paper's Methods name them (scores.json ``methods.change``).
+CHANGE_METHODS = {
+    "test": "paired t-test",
+    "nonparametric": (f"Wilcoxon signed-rank test (zero differences dropped; exact below {WILCOXON_EXACT_BELOW} "
+                      "non-zero differences without ties, else the normal approximation with continuity correction)"),
+    "nonparametric_effect": "matched-pairs rank-biserial correlation",
+    "adjustment": ADJUSTMENT_NAMES[HEADLINE_ADJUSTMENT],
+    "adjustment_sensitivity": ADJUSTMENT_NAMES[SENSITIVITY_ADJUSTMENT],
+    "family": "the domains, and separately the items, of one cohort and wave",
+}
 
 
 def holm_adjust(p: np.ndarray) -> np.ndarray:
@@ -340,13 +358,12 @@ def change_table(long: pd.DataFrame, waves: list[str] | None = None, alpha: floa
     if not parts:
         return pd.DataFrame(columns=CHANGE_COLUMNS + extras)
     table = pd.concat(parts, ignore_index=True)
-    fam = ["cohort", "wave_to", "level"]
-    table["p_holm"] = np.nan
-    table["p_bh"] = np.nan
-    for _, idx in table.groupby(fam, sort=True).groups.items():
+    for method in ADJUSTMENTS:
+        table[f"p_{method}"] = np.nan
+    for _, idx in table.groupby(list(ADJUSTMENT_FAMILY), sort=True).groups.items():
         p = table.loc[idx, "p_t"].to_numpy(float)
-        table.loc[idx, "p_holm"] = adjust_pvalues(p, "holm")
-        table.loc[idx, "p_bh"] = adjust_pvalues(p, "bh")
+        for method in ADJUSTMENTS:
+            table.loc[idx, f"p_{method}"] = adjust_pvalues(p, method)
     rank = {w: i for i, w in enumerate(wave_order)}
     table["_w"] = table["wave_to"].map(rank)
     table["_l"] = (table["level"] == "domain").astype(int)

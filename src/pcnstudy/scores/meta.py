@@ -52,8 +52,14 @@ META_COLUMNS = ["domain", "method", "estimate", "se", "ci_low", "ci_high", "tau2
                 "pi_informative"]
 #: The programme-level table: META_COLUMNS and the programmes pooled.
 META_PROGRAMME_COLUMNS = META_COLUMNS + ["programmes"]
-#: What the tables' intervals are, as the Methods name them.
-META_METHODS = {"ci": "Wald (normal quantile)", "hk_ci": "Hartung-Knapp-Sidik-Jonkman (t, k - 1 df)",
+#: The estimators of tau² each table pools with (its ``method`` column), as the Methods name them.
+META_ESTIMATORS = {"dl": "DerSimonian and Laird estimator", "reml": "restricted maximum-likelihood estimator"}
+#: The estimator of the headline pooling (the top level of scores.json's ``meta`` sections) and its sensitivity analysis.
+HEADLINE_ESTIMATOR, SENSITIVITY_ESTIMATOR = "reml", "dl"
+#: What the tables' estimators and intervals are, as the Methods name them.
+META_METHODS = {"estimator": META_ESTIMATORS[HEADLINE_ESTIMATOR],
+                "estimator_sensitivity": META_ESTIMATORS[SENSITIVITY_ESTIMATOR],
+                "ci": "Wald (normal quantile)", "hk_ci": "Hartung-Knapp-Sidik-Jonkman (t, k - 1 df)",
                 "pi": "prediction interval as metafor predict() after test = \"knha\" (t, k - 1 df)",
                 "within_programme": "fixed-effect inverse-variance mean"}
 
@@ -161,7 +167,7 @@ def _last_domain_rows(change: pd.DataFrame, exclude: tuple[str, ...]) -> pd.Data
     return last.assign(var=last["sd_diff"] ** 2 / last["n_pairs"])
 
 
-def pool_change(change: pd.DataFrame, alpha: float = 0.05, methods: tuple[str, ...] = ("dl", "reml"),
+def pool_change(change: pd.DataFrame, alpha: float = 0.05, methods: tuple[str, ...] = tuple(META_ESTIMATORS),
                 exclude: tuple[str, ...] = ("pooled", "all"), scale_width: float | None = None) -> pd.DataFrame:
     """Pool each domain's mean change (first wave to the last wave of each cohort) across cohorts.
 
@@ -193,7 +199,7 @@ def within_programme(y, v) -> tuple[float, float]:
 
 
 def pool_programmes(change: pd.DataFrame, programme_of: dict[str, str], alpha: float = 0.05,
-                    methods: tuple[str, ...] = ("dl", "reml"), exclude: tuple[str, ...] = ("pooled", "all"),
+                    methods: tuple[str, ...] = tuple(META_ESTIMATORS), exclude: tuple[str, ...] = ("pooled", "all"),
                     scale_width: float | None = None) -> pd.DataFrame:
     """Random-effects pooling with the programme, not the cohort, as the unit.
 

@@ -41,6 +41,10 @@ ORDINAL_COLUMNS = ["cohort", "domain", "term", "estimate", "se", "ci_low", "ci_h
                    "n_obs", "n_respondents", "cov_type", "converged", "note"]
 
 
+#: The model, as the paper's Methods name it (scores.json ``methods.ordinal``).
+ORDINAL_METHODS = {"model": ("proportional-odds (cumulative logit) model of the item responses on wave with standard "
+                             "errors cluster-robust by respondent")}
+
 MAX_NEWTON_STEPS = 200
 #: Newton's method stops when no parameter moves by more than this.
 NEWTON_TOL = 1e-10

@@ -16,6 +16,8 @@ import pandas as pd
 from scipy import stats
 
 RELIABILITY_COLUMNS = ["cohort", "domain", "wave", "n", "n_items", "alpha", "ci_low", "ci_high"]
+#: The interval, as the paper's Methods name it (scores.json ``methods.reliability``).
+RELIABILITY_METHODS = {"ci": "Feldt's F-based interval"}
 
 
 def cronbach_alpha(items: pd.DataFrame | np.ndarray, ci: float = 0.95) -> tuple[float, float, float, int]:

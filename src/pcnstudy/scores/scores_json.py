@@ -9,8 +9,10 @@ NaN as null, a hidden value as the disclosure marker string (e.g. ``"<5"``).
 ``extra_sections(meta_programmes, effects, bias, wave_order)`` adds the sections
 ``meta_programmes`` (domain -> method, REML at the top as in ``meta``), ``effects``
 and ``bias`` (cohort -> domain, last wave; published, disclosure-controlled tables)
-and ``methods`` (the names of the estimators and intervals those tables use, for the
-paper's Methods).
+and ``methods`` (``METHODS``: the names of the estimators, tests, intervals and
+adjustments those tables use, for the paper's Methods). ``method_sections(reliability,
+ordinal, marker, threshold)`` adds ``reliability_ci`` (alpha with its interval) and
+``ordinal`` (the proportional-odds sensitivity analysis), disclosure-controlled.
 """
 from __future__ import annotations
 
@@ -22,9 +24,12 @@ import pandas as pd
 
 from pcnstudy.core.disclosure import is_hidden
 from pcnstudy.scores.bias import BIAS_COLUMNS, BIAS_METHODS
+from pcnstudy.scores.change import CHANGE_METHODS
 from pcnstudy.scores.effects import EFFECT_COLUMNS, EFFECT_METHODS
-from pcnstudy.scores.meta import META_METHODS
+from pcnstudy.scores.meta import HEADLINE_ESTIMATOR, META_METHODS
+from pcnstudy.scores.ordinal import ORDINAL_METHODS
 from pcnstudy.scores.ratings_table import order_waves
+from pcnstudy.scores.reliability import RELIABILITY_METHODS
 
 UNPAIRED_JSON_KEYS = ["wave_from", "wave_to", "n_from", "n_to", "mean_from", "mean_to", "mean_diff", "diff_ci_low",
                       "diff_ci_high", "pct_change", "pct_ci_low", "pct_ci_high", "welch_t", "welch_df", "p_welch",
@@ -33,7 +38,11 @@ UNPAIRED_MODEL_JSON_KEYS = ["wave_to", "estimate", "se", "ci_low", "ci_high", "p
                             "n_obs", "n_pcn", "converged", "note"]
 CHANGE_JSON_KEYS = ["wave_from", "wave_to", "n_pairs", "mean_from", "mean_to", "mean_diff", "diff_ci_low",
                     "diff_ci_high", "pct_change", "pct_ci_low", "pct_ci_high", "p_t", "p_holm", "p_wilcoxon", "dz",
-                    "rank_biserial"]
+                    "rank_biserial", "p_bh"]
+#: The names of the methods behind the tables, by section, as the paper's Methods quote them
+#: (scores.json ``methods``; each section's names are defined beside the code that uses them).
+METHODS = {"meta": META_METHODS, "effects": EFFECT_METHODS, "bias": BIAS_METHODS, "change": CHANGE_METHODS,
+           "ordinal": ORDINAL_METHODS, "reliability": RELIABILITY_METHODS}
 
 
 META_JSON_KEYS = ["estimate", "se", "ci_low", "ci_high", "tau2", "i2", "q", "p_q", "k", "hk_ci_low", "hk_ci_high",
@@ -135,8 +144,8 @@ def build_scores_json(change, mixed, reliability, fb, fb_mask, meta, attrition, 
         out["meta"].setdefault(rec["domain"], {})[rec["method"]] = entry
     # the headline method per domain (REML) at the top level of each domain
     for domain, methods in out["meta"].items():
-        if "reml" in methods:
-            methods.update({k: v for k, v in methods["reml"].items()})
+        if HEADLINE_ESTIMATOR in methods:
+            methods.update({k: v for k, v in methods[HEADLINE_ESTIMATOR].items()})
     out["attrition"] = {}
     for raw, pub in zip(attrition.to_dict("records"), att_pub.to_dict("records")):
         entry = {}
@@ -198,8 +207,8 @@ def _meta_tree(meta: pd.DataFrame, extra: tuple[str, ...] = ()) -> dict:
         entry.update(method=rec["method"], cohorts=rec["cohorts"], **{k: rec[k] for k in extra if k in rec})
         out.setdefault(rec["domain"], {})[rec["method"]] = entry
     for methods in out.values():
-        if "reml" in methods:
-            methods.update(dict(methods["reml"]))
+        if HEADLINE_ESTIMATOR in methods:
+            methods.update(dict(methods[HEADLINE_ESTIMATOR]))
     return out
 
 
@@ -214,4 +223,36 @@ def extra_sections(meta_programmes: pd.DataFrame, effects: pd.DataFrame, bias: p
     return {"meta_programmes": _meta_tree(meta_programmes, ("programmes",)),
             "effects": _nested(eff, keys, eff_fields) if not eff.empty else {},
             "bias": _nested(bia, keys, bias_fields) if not bia.empty else {},
-            "methods": {"meta": dict(META_METHODS), "effects": dict(EFFECT_METHODS), "bias": dict(BIAS_METHODS)}}
+            "methods": {section: dict(names) for section, names in METHODS.items()}}
+
+
+def _hidden_if_small(value: Any, threshold: int, marker: str) -> Any:
+    """A count as published: the marker when it is from 1 to threshold - 1."""
+    value = _clean(value)
+    return marker if isinstance(value, (int, float)) and 0 < value < threshold else value
+
+
+def method_sections(reliability: pd.DataFrame, ordinal: pd.DataFrame, marker: str, threshold: int) -> dict:
+    """The sections ``reliability_ci`` (cohort -> domain -> wave: n, n_items, alpha and its
+    interval) and ``ordinal`` (cohort -> domain -> later wave: the proportional-odds model's
+    odds ratio of answering higher at that wave than at the first, its interval (``or_ci_*``),
+    ``p_ordinal``, ``n_respondents``, ``n_obs``, ``cov_type``, ``converged``) of scores.json.
+
+    Disclosure control: a count of respondents from 1 to threshold - 1 is the marker, and an
+    ordinal model resting on so few respondents shows the marker for every statistic."""
+    out: dict[str, dict] = {"reliability_ci": {}, "ordinal": {}}
+    for rec in reliability.to_dict("records"):
+        out["reliability_ci"].setdefault(str(rec["cohort"]), {}).setdefault(str(rec["domain"]), {})[str(rec["wave"])] = {
+            "n": _hidden_if_small(rec["n"], threshold, marker), "n_items": _clean(rec["n_items"]),
+            "alpha": _clean(rec["alpha"]), "ci_low": _clean(rec["ci_low"]), "ci_high": _clean(rec["ci_high"])}
+    terms = ordinal[ordinal["term"].astype(str).str.startswith("wave[")] if not ordinal.empty else ordinal
+    for rec in terms.to_dict("records"):
+        wave = str(rec["term"])[len("wave[T."):-1]
+        entry = {"n_respondents": _clean(rec["n_respondents"]), "n_obs": _clean(rec["n_obs"]),
+                 "odds_ratio": _clean(rec["odds_ratio"]), "or_ci_low": _clean(np.exp(rec["ci_low"])),
+                 "or_ci_high": _clean(np.exp(rec["ci_high"])), "p_ordinal": _clean(rec["p"]),
+                 "cov_type": rec["cov_type"], "converged": _clean(rec["converged"])}
+        if _hidden_if_small(rec["n_respondents"], threshold, marker) == marker:
+            entry = {key: marker for key in entry}
+        out["ordinal"].setdefault(str(rec["cohort"]), {}).setdefault(str(rec["domain"]), {})[wave] = entry
+    return out

@@ -30,7 +30,9 @@ Three steps (the stage contract of docs/architecture.md):
 compared with the last wave separately. Each cohort's design (``pcnstudy.scores.unpaired``;
 no cohorts table or no ``design``: paired) chooses its statistics: paired and linked
 cohorts the paired ones, unpaired cohorts the unpaired ones only, single-wave cohorts
-none about change (reliability and feedback for every cohort). The unpublished remainder of a feedback
+none about change, and retrospective cohorts (one wave with a then-test) only their
+then-vs-now change in the then-test table, outside the meta-analysis (reliability and
+feedback for every cohort). The unpublished remainder of a feedback
 count (the "no" answers beside a published "yes" count and total) is always protected
 (``PROTECT_REMAINDER``, see pcnstudy.core.disclosure).
 
@@ -64,9 +66,11 @@ from pcnstudy.scores.pairs import hide_counts
 from pcnstudy.scores.publish import feedback_labels, publish_tables, publish_unpaired
 from pcnstudy.scores.ratings_table import POOLED, InputError, add_domain_scores, order_waves, validate_long, write_csv
 from pcnstudy.scores.reliability import reliability_table
-from pcnstudy.scores.scores_json import build_scores_json, build_unpaired_json, extra_sections, last_wave_rows
+from pcnstudy.scores.scores_json import (build_scores_json, build_unpaired_json, extra_sections, last_wave_rows,
+                                        method_sections)
 from pcnstudy.scores.then_test import then_test_table
-from pcnstudy.scores.unpaired import cohort_designs, split_by_design, unpaired_change_table, unpaired_model_table
+from pcnstudy.scores.unpaired import (cohort_designs, retrospective_rows, split_by_design, unpaired_change_table,
+                                      unpaired_model_table)
 
 #: Each setting and the params.yaml key that holds its value.
 SETTING_KEYS = {
@@ -252,6 +256,7 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     # paired statistics for paired and linked cohorts, unpaired ones for unpaired cohorts,
     # no change statistics for single-wave cohorts (a cohort the cohorts table does not type is paired)
     designs = cohort_designs(inputs.cohorts, str(Path(inputs.ratings_source).with_name("cohorts.parquet")))
+    retrospective_data = retrospective_rows(with_domains_all, designs)
     with_domains_all, unpaired_data = split_by_design(with_domains_all, designs)
     unpaired_data = unpaired_data[~unpaired_data["wave"].isin(retro)].reset_index(drop=True)
     data = with_domains_all[~with_domains_all["wave"].isin(retro)].reset_index(drop=True)
@@ -266,7 +271,7 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
         unpaired = unpaired_change_table(unpaired_data, wave_order, alpha=alpha)
         unpaired_models = unpaired_model_table(unpaired_data, wave_order, alpha=alpha,
                                                min_pcn_groups=settings.min_pcn_groups)
-    reliability = reliability_table(long_all)
+    reliability = reliability_table(long_all, ci=1 - alpha)
     attrition = attrition_table(data, wave_order, seed=settings.seed, reps=settings.bootstrap_reps)
     attrition_prof = attrition_by_profession(data, wave_order)
     scale = inputs.instrument.get("scale") or {}
@@ -275,7 +280,10 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
     meta_prog = pool_programmes(change, programmes_of(inputs.cohorts), alpha=alpha, scale_width=scale_max - scale_min)
     effects = effect_table(data, wave_order, scale_min, scale_max, alpha)
     bias = bias_table(data, wave_order, alpha)
-    then_test = then_test_table(with_domains_all, retro, wave_order + retro, alpha)
+    # retrospective cohorts (one wave and its then-test) enter the then-test table alone: their
+    # then-vs-now change is not a prospective pre-post change, so it enters no other analysis
+    then_test = then_test_table(pd.concat([with_domains_all, retrospective_data], ignore_index=True), retro,
+                                wave_order + retro, alpha)
     fb = feedback_table(feedback_raw, alpha=alpha) if not feedback_raw.empty else pd.DataFrame(
         columns=FEEDBACK_COLUMNS)
     change_last = last_wave_rows(change[change["cohort"] != POOLED], wave_order) if not change.empty else change
@@ -295,6 +303,7 @@ def compute(inputs: ScoresInputs, settings: ScoresSettings) -> ScoresResult:
                                 fb_pub=pub.feedback)
     summary.update(build_unpaired_json(unpaired_pub, unpaired_models, wave_order))
     summary.update(extra_sections(meta_prog, tables["effect_sizes"], tables["bias"], wave_order))
+    summary.update(method_sections(reliability, ordinal, pub.marker, pub.threshold))
     return ScoresResult(tables=tables, summary=summary, change=change, feedback=fb, feedback_mask=pub.feedback_mask,
                         attrition=attrition, data=data, waves=wave_order, settings=settings,
                         instrument=inputs.instrument, marker=pub.marker, threshold=pub.threshold, designs=designs,

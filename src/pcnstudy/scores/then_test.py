@@ -8,7 +8,10 @@ columns): ``pre_vs_post`` (first prospective wave to the last) and ``then_vs_pos
 (retrospective wave to the last), and ``then_vs_pre``: the response shift itself, the
 then-test minus the pre-test on the same respondents (those with the pre-test, the
 then-test and the last wave), with its t CI and paired t-test (``mean_diff`` = then -
-pre). Sorted by cohort, item, comparison.
+pre). A cohort surveyed at one prospective wave with a then-test (design ``retrospective``:
+no pre-test) gives only ``then_vs_post``, its retrospective pre-post change: the one
+wave minus the then-test on the same respondents (complete pairs), with its t CI and
+paired t-test. Sorted by cohort, item, comparison.
 """
 from __future__ import annotations
 
@@ -25,9 +28,13 @@ def then_test_table(data: pd.DataFrame, retrospective: list[str], wave_order: li
         seen = set(sub["wave"].unique())
         retro = [w for w in retrospective if w in seen]
         prospective = [w for w in wave_order if w in seen and w not in retrospective]
-        if not retro or len(prospective) < 2:
+        if not retro or not prospective:
             continue
         then, pre, post = retro[0], prospective[0], prospective[-1]
+        if len(prospective) == 1:  # no pre-test: the retrospective pre-post change alone
+            rows.append(change_table(sub[sub["wave"].isin([then, post])], [then, post], alpha=alpha,
+                                     pooled=False).assign(comparison="then_vs_post"))
+            continue
         pre_post = change_table(sub[sub["wave"].isin([pre, post])], [pre, post], alpha=alpha, pooled=False)
         then_post = change_table(sub[sub["wave"].isin([then, post])], [then, post], alpha=alpha, pooled=False)
         trio = sub[sub["wave"].isin([pre, then, post])]

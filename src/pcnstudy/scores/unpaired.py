@@ -28,9 +28,10 @@ which the ``model`` column and ``note`` say. CIs use a t quantile on n_pcn - 1 d
 model) or the residual df (OLS).
 
 ``cohort_designs(cohorts)`` reads each cohort's ``design`` from the processed cohorts
-table (``paired``, ``linked``, ``unpaired``, ``single_wave``; absent or empty = paired)
-and ``split_by_design`` gives the rows the paired statistics take (paired, linked) and
-those the unpaired ones take.
+table (``paired``, ``linked``, ``unpaired``, ``single_wave``, ``retrospective``; absent or
+empty = paired) and ``split_by_design`` gives the rows the paired statistics take (paired,
+linked) and those the unpaired ones take; ``retrospective_rows`` those of cohorts surveyed
+once with a retrospective then-test, which only the then-test table takes.
 """
 from __future__ import annotations
 
@@ -330,7 +331,9 @@ def unpaired_model_table(data: pd.DataFrame, waves: list[str] | None = None, alp
 PAIRED_DESIGNS = ("paired", "linked")
 UNPAIRED_DESIGN = "unpaired"
 SINGLE_WAVE_DESIGN = "single_wave"
-DESIGNS = PAIRED_DESIGNS + (UNPAIRED_DESIGN, SINGLE_WAVE_DESIGN)
+#: One wave with a retrospective then-rating on the same respondents: change is then-vs-now only.
+RETROSPECTIVE_DESIGN = "retrospective"
+DESIGNS = PAIRED_DESIGNS + (UNPAIRED_DESIGN, SINGLE_WAVE_DESIGN, RETROSPECTIVE_DESIGN)
 
 
 class DesignError(InputError):
@@ -366,7 +369,13 @@ def split_by_design(data: pd.DataFrame, designs: dict[str, str]) -> tuple[pd.Dat
     return paired, data[design == UNPAIRED_DESIGN].reset_index(drop=True)
 
 
-__all__ = ["UNPAIRED_COLUMNS", "UNPAIRED_MODEL_COLUMNS", "cohen_d", "fit_unpaired_model", "mann_whitney",
+def retrospective_rows(data: pd.DataFrame, designs: dict[str, str]) -> pd.DataFrame:
+    """Rows of the cohorts whose design is ``retrospective`` (one wave and its then-test)."""
+    design = data["cohort"].map(lambda c: design_of(designs, c))
+    return data[design == RETROSPECTIVE_DESIGN].reset_index(drop=True)
+
+
+__all__ = ["RETROSPECTIVE_DESIGN", "retrospective_rows", "UNPAIRED_COLUMNS", "UNPAIRED_MODEL_COLUMNS", "cohen_d", "fit_unpaired_model", "mann_whitney",
            "mannwhitney_counts", "pct_change_independent", "DESIGNS", "DesignError", "cohort_designs", "design_of",
            "split_by_design", "unpaired_change_table", "unpaired_model_table",
            "welch_from_summary", "welch_t"]

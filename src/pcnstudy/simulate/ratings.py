@@ -51,7 +51,10 @@ def simulate_roster(spec: dict[str, Any], rng: np.random.Generator) -> pd.DataFr
     professions = spec.get("professions") or {"GP": {"weight": 1.0, "roles": ["GP"]}}
     weights = spec.get("professions_override") or {k: v["weight"] for k, v in professions.items()}
     profession = np.array(weighted_choice(rng, weights, n), dtype=object)
-    role = np.array([professions.get(p, {}).get("roles", [p])[rng.integers(len(professions.get(p, {}).get("roles", [p])))] for p in profession], dtype=object)
+    # a cohort may give its own roles within a profession (e.g. federation leaders' posts)
+    own_roles = spec.get("roles_by_profession") or {}
+    role_lists = {p: list(own_roles.get(p) or professions.get(p, {}).get("roles", [p])) for p in set(profession)}
+    role = np.array([role_lists[p][rng.integers(len(role_lists[p]))] for p in profession], dtype=object)
     fixed = spec.get("roles_fixed") or {}
     if fixed:
         labels = [r for r, k in fixed.items() for _ in range(int(k))]

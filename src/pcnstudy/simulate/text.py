@@ -2,7 +2,7 @@
 
 Takes a phrase bank (config/phrases.yml: per theme, noun phrases for "what did you
 value", sentences for "what have you done differently", and opinions for "what is the
-PCN for" and interviews), theme weights and a numpy Generator; gives answers that
+PCN for" and interviews, and highlights looking back on a programme), theme weights and a numpy Generator; gives answers that
 speak to exactly the themes drawn (0-3), with typing slips, odd casing, and at a low
 rate one piece of personal data (a name, email, UK phone number, valid-checksum NHS
 number or postcode) whose exact string is returned for the truth tables.
@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-REGISTER = {"valued_most": "valued", "done_differently": "action", "pcn_purpose": "view", "interview": "view"}
+REGISTER = {"valued_most": "valued", "done_differently": "action", "pcn_purpose": "view", "interview": "view",
+            "highlights": "highlight"}
 
 
 def weighted_choice(rng: np.random.Generator, weights: dict[str, float], size: int | None = None):
@@ -54,7 +55,7 @@ def choose_themes(rng: np.random.Generator, weights: dict[str, float], n_themes:
 
 
 def compose_text(rng: np.random.Generator, themes: list[str], register: str, phrases: dict[str, Any]) -> str:
-    """Write one answer in ``register`` (valued | action | view) that speaks to exactly ``themes``."""
+    """Write one answer in ``register`` (valued | action | view | highlight) that speaks to exactly ``themes``."""
     bank, templates = phrases["themes"], phrases["templates"]
     if not themes:
         return pick(rng, phrases["empty"][register])

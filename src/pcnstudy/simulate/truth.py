@@ -105,7 +105,9 @@ def true_effects(spec: dict[str, Any], instrument: dict[str, Any] | None = None)
     Returns ``{domain: {"mean": {wave: m}, "pct_change": {wave: (m - m0) / m0},
     "wave_effect": {wave: m - m0}, "latent_shift": s, "items": {item: {wave: m}}}}``
     where m0 is the first wave; a then-test adds ``"then": {"wave", "mean",
-    "pct_change_post" (last wave vs then), "response_shift" (first wave - then)}``.
+    "pct_change_post" (last wave vs then), "response_shift" (first wave - then)}``, and a
+    cohort with a single rated wave and a then-test (no prospective pre-test) adds
+    ``"retrospective_change": {"wave_from", "wave_to", "mean_diff" (now - then), "pct_change"}``.
     """
     instrument = instrument or load_instrument()
     settings = ratings_settings(spec)
@@ -144,6 +146,11 @@ def true_effects(spec: dict[str, Any], instrument: dict[str, Any] | None = None)
                 "pct_change_post": (means[waves[-1]] - then_mean) / then_mean,
                 "response_shift": m0 - then_mean,
             }
+            if len(waves) == 1:  # one wave and its then-test: the change is retrospective only
+                entry["retrospective_change"] = {
+                    "wave_from": then["wave"], "wave_to": waves[0],
+                    "mean_diff": means[waves[0]] - then_mean, "pct_change": (means[waves[0]] - then_mean) / then_mean,
+                }
         out[domain] = entry
     return out
 

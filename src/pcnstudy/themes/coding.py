@@ -11,7 +11,7 @@
   (how much the model changes its seeds' coding);
 - ``quality_summary(model, texts, keyword, assigned)``: quality.json's content
   (coherence, stability, the free-topic choice, thresholds, each theme's held-out seed
-  check, the model beside the seed-term rule).
+  check, each theme's phrase-variant guard, the model beside the seed-term rule).
 """
 from __future__ import annotations
 
@@ -128,6 +128,9 @@ def quality_summary(model: GuidedThemeModel, texts: Sequence[str], keyword: np.n
         "expansion_f1": dict(model.expansion_f1_),
         "expansion_check": {t: {"kept": bool(c.keep), "ratio": c.ratio, "mean_f1_gain": c.gain,
                                 "n_groups": int(c.n_groups)} for t, c in model.expansion_check_.items()},
+        "phrase_variant_check": {t: {"kept": bool(c["kept"]), "n_added": int(c["n_added"]),
+                                     "precision": c["precision"]}
+                                 for t, c in getattr(model, "phrase_variant_check_", {}).items()},
         "baseline": baseline,
         "n_assigned_model": int(assigned.sum()),
         "n_assigned_keyword": int(keyword.sum()),

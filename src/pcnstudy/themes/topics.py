@@ -26,6 +26,12 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
 
 1. Seed evidence: each document's matches of the theme's seed terms after the same
    tokenising and Snowball stemming (multi-word terms match as stem sequences).
+   A multi-word seed term also matches with up to ``phrase_gap`` words inserted
+   ("kept me informed" for "kept informed"), for a theme only where the texts this adds
+   score, under a classifier trained out of fold on the seed matches with the seed
+   columns masked, like seed matches at an estimated precision of at least one half
+   (``expansion.mixture_precision``; ``_phrase_variant_check``); those matches then join
+   the theme's seed evidence. ``keyword_predict`` stays the plain rule.
 2. Corpus expansion (zero-shot), kept only where it earns its keep: for each theme, a
    logistic regression on TF-IDF features learns to recognise the seed-matched
    documents *with the theme's own seed terms masked out*, so it can only succeed
@@ -100,13 +106,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
-from pcnstudy.themes.expansion import ExpansionCheck, expansion_cut, held_out_seed_check
+from pcnstudy.themes.expansion import (VARIANT_PRECISION, ExpansionCheck, expansion_cut, held_out_seed_check,
+                                       mixture_precision)
 from pcnstudy.themes.free_topics import MAX_FREE_TERMS, FreeTopicModel, select_free_topics, term_ppmi
 from pcnstudy.themes.metrics import best_f1_threshold, npmi_coherence
 from pcnstudy.themes.preprocess import JOINER, compile_seed_terms, lemma, load_stopwords, prepare_corpus, tokenize
 from pcnstudy.themes.batched_logistic import LinearScorer, fit_logistic_batch
 from pcnstudy.themes.row_merging import identical_rows
-from pcnstudy.themes.seed_terms import count_seed_terms, seed_columns, seed_index, seed_term_matches
+from pcnstudy.themes.seed_terms import (count_seed_terms, phrase_variant_counts, seed_columns, seed_index,
+                                        seed_term_matches)
 from pcnstudy.themes.supervised import coded_features, fit_coded_theme, word_vectorizer
 from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, split_sentences
 
@@ -183,6 +191,8 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         kept only where it recovers the hidden terms' matches well enough to raise F1.
     C_codes : inverse regularisation of the classifiers trained on human codes.
     n_top_terms : terms listed per topic.
+    phrase_gap : a multi-word seed term also matches with up to this many words inserted
+        between its words, for the themes where the phrase-variant guard keeps it (0: never).
     residual : the unexplained units whose recurring terms make the free topics'
         vocabulary: "sentences" matching no seed term (a response often mixes a
         codebook theme with an emergent one) or "documents" no theme is assigned to.
@@ -212,8 +222,10 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         C_codes: float = 3.0,
         n_top_terms: int = 10,
         residual: str = "sentences",
+        phrase_gap: int = 1,
         random_state: int | None = None,
     ):
+        self.phrase_gap = phrase_gap
         self.residual = residual
         self.expansion_groups = expansion_groups
         self.C_codes = C_codes
@@ -238,6 +250,57 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
     def _seed_counts(self, lemmas: list[list[str]]) -> np.ndarray:
         """Documents x themes number of distinct seed terms matched (``seed_terms.count_seed_terms``)."""
         return count_seed_terms(lemmas, seed_index(self.themes_, self.compiled_), len(self.themes_))
+
+    def _phrase_counts(self, lemmas: list[list[str]], themes: Sequence[str]) -> np.ndarray:
+        """Documents x themes multi-word seeds of ``themes`` matched only with up to
+        ``phrase_gap`` inserted words (``seed_terms.phrase_variant_counts``); 0 elsewhere."""
+        T = len(self.themes_)
+        if not themes or int(self.phrase_gap) < 1:
+            return np.zeros((len(lemmas), T))
+        compiled = {t: (self.compiled_[t] if t in themes else []) for t in self.themes_}
+        return phrase_variant_counts(lemmas, seed_index(self.themes_, compiled), T, int(self.phrase_gap))
+
+    def _phrase_variant_check(self, Xu: sparse.csr_matrix, Su: np.ndarray, Vu: np.ndarray,
+                              counts: np.ndarray) -> list[str]:
+        """The themes whose multi-word seeds also count with an inserted word: those where
+        the texts only such matches add (``Vu`` > 0, ``Su`` = 0 on the distinct texts) score,
+        under a classifier trained out of fold on the seed matches with the seed terms'
+        columns masked, like seed matches at an estimated precision of at least
+        ``expansion.VARIANT_PRECISION`` (``expansion.mixture_precision``). Sets
+        ``phrase_variant_check_`` {theme: n_added, precision, kept}."""
+        self.phrase_variant_check_: dict[str, dict] = {}
+        total = counts.sum()
+        tried = []
+        for j, t in enumerate(self.themes_):
+            seed, added = Su[:, j] > 0, (Vu[:, j] > 0) & (Su[:, j] == 0)
+            if added.any() and self.min_seed_docs <= counts[seed].sum() <= total - self.min_seed_docs:
+                folds = self._fold_splits(seed.astype(int))
+                if folds is not None:
+                    tried.append((t, seed, added, folds))
+        if not tried:
+            return []
+        key = np.column_stack([identical_rows(Xu)] + [seed for _, seed, _, _ in tried])
+        _, rep, row_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        row_of = row_of.ravel()
+        M = Xu[rep]
+        start_coef, start_b, _ = self._masked_problems(M, rep, row_of, counts,
+                                                       [(t, seed, None) for t, seed, _, _ in tried], tol=START_TOL)
+        owner = [k for k, (_, _, _, folds) in enumerate(tried) for _ in folds]
+        coef, b, _ = self._masked_problems(M, rep, row_of, counts,
+                                           [(t, seed, train) for t, seed, _, folds in tried for train, _ in folds],
+                                           init=(start_coef[:, owner], start_b[owner]), tol=CHECK_TOL)
+        Z = np.asarray(M @ coef) + b
+        kept, p = [], 0
+        for t, seed, added, folds in tried:
+            oof = self._out_of_fold(Z, row_of, folds, p, len(counts))
+            p += len(folds)
+            precision = mixture_precision(oof, seed, added, counts)
+            keep = bool(np.isfinite(precision) and precision >= VARIANT_PRECISION)
+            self.phrase_variant_check_[t] = {"n_added": int(counts[added].sum()), "precision": precision,
+                                             "kept": keep}
+            if keep:
+                kept.append(t)
+        return kept
 
     def _seed_columns(self, theme: str) -> np.ndarray:
         return seed_columns(self.compiled_[theme], self.vectorizer_.vocabulary_, self.stopwords_)
@@ -397,20 +460,27 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         self.feature_names_ = np.array(self.vectorizer_.get_feature_names_out(), dtype=object)
         S = self._seed_counts(corpus.lemmas)
         n, T = S.shape
-        self._fitted_features = (self._corpus_key(list(X)), Xt, S)
         self._fitted_lemmas = corpus.lemmas  # the human-code step's word features (stop words kept)
-
-        # 2. zero-shot corpus expansion, one masked classifier per theme
-        self.expanders_: dict[str, LinearScorer] = {}
         self.seed_columns_ = {t: self._seed_columns(t) for t in self.themes_}
-        self.zero_shot_thresholds_: dict[str, float] = {}
-        self.expansion_f1_: dict[str, float] = {}
-        term_rows = []
-        self.theme_term_columns_: dict[str, list[int]] = {}
         # identical texts have identical features: the masked classifiers train on each
         # distinct text once, weighted by its count (the same penalised likelihood), so the
         # out-of-fold predictions never see a copy of the held-out text in training
         first, inverse, counts = distinct_rows(X)
+
+        # 1b. multi-word seeds with an inserted word, per theme where the texts they add
+        # read like its seed matches (the phrase-variant guard); they join the seed evidence
+        V = self._phrase_counts(corpus.lemmas, self.themes_)
+        self.phrase_themes_ = self._phrase_variant_check(Xt[first], S[first], V[first], counts)
+        V = V * np.isin(self.themes_, self.phrase_themes_)
+        self._fitted_features = (self._corpus_key(list(X)), Xt, S, S + V)
+        S_rule, S = S, S + V  # the plain rule's counts; the model's seed evidence
+
+        # 2. zero-shot corpus expansion, one masked classifier per theme
+        self.expanders_: dict[str, LinearScorer] = {}
+        self.zero_shot_thresholds_: dict[str, float] = {}
+        self.expansion_f1_: dict[str, float] = {}
+        term_rows = []
+        self.theme_term_columns_: dict[str, list[int]] = {}
         eligible = [t for j, t in enumerate(self.themes_)
                     if self.min_seed_docs <= int((S[:, j] > 0).sum()) <= n - self.min_seed_docs]
         fitted = self._fit_expansion(Xt[first], (S[first] > 0).astype(int), counts,
@@ -429,10 +499,10 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         Z0 = self._zero_shot_scores(Xt, S)
 
         # 3. human codes: per theme, a classifier kept where it beats the zero-shot rule
-        self._fit_codes(Xt, S, Z0, y)
+        self._fit_codes(Xt, S_rule, Z0, y)
 
         # 4. each theme's terms, then free topics on what the themes leave unexplained
-        Z = self._final_scores(Xt, S, Z0, X)
+        Z = self._final_scores(Xt, S_rule, Z0, X)
         for j, theme in enumerate(self.themes_):
             term_rows.extend(self._theme_term_rows(theme, Z[:, j] >= ASSIGN_AT, Xt))
         self.theme_terms_ = pd.DataFrame(term_rows, columns=["topic", "rank", "term", "weight", "theme"])
@@ -623,14 +693,21 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         the model was fitted on read the features ``fit`` computed instead of tokenising,
         stemming and matching seeds again.
         """
+        return self._evidence(X)[:2]
+
+    def _evidence(self, X):
+        """(TF-IDF matrix, the plain rule's seed counts, the model's seed evidence) of ``X``:
+        the evidence adds the multi-word seeds matched with an inserted word of the themes
+        the phrase-variant guard kept (``phrase_themes_``)."""
         check_is_fitted(self, "themes_")
         X = list(X)
         cache = getattr(self, "_fitted_features", None)
         if cache is not None and cache[0] == self._corpus_key(X):
-            return cache[1], cache[2]
+            return cache[1], cache[2], cache[3]
         corpus = self._corpus(X, fit=False)
         Xt = self.vectorizer_.transform(corpus.terms).tocsr()
-        return Xt, self._seed_counts(corpus.lemmas)
+        S = self._seed_counts(corpus.lemmas)
+        return Xt, S, S + self._phrase_counts(corpus.lemmas, getattr(self, "phrase_themes_", []))
 
     def fit_codes(self, y: np.ndarray):
         """Refit only the human-code step on the corpus the model was fitted on (its
@@ -640,14 +717,14 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         not change the zero-shot step, so a learning curve fits it once.
         """
         check_is_fitted(self, "themes_")
-        _, Xt, S = self._fitted_features
-        self._fit_codes(Xt, S, self._zero_shot_scores(Xt, S), y)
+        _, Xt, S, E = self._fitted_features
+        self._fit_codes(Xt, S, self._zero_shot_scores(Xt, E), y)
         return self
 
     def transform(self, X: Sequence[str]) -> np.ndarray:
         """Documents x themes scores in [0, 1]; a theme is assigned at 0.5 or above."""
-        Xt, S = self._features(X)
-        return self._final_scores(Xt, S, self._zero_shot_scores(Xt, S), X)
+        Xt, S, E = self._evidence(X)
+        return self._final_scores(Xt, S, self._zero_shot_scores(Xt, E), X)
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         """Documents x themes 0/1 assignments of the model."""
@@ -655,8 +732,8 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
 
     def zero_shot_predict(self, X: Sequence[str]) -> np.ndarray:
         """Documents x themes 0/1 assignments from seeds and corpus expansion only (no human codes)."""
-        Xt, S = self._features(X)
-        return (self._zero_shot_scores(Xt, S) >= ASSIGN_AT).astype(int)
+        Xt, _, E = self._evidence(X)
+        return (self._zero_shot_scores(Xt, E) >= ASSIGN_AT).astype(int)
 
     def keyword_predict(self, X: Sequence[str]) -> np.ndarray:
         """Documents x themes 0/1 assignments of the plain seed-term rule (the baseline)."""

@@ -9,6 +9,11 @@ its interval, the true value and whether the interval covers it, for the mean ch
 (scale points) and the percent change of the mean. The truth is the population value the
 generator's parameters imply, not the sample's realised value, so coverage is what a
 reader of the intervals should expect: about 95% of them cover it.
+
+``retrospective_versus_truth(then_test, effects, cohorts)`` does the same for the cohorts
+surveyed once with a retrospective then-test (then_test.csv's ``then_vs_post`` domain rows
+of cohorts whose truth has a ``retrospective_change``: now minus then on the same
+respondents), with ``comparison`` "retrospective".
 """
 from __future__ import annotations
 
@@ -60,6 +65,35 @@ def change_versus_truth(change: pd.DataFrame, effects: dict[str, Any], cohorts: 
                          "covered": bool(np.isfinite(ci_low) and ci_low <= truth <= ci_high)})
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.sort_values(["cohort", "domain", "wave_to", "quantity"], kind="mergesort").reset_index(drop=True)
+
+
+def retrospective_versus_truth(then_test: pd.DataFrame, effects: dict[str, Any],
+                               cohorts: Iterable[str]) -> pd.DataFrame:
+    """One row per retrospective cohort x domain x quantity: the then-vs-now estimate, CI, truth, covered."""
+    needed = {"cohort", "level", "comparison", "item"}
+    if then_test.empty or not needed <= set(then_test.columns):
+        return pd.DataFrame(columns=COLUMNS)
+    wanted = set(cohorts)
+    rows = []
+    part = then_test[(then_test["level"] == "domain") & (then_test["comparison"] == "then_vs_post")
+                     & then_test["cohort"].isin(wanted)]
+    for rec in part.to_dict("records"):
+        domains = ((effects.get("cohorts") or {}).get(rec["cohort"]) or {}).get("domains") or {}
+        truth_rec = (domains.get(rec["item"]) or {}).get("retrospective_change")
+        if not truth_rec:
+            continue
+        for quantity, column, (low, high), key in QUANTITIES:
+            truth = truth_rec.get("mean_diff" if quantity == "mean_change" else "pct_change")
+            if truth is None or pd.isna(rec[column]):
+                continue
+            ci_low, ci_high = float(rec[low]), float(rec[high])
+            rows.append({"cohort": rec["cohort"], "domain": rec["item"], "wave_from": rec["wave_from"],
+                         "wave_to": rec["wave_to"], "comparison": "retrospective", "quantity": quantity,
+                         "n_from": int(rec["n_pairs"]), "n_to": int(rec["n_pairs"]),
+                         "estimate": float(rec[column]), "ci_low": ci_low, "ci_high": ci_high,
+                         "truth": float(truth), "error": float(rec[column]) - float(truth),
+                         "covered": bool(np.isfinite(ci_low) and ci_low <= float(truth) <= ci_high)})
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def coverage_summary(table: pd.DataFrame) -> dict[str, Any]:

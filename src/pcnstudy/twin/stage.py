@@ -3,16 +3,16 @@ compare (pure), write ``results/twin.json``, ``results/twin/*.csv`` and fig-cove
 
 ``read_inputs`` reads the cohorts table (which cohorts are simulated, each one's design
 and programme), the change tables (complete pairs, and the unpaired comparison of
-cohorts whose waves could not be linked), the themes stage's response-level
-assignments, the codebook's themes, the truth (``effects.json``, ``text_themes.csv``)
-and the generator's settings (config/simulation.yml, config/instrument.yml);
-``compute(inputs, settings)`` builds the change and theme comparisons
-(``change_truth``, ``theme_truth``), the coverage study of the simulated cohorts
-(``coverage``: ``coverage_replicates`` new draws from the generator, seeded by
-params.yaml ``twin.seed``, intervals at ``scores.alpha``) and their summary; ``write``
-writes them and the coverage figure (``figures.coverage_figure``). Counts below
-``min_cell`` (params.yaml ``disclosure.min_cell``) are not written. Nothing here is read
-by the analysis stages.
+cohorts whose waves could not be linked; the then-test table for cohorts surveyed once
+with a retrospective then-test), the themes stage's response-level assignments, the
+codebook's themes, the truth (``effects.json``, ``text_themes.csv``) and the generator's
+settings (config/simulation.yml, config/instrument.yml); ``compute(inputs, settings)``
+builds the change and theme comparisons (``change_truth``, ``theme_truth``), the coverage
+study of the simulated cohorts (``coverage``: ``coverage_replicates`` new draws from the
+generator, seeded by params.yaml ``twin.seed``, intervals at ``scores.alpha``) and their
+summary; ``write`` writes them and the coverage figure (``figures.coverage_figure``).
+Counts below ``min_cell`` (params.yaml ``disclosure.min_cell``) are not written. Nothing
+here is read by the analysis stages.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pcnstudy.core import paths
 from pcnstudy.core.labels import cohort_labels
 from pcnstudy.core.params import load_yaml
 from pcnstudy.simulate.config import cohort_spec, load_config, load_instrument
-from pcnstudy.twin.change_truth import change_versus_truth, coverage_summary
+from pcnstudy.twin.change_truth import change_versus_truth, coverage_summary, retrospective_versus_truth
 from pcnstudy.twin.coverage import COVERAGE_COLUMNS, coverage_study
 from pcnstudy.twin.figures import save_coverage_figure
 from pcnstudy.twin.theme_truth import theme_summary, theme_versus_truth
@@ -55,6 +55,7 @@ class TwinInputs:
     themes: list[tuple[str, str]]                   # codebook (id, name)
     effects: dict[str, Any] = field(default_factory=dict)
     text_truth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    then_test: pd.DataFrame = field(default_factory=pd.DataFrame)  # for retrospective cohorts
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)    # simulated cohort -> generator spec
     designs: dict[str, str] = field(default_factory=dict)             # cohort -> design (cohorts table)
     instrument: dict[str, Any] = field(default_factory=dict)
@@ -112,7 +113,8 @@ def read_inputs(processed_dir: Path = paths.PROCESSED, results_dir: Path = paths
         else pd.DataFrame()
     return TwinInputs(cohorts=simulated, change=change,
                       doc_themes=_csv(results_dir / "themes" / "doc_themes.csv"), themes=themes,
-                      effects=effects, text_truth=_csv(truth_dir / "text_themes.csv"), specs=specs,
+                      effects=effects, text_truth=_csv(truth_dir / "text_themes.csv"),
+                      then_test=_csv(results_dir / "scores" / "then_test.csv"), specs=specs,
                       designs=designs, instrument=load_instrument(Path(instrument)) if specs else {},
                       labels=cohort_labels(table) if "programme" in table.columns else {})
 
@@ -132,6 +134,9 @@ def compute(inputs: TwinInputs, settings: TwinSettings) -> TwinResult:
         change = change_versus_truth(pd.DataFrame(columns=["level", "cohort"]), {}, [])
     else:
         change = change_versus_truth(inputs.change, inputs.effects, inputs.cohorts)
+    retrospective = retrospective_versus_truth(inputs.then_test, inputs.effects, inputs.cohorts)
+    if len(retrospective):
+        change = pd.concat([change, retrospective], ignore_index=True) if len(change) else retrospective
     texts = inputs.text_truth
     if inputs.cohorts and not texts.empty and not inputs.doc_themes.empty:
         texts = texts[texts["cohort"].isin(inputs.cohorts)]
