@@ -24,6 +24,16 @@ def copy_repository(dest: Path, root: Path = ROOT) -> Path:
     return copy_project(dest, root)
 
 
+def copy_built(src: Path, dest: Path) -> Path:
+    """Copy a built copy of the repository (sources, outputs, git and DVC cache) to ``dest``:
+    ``dvc repro`` there reruns nothing until something changes. DVC's own state (.dvc/tmp)
+    is left behind; DVC rebuilds it."""
+    import shutil
+
+    shutil.copytree(src, dest, symlinks=True, ignore=lambda d, names: ["tmp"] if Path(d).name == ".dvc" else [])
+    return dest
+
+
 def pipeline_env(root: Path) -> dict[str, str]:
     """Environment for running dvc and pcnstudy inside a copy of the repository."""
     env = dict(os.environ)

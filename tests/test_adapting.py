@@ -1,6 +1,6 @@
 """Adapting the study to new cohorts, end to end, as docs/adapting.md tells an analyst.
 
-In ONE temporary copy of the project: `dvc repro` (the study as shipped; its results
+In ONE temporary copy of the built project: `dvc repro` (the study as shipped; its results
 are kept), then for each export shape under tests/data/exports
 `pcnstudy new-cohort <shape>_demo --export ...`, the EDIT lines filled in, and
 `pcnstudy validate`, ONE
@@ -23,7 +23,7 @@ from lxml import html as lxml_html
 from pypdf import PdfReader
 
 from analyst import fill_in
-from conftest import BIN, ROOT, copy_repository, pipeline_env
+from conftest import BIN, ROOT, copy_built, pipeline_env
 from pcnstudy.paper import inputs as paper_inputs
 from pcnstudy.paper import tables as paper_tables
 from pcnstudy.paper.tables import display_names
@@ -78,9 +78,10 @@ def read_json(path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory) -> dict:
-    """Run the whole walk-through once; return what the tests check."""
-    copy = copy_repository(tmp_path_factory.mktemp("adapting") / "study")
+def study(tmp_path_factory, built_project) -> dict:
+    """Run the whole walk-through once; return what the tests check. It starts from a copy
+    of the session's built project, so its first `dvc repro` has the shipped study's results."""
+    copy = copy_built(built_project, tmp_path_factory.mktemp("adapting") / "study")
     ran: list[str] = []
     results = copy / "data" / "processed" / "results"
     home = copy.parent / "home"  # the analyst's home (run's HOME): a git identity, and soon the key

@@ -52,6 +52,45 @@ def test_intervals_match_brute_force_enumeration():
     assert audit(linked, THR) == []  # a in 2..4, c in 2..4: three values each
 
 
+def _random_two_way(seed: int) -> Linked:
+    """A rows x columns table with margins, about half its cells hidden (primary or complementary)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    cells = rng.integers(0, 12, size=(4, 5))
+    linked = Linked()
+    ids = {}
+    for (r, c), v in np.ndenumerate(cells):
+        kind = (PRIMARY if 1 <= v < THR else SECONDARY) if rng.random() < 0.5 else SHOWN
+        ids[r, c] = linked.add(f"c{r}{c}", kind, shown=v if kind == SHOWN else None, value=v)
+    for r in range(4):
+        total = linked.add(f"row{r}", SHOWN, shown=cells[r].sum())
+        linked.equal([total], [ids[r, c] for c in range(5)])
+    for c in range(5):
+        total = linked.add(f"col{c}", SHOWN, shown=cells[:, c].sum())
+        linked.equal([total], [ids[r, c] for r in range(4)])
+    return linked
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_audits_shortcut_keeps_narrow_intervals_exact_and_wide_ones_wide(seed):
+    """``wide``: a count left unsolved is spread by at least ``wide`` by feasible points found for
+    others, inside its exact interval; every narrower count keeps its exact interval."""
+    from pcnstudy.core.disclosure_audit import protection_width
+
+    linked = _random_two_way(seed)
+    width = protection_width(THR)
+    exact = intervals(linked, THR)
+    quick = intervals(linked, THR, wide=width)
+    assert exact.keys() == quick.keys()
+    for i, (lo, hi) in exact.items():
+        q_lo, q_hi = quick[i]
+        if hi - lo < width:
+            assert (q_lo, q_hi) == pytest.approx((lo, hi)), linked.names[i]
+        else:
+            assert lo - 1e-9 <= q_lo and q_hi <= hi + 1e-9 and q_hi - q_lo >= width - 1e-9, linked.names[i]
+
+
 def test_two_small_cells_adding_to_two_are_both_recovered():
     # the row rule "two hidden cells per row" is not enough: 1 + 1 = 2 gives both back
     linked = Linked()

@@ -152,6 +152,9 @@ def test_the_pipeline_figures_are_legible_and_name_nothing_by_id(built_project):
         pd.read_csv(themes_dir / "topics.csv"), pd.read_csv(themes_dir / "doc_themes.csv"), list(theme_names),
         theme_names, int(params["disclosure"]["min_cell"]), str(params["disclosure"]["rule"]),
         cohort_names=cohort_labels(cohorts)))
+    from pcnstudy.twin.figures import coverage_figure
+    figures["coverage"] = coverage_figure(pd.read_csv(processed / "results" / "twin" / "coverage.csv"),
+                                          cohort_labels(cohorts))
     ids = set(cohorts["cohort"]) | set(item_labels(instrument)) | set(theme_names)
     ids = {i for i in ids if "_" in i or any(ch.isdigit() for ch in i)}  # not a word a term or label may be
     for label, fig in figures.items():

@@ -294,7 +294,9 @@ def test_paper_conditions_follow_the_results_and_cohorts():
     meta = {"leadership": {"k": 2}}
     twin = [dict(c, data="simulated") for c in COHORTS]
     flags = prose.paper_conditions({"scores": {**SCORES, "meta": meta, "meta_programmes": meta},
-                                    "themes": {"themes": {"a": {}}}, "twin": {"n_cohorts": 2}}, roles, twin,
+                                    "themes": {"themes": {"a": {}}},
+                                    "twin": {"n_cohorts": 2, "coverage": {"paired_t": {}, "welch": {}, "meta_hk": {}}}},
+                                   roles, twin,
                                    restricted=False)
     assert all(flags.values()), flags
     one_programme = prose.paper_conditions({"scores": {**SCORES, "meta": meta,
@@ -306,6 +308,8 @@ def test_paper_conditions_follow_the_results_and_cohorts():
                                    twin[:1] + [new], restricted=True)
     assert not flags["study_all_simulated"] and not flags["study_is_twin"] and not flags["study_has_meta"]
     assert not flags["study_has_twin_check"]  # the validation section needs a simulated cohort checked
+    assert not any(flags[f] for f in ("study_has_twin_coverage", "study_has_twin_coverage_unpaired",
+                                      "study_has_twin_coverage_pooled"))
     part = prose.paper_conditions({"scores": {}}, {}, twin[:2], restricted=True)
     assert part["study_all_simulated"] and not part["study_is_twin"]
 
@@ -442,7 +446,7 @@ def test_digit_check_catches_a_hand_typed_number():
     assert prose_digits("rose by {{< var a.b >}}%.") == []
 
 
-@pytest.mark.parametrize("title", ["Abstract", "Results"])
+@pytest.mark.parametrize("title", ["Abstract", "Results", "Validation on the simulated twin"])
 def test_no_hand_typed_number_in_abstract_and_results(title):
     digits = prose_digits(section(INDEX.read_text(encoding="utf-8"), title))
     assert not digits, f"hand-typed numbers in {title}: {digits}"

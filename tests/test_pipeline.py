@@ -87,16 +87,16 @@ def test_a_parameter_change_reaches_the_rendered_paper(built):
     before_html = (built / "paper/_output/index.html").read_text()
     try:
         params = yaml.safe_load(original)
-        params["disclosure"]["min_cell"] = 20
+        params["disclosure"]["min_cell"] = 10
         params_path.write_text(yaml.safe_dump(params, sort_keys=False))
         proc = run_dvc(built, "repro")
         assert "Running stage 'paper'" in proc.stdout
         after_vars = (built / "paper/_variables.yml").read_text()
         after_html = (built / "paper/_output/index.html").read_text()
         assert after_vars != before_vars
-        assert "20" in yaml.safe_load(after_vars)["params"]["disclosure"]["min_cell"].__str__()
+        assert "10" in yaml.safe_load(after_vars)["params"]["disclosure"]["min_cell"].__str__()
         assert after_html != before_html
-        assert "&lt;20" in after_html or "<20" in after_html
+        assert "&lt;10" in after_html or "<10" in after_html
     finally:
         params_path.write_text(original)
         run_dvc(built, "repro")

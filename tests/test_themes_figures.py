@@ -95,3 +95,20 @@ def test_figures_save_byte_identical(tmp_path):
         paths = save_figure(fig, "fig-themes", tmp_path / str(run))
         digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in paths])
     assert digests[0] == digests[1]
+
+
+def test_many_topics_fit_the_printed_page_at_full_size():
+    """Sixteen topics (13 codebook themes and 3 emergent ones) print at the house's smallest
+    size: the grid widens, then shows fewer terms, rather than the page shrinking the figure."""
+    from pcnstudy.core.plots import MIN_PRINTED_PT, smallest_printed_pt
+
+    rows = []
+    for k in range(16):
+        theme = "emergent" if k >= 13 else f"theme_{k}"
+        for rank, term in enumerate(["leadership", "network", "practice", "time", "support", "partner"], start=1):
+            rows.append({"topic": f"t{k:02d}", "rank": rank, "term": term, "weight": 1.0 / rank, "theme": theme})
+    labels = {f"theme_{k}": f"A codebook theme with a long plain label {k}" for k in range(13)}
+    fig = tf.plot_topic_terms(pd.DataFrame(rows), labels=labels)
+    assert smallest_printed_pt(fig) >= MIN_PRINTED_PT
+    assert tf.topic_grid(16) == (4, 6) and tf.topic_grid(4) == (3, 6)
+    assert tf.topic_grid(40)[1] < 6  # past four columns, fewer terms per panel

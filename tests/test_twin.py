@@ -72,7 +72,7 @@ def test_small_theme_counts_are_not_written():
 
 def test_a_study_of_real_cohorts_has_nothing_to_compare():
     inputs = TwinInputs(cohorts=[], change=pd.DataFrame(), doc_themes=pd.DataFrame(), themes=[("x", "X")])
-    result = compute(inputs, TwinSettings(min_cell=5))
+    result = compute(inputs, TwinSettings(min_cell=5, alpha=0.05, coverage_replicates=2, coverage_seed=1))
     assert result.change.empty and result.summary["n_cohorts"] == 0
     assert summary_line(result.summary, "out").startswith("twin: no simulated cohort")
 
@@ -123,6 +123,6 @@ def test_a_retrospective_cohort_is_compared_with_its_then_vs_now_truth():
     # the stage adds them to the change comparison
     inputs = TwinInputs(cohorts=["fed"], change=pd.DataFrame([change_rows(0.3, 0.6)]), doc_themes=pd.DataFrame(),
                         themes=[], effects=effects, then_test=then_test)
-    result = compute(inputs, TwinSettings(min_cell=5))
+    result = compute(inputs, TwinSettings(min_cell=5, alpha=0.05, coverage_replicates=2, coverage_seed=1))
     assert list(result.change["comparison"]) == ["retrospective", "retrospective"]
     assert result.summary["change"]["n_intervals"] == 2

@@ -217,16 +217,22 @@ def _component_system(linked: Linked, comp: list[int], threshold: int, round_to:
             [(lo, None if math.isinf(hi) else hi) for lo, hi in bounds])
 
 
-def _solve(c: np.ndarray, system) -> float | None:
+def _solve_point(c: np.ndarray, system) -> tuple[float | None, np.ndarray | None]:
+    """Optimum of ``c @ x`` over the system and the point reaching it: (None, None) when the
+    system has no solution, (-inf, None) when the objective is unbounded below."""
     a_eq, b_eq, a_ub, b_ub, bounds = system
     res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
     if res.status == 2:
-        return None
+        return None, None
     if res.status == 3:
-        return -math.inf
+        return -math.inf, None
     if res.status != 0:
         raise RuntimeError(f"disclosure audit: linear program failed ({res.message})")
-    return float(res.fun)
+    return float(res.fun), res.x
+
+
+def _solve(c: np.ndarray, system) -> float | None:
+    return _solve_point(c, system)[0]
 
 
 def _single(system) -> tuple[float, float]:
@@ -251,37 +257,53 @@ def _single(system) -> tuple[float, float]:
 
 
 def _component_intervals(linked: Linked, comp: list[int], threshold: int,
-                         round_to: int | None) -> dict[int, tuple[float, float]]:
+                         round_to: int | None, wide: float | None = None) -> dict[int, tuple[float, float]]:
+    """Feasible interval of each count of the component (two linear programs per count).
+
+    With ``wide``, a count is not solved for once the points already found (every optimum
+    is a feasible point of the whole component) spread it by ``wide`` or more: its entry is
+    then that spread, an inner bound of its interval, which is all an audit asks of a count
+    that cannot be narrow. Narrow counts always get their exact interval."""
     system = _component_system(linked, comp, threshold, round_to)
     if len(comp) == 1:
         return {comp[0]: _single(system)}
     if system[0] is None and system[2] is None:
         return {i: (lo, math.inf if hi is None else hi) for i, (lo, hi) in zip(comp, system[4])}
+    seen_low = np.full(len(comp), math.inf)
+    seen_high = np.full(len(comp), -math.inf)
     out: dict[int, tuple[float, float]] = {}
     for j, i in enumerate(comp):
+        if wide is not None and seen_high[j] - seen_low[j] >= wide - TOL:
+            out[i] = (float(seen_low[j]), float(seen_high[j]))
+            continue
         c = np.zeros(len(comp))
         c[j] = 1.0
-        low = _solve(c, system)
+        low, x = _solve_point(c, system)
         if low is None:
             return {k: (math.nan, math.nan) for k in comp}
-        high = _solve(-c, system)
+        if x is not None:
+            seen_low, seen_high = np.minimum(seen_low, x), np.maximum(seen_high, x)
+        high, x = _solve_point(-c, system)
+        if x is not None:
+            seen_low, seen_high = np.minimum(seen_low, x), np.maximum(seen_high, x)
         out[i] = (low, math.inf if high is None or math.isinf(high) else -high)
     return out
 
 
 def intervals(linked: Linked, threshold: int, round_to: int | None = None,
-              cache: dict | None = None) -> dict[int, tuple[float, float]]:
+              cache: dict | None = None, wide: float | None = None) -> dict[int, tuple[float, float]]:
     """Feasible interval of every count not shown; a component with no solution maps to (nan, nan).
 
     ``cache`` (a dict kept between calls on one system) reuses the intervals of components
-    whose counts have not changed: hiding a published count only changes its own component."""
+    whose counts have not changed: hiding a published count only changes its own component.
+    ``wide``: see ``_component_intervals`` (intervals of at least that width may be inner bounds)."""
     out: dict[int, tuple[float, float]] = {}
     for comp in _components(linked):
-        key = tuple(comp)
+        key = (tuple(comp), wide)
         if cache is not None and key in cache:
             out.update(cache[key])
             continue
-        spans = _component_intervals(linked, comp, threshold, round_to)
+        spans = _component_intervals(linked, comp, threshold, round_to, wide)
         if cache is not None:
             cache[key] = spans
         out.update(spans)
@@ -316,7 +338,7 @@ def audit(linked: Linked, threshold: int, round_to: int | None = None, cache: di
         if kind == SHOWN and not round_to and 1 <= linked.shown[i] < threshold:
             leaks.append(Leak(linked.names[i], kind, linked.shown[i], linked.shown[i],
                               f"published count below {threshold}"))
-    spans = intervals(linked, threshold, round_to, cache)
+    spans = intervals(linked, threshold, round_to, cache, wide=width)
     infeasible: set[int] = set()
     for i, (lo, hi) in spans.items():
         kind = linked.kind[i]

@@ -18,11 +18,13 @@ from pcnstudy.core import paths
 # What the pipeline is built from: a commit touching only docs, tests or dvc.lock
 # leaves the paper's stamp, and so every output's hash, unchanged.
 #: What the pipeline is built from: its inputs and config, the package's folders its stages
-#: depend on in dvc.yaml (not the simulator, the benchmark or verify), the notebooks, the
-#: manuscript and the pipeline's own declarations.
+#: depend on in dvc.yaml (not the benchmark or verify; of the simulator only the in-memory
+#: generator the twin check's coverage study draws from), the notebooks, the manuscript and
+#: the pipeline's own declarations.
 SOURCE_PATHSPEC = ("data/raw", "data/simulation_truth", "config", "src/pcnstudy/__init__.py", "src/pcnstudy/cli.py", "src/pcnstudy/core",
                    "src/pcnstudy/ingest", "src/pcnstudy/scores", "src/pcnstudy/themes", "src/pcnstudy/paper",
-                   "src/pcnstudy/twin",
+                   "src/pcnstudy/twin", "src/pcnstudy/simulate/__init__.py", "src/pcnstudy/simulate/config.py",
+                   "src/pcnstudy/simulate/ratings.py", "src/pcnstudy/simulate/text.py", "src/pcnstudy/simulate/truth.py",
                    "notebooks", "paper", "params.yaml", "dvc.yaml")
 
 

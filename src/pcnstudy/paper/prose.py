@@ -187,6 +187,7 @@ def paper_conditions(results: Mapping[str, Any], roles: Mapping[str, Any], cohor
     meta = scores.get("meta") or {}
     lead = roles.get("lead") or {}
     simulated = bool(cohorts) and all(c.get("data") == SIMULATED for c in cohorts)
+    coverage = (results.get("twin") or {}).get("coverage") or {}
     return {
         "study_all_simulated": simulated,
         "study_is_twin": simulated and not restricted,
@@ -201,6 +202,10 @@ def paper_conditions(results: Mapping[str, Any], roles: Mapping[str, Any], cohor
         "study_has_feedback": "feedback" in roles,
         "study_has_themes": bool((results.get("themes") or {}).get("themes")),
         "study_has_twin_check": bool((results.get("twin") or {}).get("n_cohorts")),
+        # the twin check's coverage study: paired cohorts, an unlinked cohort, cohorts pooled
+        "study_has_twin_coverage": "paired_t" in coverage,
+        "study_has_twin_coverage_unpaired": "welch" in coverage,
+        "study_has_twin_coverage_pooled": "meta_hk" in coverage,
     }
 
 

@@ -41,7 +41,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from pcnstudy.core.disclosure import get_rule
-from pcnstudy.core.plots import FONT_PT, PRINT_WIDTH_IN, wrap
+from pcnstudy.core.plots import FONT_PT, PRINT_HEIGHT_IN, PRINT_WIDTH_IN, wrap
 
 STAGE_FIGURES = ("fig-theme-heatmap", "fig-topic-terms", "fig-theme-cooccurrence")
 EMERGENT = "emergent"
@@ -123,6 +123,26 @@ def plot_theme_heatmap(
     return fig
 
 
+def _topic_panel_height(n_terms: int) -> float:
+    return 0.2 * n_terms + 0.95
+
+
+def topic_grid(n_panels: int, ncols: int = 3, n_terms: int = 6, max_cols: int = 4,
+               min_terms: int = 4) -> tuple[int, int]:
+    """(columns, terms per panel) so that ``n_panels`` topic panels fit the printed page at full
+    size: more columns first (up to ``max_cols``), then fewer terms (down to ``min_terms``)."""
+    ncols = max(1, min(ncols, n_panels))
+
+    def height(cols: int, terms: int) -> float:
+        return _topic_panel_height(terms) * math.ceil(n_panels / cols) + 0.2
+
+    while height(ncols, n_terms) > PRINT_HEIGHT_IN and ncols < min(max_cols, n_panels):
+        ncols += 1
+    while height(ncols, n_terms) > PRINT_HEIGHT_IN and n_terms > min_terms:
+        n_terms -= 1
+    return ncols, n_terms
+
+
 def plot_topic_terms(
     topics: pd.DataFrame,
     n_terms: int = 6,
@@ -145,9 +165,9 @@ def plot_topic_terms(
         .sort_values(["emergent", "topic"], kind="stable")
     )
     n = len(order)
-    ncols = max(1, min(ncols, n))
+    ncols, n_terms = topic_grid(n, ncols, n_terms)
     nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(PRINT_WIDTH_IN, (0.2 * n_terms + 0.95) * nrows + 0.2))
+    fig = Figure(figsize=(PRINT_WIDTH_IN, _topic_panel_height(n_terms) * nrows + 0.2))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     palette = sns.color_palette("tab10", 2)
     k_emergent = 0
@@ -162,7 +182,7 @@ def plot_topic_terms(
             heading = f"Emergent topic {k_emergent}"
         else:
             heading = str((labels or {}).get(item["theme"], item["theme"]))
-        ax.set_title(wrap(heading, 30), fontsize=FONT_PT)
+        ax.set_title(wrap(heading, 30 if ncols <= 3 else 22), fontsize=FONT_PT)
         ax.set_xticks([])  # the bars' lengths compare the terms; their scale is not read
         ax.set_xlabel("Weight", fontsize=FONT_PT)
     for ax in axes[n:]:
