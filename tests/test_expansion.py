@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import sparse
+from scipy.special import logit as scipy_logit
 
 from pcnstudy.themes.expansion import added_f1_gain, expansion_cut, held_out_seed_check, seed_groups
 from pcnstudy.themes.preprocess import compile_seed_terms, lemma, match_seed_terms, tokenize
 from pcnstudy.themes.seed_terms import seed_term_matches
-from pcnstudy.themes.supervised import coded_features, fit_coded_theme
+from pcnstudy.themes.supervised import (coded_features, coded_folds, first_stage_scores, fit_stacked_codes,
+                                        stacked_features)
 from pcnstudy.themes.topics import GuidedThemeModel
 from themes_corpus import make_corpus
 
@@ -89,16 +91,74 @@ def test_coded_classifier_replaces_the_rule_only_when_it_beats_it():
     n = 120
     y = (rng.random(n) < 0.3).astype(int)
     informative = sparse.csr_matrix(np.c_[y + 0.1 * rng.random(n), rng.random((n, 3))])
-    blind_rule = (rng.random(n) < 0.3).astype(int)
-    fitted = fit_coded_theme(informative, y, blind_rule, n_folds=5, C=1.0, seed=0)
-    assert fitted.use and fitted.kappa_cv > fitted.kappa_rule
     noise = sparse.csr_matrix(rng.random((n, 4)))
-    kept = fit_coded_theme(noise, y, y, n_folds=5, C=1.0, seed=0)  # the rule is already perfect
-    assert not kept.use and kept.kappa_rule == pytest.approx(1.0)
-    assert fit_coded_theme(noise, np.r_[1, np.zeros(n - 1, int)], y, n_folds=5, C=1.0, seed=0) is None
+    blind_rule = (rng.random(n) < 0.3).astype(int)
+    Y = np.c_[y, y, np.r_[1, np.zeros(n - 1, int)]]
+    _, (fitted, kept, rare) = fit_stacked_codes([informative, noise, noise], Y, np.c_[blind_rule, y, y],
+                                                n_folds=5, C=1.0, seed=0)
+    assert fitted.use and fitted.kappa_cv > fitted.kappa_rule
+    assert not kept.use and kept.kappa_rule == pytest.approx(1.0)  # the rule is already perfect
+    assert rare is None  # a single coded example
     F = coded_features(sparse.csr_matrix(np.ones((2, 3))), sparse.csr_matrix(np.ones((2, 4))),
                        np.array([[0, 2], [1, 0]]), np.zeros((2, 2)), 1)
     assert F.shape == (2, 3 + 4 + 2 + 2 + 1)
+    P = np.array([[0.1, 0.5, 0.9], [0.2, 0.5, 1.0]])
+    stacked = stacked_features(F, P, 1).toarray()
+    assert stacked.shape == (2, F.shape[1] + 2) and np.array_equal(stacked[:, :F.shape[1]], F.toarray())
+    assert np.allclose(stacked[:, -2:], scipy_logit(np.array([[0.1, 0.9], [0.2, 1 - 1e-4]])))
+
+
+def test_stacking_learns_a_theme_from_another_themes_scores():
+    # theme 1 is coded exactly when theme 0 is, but its own features are noise: only the
+    # second stage (theme 0's out-of-fold first-stage score among its features) can learn it
+    rng = np.random.default_rng(2)
+    n = 150
+    y = (rng.random(n) < 0.3).astype(int)
+    informative = sparse.csr_matrix(np.c_[y + 0.2 * rng.random(n), rng.random((n, 3))])
+    noise = sparse.csr_matrix(rng.random((n, 4)))
+    rule = np.zeros((n, 2), int)
+    _, (a, b) = fit_stacked_codes([informative, noise], np.c_[y, y], rule, n_folds=5, C=10.0, seed=0)
+    assert a.use and b.use and b.stage == 2
+    assert b.kappa_stacked > 0.8 and b.kappa_first < 0.3
+
+
+def test_coded_folds_share_rare_examples():
+    Y = np.zeros((40, 2), int)
+    Y[:5, 0] = 1
+    Y[5:25, 1] = 1
+    folds = coded_folds(Y, 5, seed=0)
+    assert sorted(folds[:5].tolist()) == [0, 1, 2, 3, 4]  # the rare theme's examples, one per fold
+    assert np.bincount(folds).tolist() == [8] * 5
+
+
+def _flip_changes(scores_of, Y, rows, flip):
+    """Whether flipping the codes of ``flip`` (every theme) changes the scores of ``rows``."""
+    Z = Y.copy()
+    Z[flip] = 1 - Z[flip]
+    return not np.allclose(scores_of(Y)[rows], scores_of(Z)[rows])
+
+
+def test_first_stage_scores_never_see_the_texts_own_code():
+    rng = np.random.default_rng(3)
+    n, T = 60, 3
+    Y = (rng.random((n, T)) < 0.4).astype(int)
+    Fs = [sparse.csr_matrix(np.c_[Y[:, j] + 0.5 * rng.random(n), rng.random((n, 2))]) for j in range(T)]
+    folds = coded_folds(Y, 4, seed=0)
+    stage = lambda Z: first_stage_scores(Fs, Z, folds, 1.0, 0)
+    for i in (0, 17, 42):
+        # out of fold: a text's score does not move when its own code does ...
+        assert not _flip_changes(lambda Z: stage(Z).oof, Y, [i], [i])
+        # ... but moves when the codes of another fold do (the check can fail)
+        assert _flip_changes(lambda Z: stage(Z).oof, Y, [i], np.where(folds != folds[i])[0])
+    k = 1
+    fold_k = np.where(folds == k)[0]
+    other = np.where(folds == 2)[0]
+    nested = lambda Z: stage(Z).nested[k]
+    # in the second stage's fold k, no first-stage score saw a code of fold k, and a text of
+    # fold m none of fold m
+    assert not _flip_changes(nested, Y, np.arange(n), fold_k)
+    assert not _flip_changes(nested, Y, other, other)
+    assert _flip_changes(nested, Y, other, np.where(folds == 3)[0])
 
 
 def test_fit_codes_equals_fit_with_codes():

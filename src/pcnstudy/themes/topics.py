@@ -46,16 +46,18 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
    otherwise the theme keeps its seed terms alone. Seed matches are hard evidence: a
    document matching a seed term is always assigned without human codes.
 3. Human codes (supervised, per theme): when some documents carry human codes (``y``
-   rows of 0/1; uncoded rows -1), each theme gets a class-balanced logistic regression
-   trained on the coded documents only, on the TF-IDF terms, the TF-IDF of every word's
-   lemma with stop words kept ("no", "nothing" and "not" carry meaning in short answers),
-   every theme's seed rule and seed counts and the theme's zero-shot score
-   (``supervised.fit_coded_theme``). Its
-   threshold maximises F1 out of fold (stratified folds over the coded documents), and
-   it replaces the zero-shot coding of the theme only where its out-of-fold Cohen's kappa
-   is above the zero-shot rule's on the same coded documents; themes with fewer than two
-   coded examples keep the zero-shot rule. ``fit_codes(y)`` refits this step alone on
-   the fitted corpus (the zero-shot step does not depend on the codes).
+   rows of 0/1; uncoded rows -1), each theme gets a logistic regression trained on the
+   coded documents only, on the TF-IDF terms, the TF-IDF of every word's lemma with stop
+   words kept ("no", "nothing" and "not" carry meaning in short answers), every theme's
+   seed rule and seed counts and the theme's zero-shot score, and a second stage
+   (stacking) whose features add the other themes' out-of-fold first-stage scores as
+   log-odds (``supervised.fit_stacked_codes``; folds shared by the themes, within the coded
+   documents, nested for the second stage's own cross-validation). Each classifier's
+   threshold maximises F1 out of fold; per theme the stage with the higher out-of-fold
+   Cohen's kappa is taken, and it replaces the zero-shot coding of the theme only where
+   that kappa is above the zero-shot rule's on the same coded documents; themes with
+   fewer than two coded examples keep the zero-shot rule. ``fit_codes(y)`` refits this
+   step alone on the fitted corpus (the zero-shot step does not depend on the codes).
 4. Free topics, for emergent themes the codebook lacks. The unexplained text is the
    sentences that match no seed term (a response often mixes a codebook theme with a
    new one), each stock sentence once: copies repeated across respondents, verbatim,
@@ -115,7 +117,7 @@ from pcnstudy.themes.batched_logistic import LinearScorer, fit_logistic_batch
 from pcnstudy.themes.row_merging import identical_rows
 from pcnstudy.themes.seed_terms import (count_seed_terms, phrase_variant_counts, seed_columns, seed_index,
                                         seed_term_matches)
-from pcnstudy.themes.supervised import coded_features, fit_coded_theme, word_vectorizer
+from pcnstudy.themes.supervised import coded_features, fit_stacked_codes, stacked_features, word_vectorizer
 from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups, split_sentences
 
 ASSIGN_AT = 0.5  # scores are mapped so that every theme's threshold sits here
@@ -202,10 +204,11 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
     (per theme, on the probability scale of the model deciding it), ``threshold_rule_``,
     ``expansion_f1_`` (themes whose expansion passed the check), ``expansion_check_`` (per theme with enough seed matches to try an
     expansion: ``expansion.ExpansionCheck``), ``coded_kappa_`` (per theme with codes: the
-    classifier's and the zero-shot rule's cross-validated kappa), ``theme_terms_``
+    chosen classifier's, each stage's and the zero-shot rule's cross-validated kappa), ``theme_terms_``
     (DataFrame topic, rank, term, weight, theme),
     ``free_topics_`` (FreeTopicModel), ``free_topic_terms_``, ``n_free_topics_``,
-    ``free_topic_selection_`` (DataFrame), ``supervised_`` (themes using human codes).
+    ``free_topic_selection_`` (DataFrame), ``supervised_`` (themes using human codes),
+    ``coded_stage_`` (their stage: 1 or 2, stacked), ``first_stage_`` (every theme's first-stage classifier).
     """
 
     def __init__(
@@ -510,11 +513,13 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         return self
 
     def _fit_codes(self, Xt, S, Z0, y) -> None:
-        """Step 3: a classifier per theme from the coded rows of ``y`` (``supervised.fit_coded_theme``),
+        """Step 3: a classifier per theme from the coded rows of ``y`` (``supervised.fit_stacked_codes``),
         used where its cross-validated kappa beats the zero-shot rule's on the same texts."""
         n, T = S.shape
         self.supervised_: dict[str, LogisticRegression] = {}
         self.coded_kappa_: dict[str, dict[str, float]] = {}
+        self.first_stage_: list = []
+        self.coded_stage_: dict[str, int] = {}
         self.thresholds_ = dict(self.zero_shot_thresholds_)
         self.threshold_rule_ = {t: "zero-shot: seed match, or expansion passing the held-out seed check"
                                 if np.isfinite(self.zero_shot_thresholds_[t]) else "seed match only"
@@ -532,16 +537,19 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             self.word_vectorizer_ = word_vectorizer(1)
             Wt = self.word_vectorizer_.fit_transform([d or ["_empty_"] for d in self._fitted_lemmas]).tocsr()
         self._fitted_words = (self._fitted_features[0], Wt)
-        for j, theme in enumerate(self.themes_):
-            F = self._supervised_features(Xt, Wt, S, Z0, j)[coded]
-            fitted = fit_coded_theme(F, Y[coded, j], (Z0[coded, j] >= ASSIGN_AT).astype(int), self.n_folds,
-                                     self.C_codes, self.random_state)
-            if fitted is None:
+        Fs = [self._supervised_features(Xt, Wt, S, Z0, j)[coded] for j in range(T)]
+        first, fitted = fit_stacked_codes(Fs, Y[coded], (Z0[coded] >= ASSIGN_AT).astype(int), self.n_folds,
+                                          self.C_codes, self.random_state)
+        self.first_stage_ = first.models
+        for theme, fit in zip(self.themes_, fitted):
+            if fit is None:
                 continue
-            self.coded_kappa_[theme] = {"classifier": fitted.kappa_cv, "zero_shot": fitted.kappa_rule}
-            if fitted.use:
-                self.supervised_[theme] = fitted.model
-                self.thresholds_[theme] = fitted.threshold
+            self.coded_kappa_[theme] = {"classifier": fit.kappa_cv, "first_stage": fit.kappa_first,
+                                        "stacked": fit.kappa_stacked, "zero_shot": fit.kappa_rule}
+            if fit.use:
+                self.supervised_[theme] = fit.model
+                self.coded_stage_[theme] = fit.stage
+                self.thresholds_[theme] = fit.threshold
                 self.threshold_rule_[theme] = "human codes: cross-validated F1 maximum"
             else:
                 self.threshold_rule_[theme] += " (human codes: the classifier did not beat it)"
@@ -586,12 +594,18 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
 
     def _final_scores(self, Xt, S, Z0, X) -> np.ndarray:
         Z = Z0.copy()
-        Wt = self._word_features(X) if self.supervised_ else None
+        if not self.supervised_:
+            return Z
+        Wt = self._word_features(X)
+        Fs = [self._supervised_features(Xt, Wt, S, Z0, j) for j in range(len(self.themes_))]
+        P = None
+        if any(stage == 2 for stage in self.coded_stage_.values()):  # every theme's first-stage score
+            P = np.column_stack([m.predict_proba(F)[:, 1] for m, F in zip(self.first_stage_, Fs)])
         for j, theme in enumerate(self.themes_):
             clf = self.supervised_.get(theme)
             if clf is not None:
-                p = clf.predict_proba(self._supervised_features(Xt, Wt, S, Z0, j))[:, 1]
-                Z[:, j] = _map_to_common_scale(p, self.thresholds_[theme])
+                F = stacked_features(Fs[j], P, j) if self.coded_stage_[theme] == 2 else Fs[j]
+                Z[:, j] = _map_to_common_scale(clf.predict_proba(F)[:, 1], self.thresholds_[theme])
         return Z
 
     def _residual_units(self, X, Xt, Z):
