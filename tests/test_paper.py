@@ -387,6 +387,25 @@ def test_dvc_lock_hashes_skip_the_paper_stage(tmp_path):
     assert "`deadbeef`" in table and "`abc123`" in table and "{#tbl-colophon}" in table
 
 
+def test_supplementary_zip_keys_cohort_ids_to_the_papers_programme_labels(tmp_path):
+    """The bundle's tables name cohorts by id; its key says which programme each id is, as the
+    paper labels it, and carries no count of people."""
+    import io
+
+    cohorts = pd.DataFrame({"cohort": ["b_two", "a_one", "b_one"], "programme": ["Prog B", "Prog A", "Prog B"],
+                            "region": ["North", "South", "North"], "start": ["2021-06-01", "2020-01-01", "2020-09-01"],
+                            "end": ["2022-01-01", "2020-06-01", "2021-03-01"], "waves": ["baseline;end"] * 3,
+                            "design": ["paired"] * 3, "data": ["simulated"] * 3, "n_respondents": [31, 12, 9]})
+    out = tmp_path / "bundle.zip"
+    manuscript.write_supplementary_zip(FIXTURE / "results", out, cohorts=cohorts)
+    with zipfile.ZipFile(out) as zf:
+        key = pd.read_csv(io.BytesIO(zf.read(manuscript.COHORT_KEY)), dtype=str)
+    assert list(key.columns) == list(manuscript.COHORT_KEY_COLUMNS)
+    assert key.set_index("cohort")["label"].to_dict() == {
+        "a_one": "Prog A", "b_one": "Prog B, cohort 1", "b_two": "Prog B, cohort 2"}
+    assert "n_respondents" not in key.columns
+
+
 def test_supplementary_zip_is_byte_identical(tmp_path):
     a = tmp_path / "a.zip"
     b = tmp_path / "b.zip"

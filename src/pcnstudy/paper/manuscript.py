@@ -40,6 +40,7 @@ import yaml
 
 from pcnstudy.core import paths
 from pcnstudy.core.disclosure import get_rule
+from pcnstudy.core.labels import cohort_labels
 from pcnstudy.core.params import load_params
 from pcnstudy.core.publication_audit import audit_results, bundle_files, bundle_table, summary_lines
 from pcnstudy.core.progress import progress
@@ -293,11 +294,31 @@ def copy_notebooks(reports_dir: Path, dest: Path) -> list[Path]:
     return copies
 
 
+#: the bundle's key from cohort id (the tables' ``cohort`` column) to what the paper calls it
+COHORT_KEY = "cohorts-key.csv"
+COHORT_KEY_COLUMNS = ("cohort", "label", "programme", "region", "design", "start", "end", "waves", "data")
+
+
+def cohort_key(cohorts: pd.DataFrame) -> pd.DataFrame:
+    """One row per cohort: its id, the plain label the paper and figures use, and what it is
+    (programme, region, design, dates, waves, simulated or real). No counts of people."""
+    frame = pd.DataFrame(cohorts).copy()
+    if frame.empty or "cohort" not in frame.columns:
+        return pd.DataFrame(columns=list(COHORT_KEY_COLUMNS))
+    frame["label"] = frame["cohort"].map(cohort_labels(frame))
+    for col in COHORT_KEY_COLUMNS:
+        if col not in frame.columns:
+            frame[col] = ""
+    return frame[list(COHORT_KEY_COLUMNS)].sort_values("cohort", kind="stable").reset_index(drop=True)
+
+
 def write_supplementary_zip(results_dir: Path, out: Path, instrument: Mapping[str, Any] | None = None,
-                            threshold: int = 5, marker: str = "<5", round_to: int | None = None) -> list[str]:
+                            threshold: int = 5, marker: str = "<5", round_to: int | None = None,
+                            cohorts: pd.DataFrame | None = None) -> list[str]:
     """Zip the results CSVs that pass the disclosure audit (paths relative to results_dir) with fixed
     dates and modes, and ``disclosure-audit.txt`` (what was audited, what was left out and why);
-    return the tables' names.
+    return the tables' names. With ``cohorts`` (the ingested cohorts table), ``cohorts-key.csv``
+    maps the tables' cohort ids to the programmes the paper names.
 
     The audit (``pcnstudy.core.publication_audit``) reads the tables as published, linked
     tables together; a response-level table (themes/doc_themes.csv) is never included.
@@ -318,6 +339,8 @@ def write_supplementary_zip(results_dir: Path, out: Path, instrument: Mapping[st
     with zipfile.ZipFile(out, "w") as zf:
         for name in files:
             add(zf, name, bundle_table(results_dir, name))
+        if cohorts is not None:
+            add(zf, COHORT_KEY, cohort_key(cohorts).to_csv(index=False, lineterminator="\n").encode("utf-8"))
         lines = ["Disclosure audit of the results tables (linked tables together); a table with a leak",
                  "or one row per response is left out of this bundle.", ""] + summary_lines(report)
         add(zf, "disclosure-audit.txt", ("\n".join(lines) + "\n").encode("utf-8"))
@@ -376,7 +399,8 @@ def paper_command(formats: list[str], root: Path | None = None) -> int:
         rule = get_rule(**_rule_params(load_params(project_path(root, paths.PARAMS))))
         instrument = _config(project_path(root, paths.INSTRUMENT))  # None in a project without one
         write_supplementary_zip(project_path(root, paths.RESULTS), out_dir / "supplementary-tables.zip", instrument,
-                                rule.threshold, rule.marker, rule.round_to)
+                                rule.threshold, rule.marker, rule.round_to,
+                                cohorts=read_cohorts(project_path(root, paths.PROCESSED)))
         bar.update()
     for fmt, info in outputs.items():
         pages = f", {info['pages']} pages" if info.get("pages") else ""
