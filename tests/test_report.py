@@ -122,7 +122,7 @@ def test_build_report_holds_the_cohorts_numbers_and_quotes(project):
     assert flat["cohort.change.leadership.pct_change"] == "16.7"
     assert flat["cohort.feedback.would_recommend.pct"] == "90.0"
     assert flat["cohort.themes.protected_time.prop"] == "35.0"
-    assert flat["study.others"] == "cohort_b, cohort_c"
+    assert flat["study.others"] == "Programme B (cohort_b), cohort_c"  # by the paper's label where the cohort has one
     quotes = content["quotes"]
     # the study's quote rule: 6+ words carrying the theme, one a person, seed-matched and highest score first; another cohort's text never
     assert list(quotes["id"]) == ["cohort_a-end-2-valued_most", "cohort_a-end-3-valued_most"]

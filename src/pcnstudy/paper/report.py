@@ -54,6 +54,7 @@ import pandas as pd
 import yaml
 
 from pcnstudy.core import paths
+from pcnstudy.core.labels import cohort_labels
 from pcnstudy.core.params import load_params
 from pcnstudy.core.proportions import wilson_ci
 from pcnstudy.paper import render
@@ -420,6 +421,12 @@ def quotes_table_md(quotes: pd.DataFrame, theme_names: Mapping[str, str], max_ch
 # --------------------------------------------------------------------------- assembly
 
 
+def _named(cohort: str, labels: Mapping[str, str]) -> str:
+    """A cohort as the paper names it, with the id the analyst uses: "Programme (id)"."""
+    label = labels.get(cohort, cohort)
+    return cohort if label == cohort else f"{label} ({cohort})"
+
+
 def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
     """Gather everything the report shows for cohort ``name``; raise ReportInputError when it cannot.
 
@@ -448,6 +455,7 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
     settings = scores.get("settings") or {}
     marker = str(settings.get("disclosure_marker", "<5"))
     others = [c for c in present if c != name]
+    cohort_names = cohort_labels(read_cohorts(processed))
 
     mine = {
         "change": (scores.get("change") or {}).get(name, {}),
@@ -488,7 +496,7 @@ def build_report(name: str, root: Path | None = None) -> dict[str, Any]:
         "cohort.programme": str(config.get("programme") or "programme not stated in cohort.yml"),
         "study.n_cohorts": str(len(present)),
         "study.n_others": str(len(others)),
-        "study.others": ", ".join(others) or "none",
+        "study.others": ", ".join(_named(c, cohort_names) for c in others) or "none",
         "settings.min_cell": str(settings.get("disclosure_threshold", (params.get("disclosure") or {})
                                               .get("min_cell", 5))),
         "settings.marker": marker,
