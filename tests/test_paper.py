@@ -422,6 +422,7 @@ def test_notebooks_list_links_every_report(tmp_path):
     (tmp_path / "02_scores.ipynb").write_text(json.dumps(
         {"cells": [{"cell_type": "markdown", "source": ["# Change scores\n", "text"]}]}))
     (tmp_path / "01_ingest.html").write_text("<html></html>")
+    (tmp_path / "cohort-llr_cd.html").write_text("<html></html>")  # a cohort report run by hand: not the paper's
     text = colophon.notebooks_list(colophon.notebook_entries(tmp_path))
     assert text.splitlines() == ["- [01\\_ingest](notebooks/01_ingest.html) (`01_ingest.html`)",
                                  "- [Change scores](notebooks/02_scores.html) (`02_scores.html`)"]
