@@ -173,7 +173,7 @@ def test_cohorts_table_reads_the_processed_cohorts_table(tmp_path, csv_twin):
     assert records[0]["waves"] == ["baseline", "end"] and records[0]["n_pcns"] == 7
     text = tables.cohorts_table(records)
     # a cohort is named by its programme, never by its id
-    assert ("| A programme | Somewhere | 7 | 2020-09-01 to 2021-06-30 | baseline, end, then "
+    assert ("| A programme | Somewhere | 7 | 2020-09-01 to 2021-06-30 | baseline, end, then (retrospective) "
             "| simulated |") in text and "demo\\_cohort" not in text
     assert "The cohorts of the simulated twin" in text
 
