@@ -195,6 +195,31 @@ def test_change_pairs_giving_back_hidden_attrition_is_found_and_closed():
     assert pub["attrition"].loc[0, "n_lost"] == "<5" and pub["attrition"].loc[0, "pct_lost"] == "<5"
 
 
+def test_a_breakdown_whose_markers_alone_bound_its_total_is_withheld():
+    """At "<10", six professions each losing one person say the cohort lost at least 6 of a total
+    shown "<10": no hidden cell can undo what the markers say, so that cohort's breakdown is
+    withheld (and named), the other cohort's stays, and the published tables pass the audit."""
+    threshold = 10
+    truth = Counts(threshold, True, "<10", SECONDARY_MARKER)
+    reader = Counts(threshold, False, "<10", SECONDARY_MARKER)
+    jobs = ["GP", "Nurse", "Pharmacist", "Paramedic", "Manager", "Physio"]
+    attrition = pd.DataFrame({"cohort": ["x", "y"], "wave_from": ["baseline"] * 2, "wave_to": ["end"] * 2,
+                              "n_baseline": [60, 40], "n_completers": [54, 28], "n_lost": [6, 12],
+                              "pct_lost": [6 / 60, 12 / 40]})
+    prof = pd.DataFrame({"cohort": ["x"] * 6 + ["y", "y"], "profession": jobs + ["GP", "Nurse"],
+                         "n_baseline": [10] * 6 + [25, 15], "n_completers": [9] * 6 + [17, 11],
+                         "n_lost": [1] * 6 + [8, 4]})
+    change = pd.DataFrame({"cohort": ["x", "y", "pooled"], "item": ["leadership"] * 3, "level": ["domain"] * 3,
+                           "wave_from": ["baseline"] * 3, "wave_to": ["end"] * 3, "n_pairs": [54, 28, 82]})
+    protected = protect_attrition(attrition, prof, change, truth, {"pct_lost": "n_lost"})
+    assert protected.withheld == ["x"]
+    pub = protected.tables
+    assert set(pub["attrition_by_profession"]["cohort"]) == {"y"}
+    linked = Linked()
+    attrition_model(reader, linked, pub["attrition"], pub["attrition_by_profession"], pub["change_scores"])
+    assert audit(linked, threshold) == []
+
+
 def feedback_frames():
     fb = pd.DataFrame({"cohort": ["s"] * 3, "wave": ["end"] * 3, "item": ["recommend", "action", "network"],
                        "n": [18, 18, 18], "k": [18, 16, 4]})
@@ -319,4 +344,6 @@ def test_the_whole_publication_passes_the_audit(built_project):
     with zipfile.ZipFile(built_project / "paper" / "_output" / "supplementary-tables.zip") as zf:
         names = set(zf.namelist())
     assert "themes/doc_themes.csv" not in names and "scores/kirkpatrick.csv" in names
-    assert names - {"disclosure-audit.txt"} == set(bundle_files(report))
+    # besides the audited tables: the audit's report and the key from cohort ids to programmes
+    assert {"disclosure-audit.txt", "cohorts-key.csv"} <= names
+    assert names - {"disclosure-audit.txt", "cohorts-key.csv"} == set(bundle_files(report))

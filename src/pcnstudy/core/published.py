@@ -28,8 +28,10 @@ hidden count hidden with its marker or shown as the audit's band.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import pandas as pd
@@ -369,6 +371,8 @@ class Protected:
     kinds: dict[str, pd.DataFrame]
     linked: Linked
     cells: Cells
+    #: cohorts whose breakdown was withheld because no suppression could protect it
+    withheld: list[str] = field(default_factory=list)
 
 
 def _propose_bands(linked: Linked, cells: Cells, name: str, frame: pd.DataFrame, source: str, total: str,
@@ -446,7 +450,37 @@ def protect_feedback(feedback: pd.DataFrame, kirkpatrick: pd.DataFrame, labels: 
 
 def protect_attrition(attrition: pd.DataFrame, by_profession: pd.DataFrame, change: pd.DataFrame,
                       counts: Counts, derived: Mapping[str, str], round_to: int | None = None) -> Protected:
-    """Attrition, attrition by profession and the change table's pairs, protected together."""
+    """Attrition, attrition by profession and the change table's pairs, protected together.
+
+    A cohort whose profession breakdown cannot be protected by hiding cells (its professions'
+    small-count markers alone bound the cohort's total: six professions each "<10" lost make
+    at least 6 of a total "<10") has that breakdown withheld: its rows leave the by-profession
+    table, and ``Protected.withheld`` names the cohort."""
+    withheld: list[str] = []
+    while True:
+        try:
+            protected = _protect_attrition_once(attrition, by_profession, change, counts, derived, round_to)
+        except ValueError as err:
+            named = _withholdable_cohorts(str(err), by_profession)
+            if not named:
+                raise
+            withheld += named
+            by_profession = by_profession[~by_profession["cohort"].astype(str).isin(named)].reset_index(drop=True)
+            continue
+        return dataclasses.replace(protected, withheld=withheld)
+
+
+def _withholdable_cohorts(message: str, by_profession: pd.DataFrame) -> list[str]:
+    """The cohorts a "cannot protect" failure names whose profession breakdown is still published."""
+    if "cannot protect" not in message or by_profession.empty:
+        return []
+    named = set(re.findall(r"\battrition(?:_by_profession)?\|([^|]+)\|", message))
+    present = set(by_profession["cohort"].astype(str))
+    return sorted(named & present)
+
+
+def _protect_attrition_once(attrition: pd.DataFrame, by_profession: pd.DataFrame, change: pd.DataFrame,
+                            counts: Counts, derived: Mapping[str, str], round_to: int | None) -> Protected:
     frames = {"attrition": attrition, "attrition_by_profession": by_profession, "change_scores": change}
     specs = {"attrition": {"counts": ["n_baseline", "n_completers", "n_lost"], "derived": dict(derived),
                            "bands": {"pct_lost_band": ("n_lost", "n_baseline")},

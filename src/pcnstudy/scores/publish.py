@@ -46,6 +46,8 @@ class Published:
     marker: str
     threshold: int
     kirkpatrick: pd.DataFrame | None = None
+    #: cohorts whose attrition by profession is withheld (no suppression could protect it)
+    withheld_by_profession: tuple[str, ...] = ()
 
 
 def suppress_small_n(frame: pd.DataFrame, n_col: str, stat_cols: list[str], marker: str, threshold: int) -> pd.DataFrame:
@@ -87,9 +89,12 @@ def publish_tables(change: pd.DataFrame, fb: pd.DataFrame, attrition: pd.DataFra
     if complementary.any():
         change_pub["n_pairs"] = change_pub["n_pairs"].astype(object)
         change_pub.loc[complementary, "n_pairs"] = spec.secondary_marker
+    for cohort in att.withheld:
+        print(f"note: attrition by profession of {cohort} is withheld: its professions' small counts "
+              f"would bound its total below {spec.threshold} whatever else was hidden")
     return Published(change_pub, fb_pub, fb_mask, att.tables["attrition"], att.tables["attrition_by_profession"],
                      spec.marker, spec.threshold,
-                     fb_prot.tables["kirkpatrick"] if kirkpatrick is not None else None)
+                     fb_prot.tables["kirkpatrick"] if kirkpatrick is not None else None, tuple(att.withheld))
 
 
 #: Unpaired-change columns that identify a row (never hidden).
