@@ -22,10 +22,13 @@ relative residual of min(0.1, sqrt(|g| / |g_start|)) (g_start: the gradient wher
 fit starts, 0 or ``init``), and an Armijo backtracking line
 search; a problem stops when its gradient norm is at most ``tol`` times its norm at
 w = 0 (liblinear stops at 1e-4 x min(positives, negatives) / rows, about 2e-5 for
-the theme model's problems; the default here, 1e-6, is tighter). The
-Hessian-vector products inside conjugate gradients are float32 (they only choose the
-step); gradients, objective values and the stopping test are float64, so the optimum
-reached is the float64 one. Single-threaded sparse products: a fit is deterministic.
+the theme model's problems; the default here, 1e-6, is tighter). The intercept is
+carried as a last column of ones, so every product serves it too. Conjugate gradients
+run in float32, vectors and Hessian-vector products alike (they only choose the step;
+a problem whose float32 curvature is no longer positive keeps the step it has);
+gradients, objective values, the line search and the stopping test are float64, so
+the optimum reached is the float64 one. Single-threaded sparse products: a fit is
+deterministic.
 
 ``LinearScorer`` holds one fitted problem with ``predict_proba`` and
 ``decision_function`` as a scikit-learn binary classifier has them.
@@ -60,8 +63,9 @@ class LinearScorer:
         return np.column_stack([1.0 - p, p])
 
 
-def _objective(Z: np.ndarray, S: np.ndarray, W: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return 0.5 * ((w * w).sum(axis=0) + b * b) + (W * np.logaddexp(0.0, -S * Z)).sum(axis=0)
+def _loss(margins: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Per problem (column), sum_i W[i] log(1 + exp(-margin_i)): the weighted logistic loss."""
+    return (W * np.logaddexp(0.0, -margins)).sum(axis=0)
 
 
 def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: np.ndarray | None = None,
@@ -88,87 +92,51 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
     F = np.ones((d, P)) if free is None else np.asarray(free, dtype=float)
     if F.shape != (d, P):
         raise ValueError(f"free must be features x problems ({d} x {P}), got {F.shape}")
-    XT = X.T  # a CSC view: X' times a block is a scatter over the rows of X
-    # Hessian-vector products in float32 (they only steer the step: every gradient, value
-    # and stopping test is float64, so the optimum reached is the float64 one)
-    X32 = X.astype(np.float32)
+    # the intercept is a last feature of value 1, penalised like the others (as in liblinear)
+    # and never masked: every product below carries it
+    Xa = sparse.hstack([X, np.ones((n, 1))], format="csr")
+    Fa = np.vstack([F, np.ones((1, P))])
+    XaT = Xa.T  # a CSC view: X' times a block is a scatter over the rows of X
+    X32 = Xa.astype(np.float32)  # conjugate gradients run in float32 (they only choose the step)
     X32T = X32.T
-    X2T = X.multiply(X).tocsr().T
+    X2T = Xa.multiply(Xa).tocsr().T
     S = 2.0 * Y - 1.0
-    w = np.zeros((d, P))
-    b = np.zeros(P)
+    YW = Y * W
+    w = np.zeros((d + 1, P))
     Z = np.zeros((n, P))
     n_iter = np.zeros(P, dtype=int)
 
-    def gradient(Z, w, b, cols):
-        p = expit(Z)
-        G = W[:, cols] * (p - Y[:, cols])
-        gw = w + np.asarray(XT @ G) * F[:, cols]
-        gb = b + G.sum(axis=0)
-        return gw, gb, p
+    def gradient(Z, w, cols):
+        return w + np.asarray(XaT @ (W[:, cols] * expit(Z) - YW[:, cols])) * Fa[:, cols]
 
-    gw, gb, prob = gradient(Z, w, b, slice(None))
-    gnorm0 = np.sqrt((gw * gw).sum(axis=0) + gb * gb)
+    g = gradient(Z, w, slice(None))
+    gnorm0 = np.sqrt((g * g).sum(axis=0))
     if init is not None:
-        w = np.array(init[0], dtype=float).reshape(d, P) * F
-        b = np.array(init[1], dtype=float).reshape(P)
-        Z = np.asarray(X @ w) + b
-        gw, gb, prob = gradient(Z, w, b, slice(None))
-    gnorm = np.sqrt((gw * gw).sum(axis=0) + gb * gb)
-    fval = _objective(Z, S, W, w, b)
+        w[:d] = np.array(init[0], dtype=float).reshape(d, P) * F
+        w[d] = np.array(init[1], dtype=float).reshape(P)
+        Z = np.asarray(Xa @ w)
+        g = gradient(Z, w, slice(None))
+    gnorm = np.sqrt((g * g).sum(axis=0))
+    fval = 0.5 * (w * w).sum(axis=0) + _loss(S * Z, W)
     gstart = np.maximum(gnorm, np.finfo(float).tiny)  # the forcing term is relative to the start
     for _ in range(max_iter):
         act = np.where(gnorm > tol * gnorm0)[0]
         if len(act) == 0:
             break
+        A = slice(None) if len(act) == P else act  # every problem running: views, not copies
         n_iter[act] += 1
-        Fa, Wa = F[:, act], W[:, act]
-        D = Wa * prob[:, act] * (1.0 - prob[:, act])
-        Mw = 1.0 + np.asarray(X2T @ D) * Fa  # diagonal of the Hessian (masked coordinates: 1)
-        Mb = 1.0 + D.sum(axis=0)
-        ga_w, ga_b = gw[:, act], gb[act]
-        eta = np.minimum(0.1, np.sqrt(gnorm[act] / gstart[act]))
-        # preconditioned conjugate gradients for H s = -g, every problem its own column
-        sw = np.zeros_like(ga_w)
-        sb = np.zeros_like(ga_b)
-        rw, rb = -ga_w, -ga_b.copy()
-        zw, zb = rw / Mw, rb / Mb
-        pw, pb = zw.copy(), zb.copy()
-        rz = (rw * zw).sum(axis=0) + rb * zb
-        goal = eta * gnorm[act]
-        live = np.ones(len(act), dtype=bool)
-        cached = None
-        for _cg in range(d + 1):
-            rnorm = np.sqrt((rw * rw).sum(axis=0) + rb * rb)
-            live &= rnorm > goal
-            cols = np.where(live)[0]
-            if len(cols) == 0:
-                break
-            if len(cols) == len(live):
-                cols = slice(None)  # every problem still running: views, not copies
-            if cached is None or not np.array_equal(cached, live):  # the running set changed
-                cached, Dc, Fc = live.copy(), D[:, cols], Fa[:, cols]
-            U = np.asarray(X32 @ pw[:, cols].astype(np.float32)) + pb[cols].astype(np.float32)
-            U *= Dc
-            Hw = pw[:, cols] + np.asarray(X32T @ U, dtype=float) * Fc
-            Hb = pb[cols] + U.sum(axis=0, dtype=float)
-            curv = (pw[:, cols] * Hw).sum(axis=0) + pb[cols] * Hb
-            alpha = rz[cols] / curv
-            sw[:, cols] += alpha * pw[:, cols]
-            sb[cols] += alpha * pb[cols]
-            rw[:, cols] -= alpha * Hw
-            rb[cols] -= alpha * Hb
-            zw_c, zb_c = rw[:, cols] / Mw[:, cols], rb[cols] / Mb[cols]
-            rz_new = (rw[:, cols] * zw_c).sum(axis=0) + rb[cols] * zb_c
-            beta = rz_new / rz[cols]
-            rz[cols] = rz_new
-            pw[:, cols] = zw_c + beta * pw[:, cols]
-            pb[cols] = zb_c + beta * pb[cols]
+        prob = expit(Z[:, A])
+        D = W[:, A] * prob * (1.0 - prob)
+        M = 1.0 + np.asarray(X2T @ D) * Fa[:, A]  # diagonal of the Hessian (masked coordinates: 1)
+        D32, F32, Minv = D.astype(np.float32), Fa[:, A].astype(np.float32), (1.0 / M).astype(np.float32)
+        ga = g[:, A]
+        goal = (np.minimum(0.1, np.sqrt(gnorm[act] / gstart[act])) * gnorm[act]).astype(np.float32)
+        s = _conjugate_gradients(X32, X32T, D32, F32, Minv, (-ga).astype(np.float32), goal).astype(float)
         # backtracking line search along s, each problem its own step
-        XS = np.asarray(X @ sw) + sb
-        slope = (ga_w * sw).sum(axis=0) + ga_b * sb
+        XS = np.asarray(Xa @ s)
+        slope = (ga * s).sum(axis=0)
         step = np.ones(len(act))
-        Za, wa, ba = Z[:, act], w[:, act], b[act]
+        Za, wa, Sa, Wa = Z[:, A], w[:, A], S[:, A], W[:, A]
         f_old = fval[act]
         todo = np.ones(len(act), dtype=bool)
         f_new = f_old.copy()
@@ -176,25 +144,70 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
             cols = np.where(todo)[0]
             if len(cols) == 0:
                 break
-            t = step[cols]
-            trial = _objective(Za[:, cols] + t * XS[:, cols], S[:, act[cols]], Wa[:, cols],
-                               wa[:, cols] + t * sw[:, cols], ba[cols] + t * sb[cols])
-            ok = trial <= f_old[cols] + ARMIJO * t * slope[cols]
+            sel = slice(None) if len(cols) == len(todo) else cols
+            t = step[sel]
+            wt = wa[:, sel] + t * s[:, sel]
+            trial = 0.5 * (wt * wt).sum(axis=0) + _loss(Sa[:, sel] * (Za[:, sel] + t * XS[:, sel]), Wa[:, sel])
+            ok = trial <= f_old[sel] + ARMIJO * t * slope[sel]
             f_new[cols[ok]] = trial[ok]
             todo[cols[ok]] = False
             step[cols[~ok]] *= 0.5
         step[todo] = 0.0  # no decrease found: the problem is at its optimum to rounding
         f_new[todo] = f_old[todo]
-        w[:, act] = wa + step * sw
-        b[act] = ba + step * sb
-        Z[:, act] = Za + step * XS
+        w[:, A] = wa + step * s
+        Z[:, A] = Za + step * XS
         fval[act] = f_new
-        g_w, g_b, p_act = gradient(Z[:, act], w[:, act], b[act], act)
-        gw[:, act], gb[act], prob[:, act] = g_w, g_b, p_act
-        gnorm[act] = np.sqrt((g_w * g_w).sum(axis=0) + g_b * g_b)
+        g_a = gradient(Z[:, A], w[:, A], A)
+        g[:, A] = g_a
+        gnorm[act] = np.sqrt((g_a * g_a).sum(axis=0))
         gnorm[act[todo]] = 0.0  # stalled: stop it
     else:
         if (gnorm > tol * gnorm0).any():
             warnings.warn(f"fit_logistic_batch: {int((gnorm > tol * gnorm0).sum())} problem(s) did not reach "
                           f"tol={tol} in {max_iter} Newton steps", RuntimeWarning, stacklevel=2)
-    return w * F, b, n_iter
+    return w[:d] * F, w[d].copy(), n_iter
+
+
+def _conjugate_gradients(X, XT, D, F, Minv, r, goal):
+    """Preconditioned conjugate gradients for H s = r, one problem per column, in float32.
+
+    H p = p + X' (D * (X p)) * F (``F`` masks coordinates); ``Minv``: the inverse of H's
+    diagonal; a problem stops when its residual norm is at most ``goal``, when its
+    curvature is no longer positive (rounding) or after as many steps as coordinates.
+    Problems still running share each product; those done drop out of it.
+    """
+    s = np.zeros_like(r)
+    z = r * Minv
+    p = z.copy()
+    rz = (r * z).sum(axis=0)
+    live = np.ones(r.shape[1], dtype=bool)
+    cached = None
+    for _ in range(r.shape[0]):
+        live &= np.sqrt((r * r).sum(axis=0)) > goal
+        cols = np.where(live)[0]
+        if len(cols) == 0:
+            break
+        sel = slice(None) if len(cols) == len(live) else cols
+        if cached is None or not np.array_equal(cached, live):  # the running set changed
+            cached, Dc, Fc, Mc = live.copy(), D[:, sel], F[:, sel], Minv[:, sel]
+        pc = p[:, sel]
+        U = np.asarray(X @ pc)
+        U *= Dc
+        H = np.asarray(XT @ U)
+        H *= Fc
+        H += pc
+        curv = (pc * H).sum(axis=0)
+        bad = ~(curv > 0)
+        if bad.any():  # no descent left in float32 for these: keep their step so far
+            live[cols[bad]] = False
+            curv[bad] = np.inf
+        alpha = rz[sel] / curv
+        s[:, sel] += alpha * pc
+        rc = r[:, sel] - alpha * H
+        r[:, sel] = rc
+        zc = rc * Mc
+        rz_new = (rc * zc).sum(axis=0)
+        beta = rz_new / rz[sel]
+        rz[sel] = rz_new
+        p[:, sel] = zc + beta * pc
+    return s
