@@ -67,3 +67,10 @@ def test_pipe_table_writes_the_widths_as_dashes():
     text = pipe_table(["Theme", "n"], [["Protected time", "12"]], "Caption", "tbl-x", "lr")
     rule = text.splitlines()[1]
     assert rule == "|:" + "-" * len("Protected time") + "|" + "-" * 4 + ":|"
+
+
+def test_waves_read_as_words():
+    from pcnstudy.core.labels import wave_label
+
+    assert [wave_label(w) for w in ("baseline", "follow_up", "then", "end", "six_month")] == [
+        "baseline", "follow-up", "then (retrospective)", "end", "six month"]

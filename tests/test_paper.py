@@ -173,7 +173,7 @@ def test_cohorts_table_reads_the_processed_cohorts_table(tmp_path, csv_twin):
     assert records[0]["waves"] == ["baseline", "end"] and records[0]["n_pcns"] == 7
     text = tables.cohorts_table(records)
     # a cohort is named by its programme, never by its id
-    assert ("| A programme | Somewhere | 7 | 2020-09-01 to 2021-06-30 | baseline, end, then "
+    assert ("| A programme | Somewhere | 7 | 2020-09-01 to 2021-06-30 | baseline, end, then (retrospective) "
             "| simulated |") in text and "demo\\_cohort" not in text
     assert "The cohorts of the simulated twin" in text
 
@@ -422,6 +422,7 @@ def test_notebooks_list_links_every_report(tmp_path):
     (tmp_path / "02_scores.ipynb").write_text(json.dumps(
         {"cells": [{"cell_type": "markdown", "source": ["# Change scores\n", "text"]}]}))
     (tmp_path / "01_ingest.html").write_text("<html></html>")
+    (tmp_path / "cohort-llr_cd.html").write_text("<html></html>")  # a cohort report run by hand: not the paper's
     text = colophon.notebooks_list(colophon.notebook_entries(tmp_path))
     assert text.splitlines() == ["- [01\\_ingest](notebooks/01_ingest.html) (`01_ingest.html`)",
                                  "- [Change scores](notebooks/02_scores.html) (`02_scores.html`)"]

@@ -184,10 +184,12 @@ def test_collision_check_finds_glued_cells():
 
 
 def internal_ids(root: Path) -> set[str]:
-    """The ids of cohorts (the processed cohorts table) and of items and feedback items (the instrument)."""
+    """The ids of cohorts (the processed cohorts table), of waves that are not words as they
+    stand (``follow_up``), and of items and feedback items (the instrument)."""
     cohorts = inputs.cohort_records(inputs.read_cohorts(root / "data" / "processed"))
     instrument = yaml.safe_load((root / "config" / "instrument.yml").read_text())
-    return {str(c["cohort"]) for c in cohorts} | set(item_labels(instrument))
+    waves = {str(w) for c in cohorts for key in ("waves", "retrospective_waves") for w in (c.get(key) or [])}
+    return {str(c["cohort"]) for c in cohorts} | {w for w in waves if "_" in w} | set(item_labels(instrument))
 
 
 def ids_in(text: str, ids: set[str]) -> list[str]:
@@ -228,7 +230,7 @@ def test_pipeline_pdf_tables_do_not_collide(built_project):
 def test_no_internal_id_in_the_rendered_paper(built_project):
     """Prose, tables and captions name cohorts by programme and items by wording, in the PDF and the HTML."""
     ids = internal_ids(built_project)
-    assert {"llr_cd", "lead_1"} <= ids
+    assert {"llr_cd", "lead_1", "follow_up"} <= ids
     assert ids_in(pdf_text(PdfReader(str(built_project / "paper" / "_output" / "index.pdf"))), ids) == []
     html = (built_project / "paper" / "_output" / "index.html").read_text(encoding="utf-8")
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)

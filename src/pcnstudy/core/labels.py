@@ -71,6 +71,17 @@ def domain_labels(instrument: Mapping[str, Any] | None) -> dict[str, str]:
     return {str(k): _text((v or {}).get("name")) or str(k) for k, v in domains.items()}
 
 
+#: waves whose id is not plain English as it stands
+WAVE_LABELS = {"follow_up": "follow-up", "followup": "follow-up", "then": "then (retrospective)"}
+
+
+def wave_label(wave: Any) -> str:
+    """A wave as tables print it: "follow-up" for ``follow_up``, "then (retrospective)" for the
+    then-test's wave; other ids with their underscores read as spaces."""
+    text = _text(wave)
+    return WAVE_LABELS.get(text, text.replace("_", " "))
+
+
 def relabel(values: Iterable[Any], labels: Mapping[str, str] | None) -> list[str]:
     """Each value's label (its own text where ``labels`` has none)."""
     labels = labels or {}

@@ -102,9 +102,20 @@ def notebook_title(html: Path) -> str:
     return html.stem
 
 
+#: the name of a cohort report ``pcnstudy report`` writes into reports/ (``cohort-<id>.html``)
+COHORT_REPORT_PREFIX = "cohort-"
+
+
+def executed_notebooks(reports_dir: Path) -> list[Path]:
+    """The HTML of every executed notebook in ``reports_dir``, sorted by name. The cohort reports
+    ``pcnstudy report`` writes there are not part of the paper: they depend on what was run by
+    hand, and the paper must be the same whatever was."""
+    return [p for p in sorted(Path(reports_dir).glob("*.html")) if not p.name.startswith(COHORT_REPORT_PREFIX)]
+
+
 def notebook_entries(reports_dir: Path) -> list[tuple[str, str]]:
     """(file name, title) of every executed notebook's HTML in ``reports_dir``, sorted by name."""
-    return [(p.name, notebook_title(p)) for p in sorted(Path(reports_dir).glob("*.html"))]
+    return [(p.name, notebook_title(p)) for p in executed_notebooks(reports_dir)]
 
 
 def notebooks_list(entries: Iterable[tuple[str, str]]) -> str:

@@ -51,6 +51,7 @@ from pcnstudy.paper.colophon import (
     build_epoch,
     colophon_table,
     dvc_lock_hashes,
+    executed_notebooks,
     notebook_entries,
     notebooks_list,
     package_versions,
@@ -284,11 +285,12 @@ def copy_figures(figures_dir: Path, dest: Path) -> list[Path]:
 
 
 def copy_notebooks(reports_dir: Path, dest: Path) -> list[Path]:
-    """Copy every ``reports/*.html`` into ``dest`` (the rendered paper's notebooks/)."""
+    """Copy every executed stage notebook's HTML (``colophon.executed_notebooks``) into ``dest``
+    (the rendered paper's notebooks/)."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     copies = []
-    for src in sorted(Path(reports_dir).glob("*.html")):
+    for src in executed_notebooks(reports_dir):
         shutil.copyfile(src, dest / src.name)
         copies.append(dest / src.name)
     return copies

@@ -58,7 +58,7 @@ from pcnstudy.core.labels import cohort_labels
 from pcnstudy.core.params import load_params
 from pcnstudy.core.proportions import wilson_ci
 from pcnstudy.paper import render
-from pcnstudy.paper.colophon import build_epoch
+from pcnstudy.paper.colophon import COHORT_REPORT_PREFIX, build_epoch
 from pcnstudy.paper.inputs import PaperInputError, cohort_records, project_path, read_cohorts
 from pcnstudy.paper.tables import display_names, md_escape, pipe_table
 from pcnstudy.paper.values import conf_pct as confidence_pct
@@ -558,7 +558,7 @@ def render_report(name: str, root: Path | None = None, formats: Sequence[str] = 
         build = write_source(Path(tmp), content)
         outputs = render.render(build, list(formats), epoch=build_epoch(Path(root or paths.ROOT)), engine=engine)
         for fmt_name, info in outputs.items():
-            target = reports / f"cohort-{name}.{fmt_name}"
+            target = reports / f"{COHORT_REPORT_PREFIX}{name}.{fmt_name}"
             shutil.copyfile(info["path"], target)
             written[fmt_name] = target
     return written

@@ -24,6 +24,7 @@ import pandas as pd
 
 from pcnstudy.core.disclosure import is_hidden
 from pcnstudy.core.labels import cohort_labels as plain_cohort_labels
+from pcnstudy.core.labels import wave_label
 from pcnstudy.paper.disclosure_notes import band_percent, with_disclosure_note
 from pcnstudy.paper.inputs import SIMULATED
 from pcnstudy.paper.values import format_value
@@ -269,7 +270,8 @@ def stats_table(tree: Any, levels: list[str], caption: str, label: str, *, wante
     header = [md_escape(level) for level in levels] + [stat_header(c, conf_pct) for c in cols]
     rows = []
     for keys, rec in records:
-        labels = [md_escape((names or {}).get(level, {}).get(key, key)) for level, key in zip(levels, keys)]
+        labels = [md_escape((names or {}).get(level, {}).get(key, wave_label(key) if level == "Wave" else key))
+                  for level, key in zip(levels, keys)]
         rows.append(labels + [stat_cell(rec, c, prefix) for c in cols])
     return pipe_table(header, rows, caption, label, "l" * len(levels) + "r" * len(cols))
 
@@ -306,7 +308,7 @@ def cohorts_table(cohorts: list[Mapping[str, Any]]) -> str:
         dates = f"{start} to {end}" if start and end else str(start or end or "")
         rows.append([
             cell(labels.get(str(c.get("cohort")), c.get("cohort"))), cell(c.get("region")), cell(c.get("n_pcns")),
-            cell(dates), cell(", ".join(str(w) for w in waves)),
+            cell(dates), cell(", ".join(wave_label(w) for w in waves)),
             "simulated" if c.get("data") == SIMULATED else "survey export",
         ])
     simulated = bool(cohorts) and all(c.get("data") == SIMULATED for c in cohorts)

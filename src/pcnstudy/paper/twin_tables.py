@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from pcnstudy.core.labels import wave_label
 from pcnstudy.paper.tables import cohort_labels, md_escape, pipe_table
 from pcnstudy.paper.values import format_number, format_value
 
@@ -44,7 +45,7 @@ def change_truth_table(change: pd.DataFrame, programmes: Mapping[str, str], doma
         label = programmes.get(cohort, cohort)
         if any(rec.get("comparison") == "unpaired" for rec in by.values()):
             label += " (unpaired)"
-        row = [md_escape(label), md_escape(domains.get(domain, domain)), md_escape(wave)]
+        row = [md_escape(label), md_escape(domains.get(domain, domain)), md_escape(wave_label(wave))]
         for q in QUANTITY_LABELS:
             rec = by.get(q)
             if rec is None:
