@@ -103,3 +103,23 @@ def test_tokenize_gives_the_tokens_of_nltks_regexp_tokenizer():
         clean = strip_placeholders(text).replace("\u2019", "'").lower()
         expected = [t.strip("'") for t in nltk_tokens.tokenize(clean) if t.strip("'")]
         assert tokenize(text) == expected
+
+
+def test_weighted_counts_equal_the_plain_count_in_key_order():
+    """Word and bigram counts of documents seen once or several times: the values and the
+    keys' order of counting every token one by one."""
+    from collections import Counter
+
+    from pcnstudy.themes.preprocess import _weighted_counts
+
+    docs = [["b", "a", "b"], ["c"], [], ["a", "d", "a"], ["d", "b"]]
+    times = [1, 3, 2, 1, 4]
+    words, pairs = Counter(), Counter()
+    for doc, k in zip(docs, times):
+        for w in doc:
+            words[w] += k
+        for pair in zip(doc, doc[1:]):
+            pairs[pair] += k
+    got_words, got_pairs = _weighted_counts(docs, times)
+    assert list(got_words.items()) == list(words.items())
+    assert list(got_pairs.items()) == list(pairs.items())

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 from sklearn.base import clone
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -263,3 +263,20 @@ def test_batched_held_out_check_and_expanders_equal_liblinear_fit_by_fit():
             full = liblinear(Xm, (model._fitted_features[2][first, j] > 0).astype(int), counts)
             assert np.allclose(model.expanders_[theme].coef_, full.coef_, atol=1e-5), theme
             assert np.allclose(model.expanders_[theme].intercept_, full.intercept_, atol=1e-5), theme
+
+
+def test_term_counts_store_count_vectorizer_entries_in_its_order():
+    """The one-pass counts are CountVectorizer's: names, row pointers, stored column order, values."""
+    from pcnstudy.themes.topics import _term_counts
+
+    texts, _ = make_corpus(120, seed=5)
+    terms = prepare_corpus(texts["text"].tolist()).terms + [[], ["zz", "aa", "zz", "mm"]]
+    ref = CountVectorizer(analyzer=_identity, dtype=np.float64)
+    A = ref.fit_transform(terms)
+    names, B = _term_counts(terms, np.float64)
+    assert type(A) is type(B) and A.indices.dtype == B.indices.dtype and A.data.dtype == B.data.dtype
+    assert np.array_equal(ref.get_feature_names_out(), names)
+    assert np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices)
+    assert np.array_equal(A.data, B.data)
+    with pytest.raises(ValueError, match="empty vocabulary"):
+        _term_counts([[], []], np.float64)

@@ -29,9 +29,10 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from itertools import chain
+from operator import is_not
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -157,6 +158,10 @@ def _weighted_counts(docs: Sequence[Sequence[str]], times: Sequence[int]) -> tup
     word_fd: Counter = Counter()
     bigram_fd: Counter = Counter()
     for doc, k in zip(docs, times):
+        if k == 1:  # Counter.update counts in C, adding new keys in the same order as the loop
+            word_fd.update(doc)
+            bigram_fd.update(zip(doc, doc[1:]))
+            continue
         for w in doc:
             word_fd[w] += k
         for pair in zip(doc, doc[1:]):
@@ -237,7 +242,8 @@ def prepare_corpus(
     stem_of = {t: stem(t) for t in types}
     content_of = {t: st for t, st in stem_of.items() if t not in stopwords and st not in stop_stems and len(t) > 1}
     stems_u = [list(map(stem_of.__getitem__, doc)) for doc in tokens_u]
-    content_u = [[st for st in map(content_of.get, doc) if st is not None] for doc in tokens_u]
+    is_content = partial(is_not, None)
+    content_u = [list(filter(is_content, map(content_of.get, doc))) for doc in tokens_u]
     stems = [stems_u[k] for k in inverse]
     content = [content_u[k] for k in inverse]
     if collocations is True:

@@ -130,6 +130,38 @@ def _identity(doc: Any) -> Any:
     return doc
 
 
+def _term_counts(docs: Sequence[list[str]], dtype) -> tuple[np.ndarray, sparse.spmatrix]:
+    """(sorted terms, documents x terms counts): ``CountVectorizer(analyzer=identity,
+    dtype=dtype).fit_transform(docs)`` and its ``get_feature_names_out()``, entry for entry
+    and in the same stored order, from one pass over the terms.
+
+    Like scikit-learn, each row's entries are stored in order of the terms' first
+    appearance in the corpus, then the columns renumbered in sorted term order.
+    """
+    counter = CountVectorizer(analyzer=_identity, dtype=dtype)
+    ids: dict[str, int] = {}
+    flat = [ids.setdefault(term, len(ids)) for doc in docs for term in doc]
+    if not ids:
+        counter.fit_transform(docs)  # raises scikit-learn's ValueError for an empty vocabulary
+    V = len(ids)
+    lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    rows = np.repeat(np.arange(len(docs), dtype=np.int64), lengths)
+    # (row, first-appearance id) pairs, sorted, with their multiplicities: each row's
+    # entries in first-appearance order, as CountVectorizer stores them before renaming
+    keys, values = np.unique(rows * V + np.asarray(flat, dtype=np.int64), return_counts=True)
+    indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys // V, minlength=len(docs)), out=indptr[1:])
+    terms = sorted(ids)
+    rename = np.empty(V, dtype=np.int64)
+    rename[[ids[t] for t in terms]] = np.arange(V)
+    indices = rename[keys % V]
+    index_dtype = np.int32 if len(keys) <= np.iinfo(np.int32).max else np.int64
+    template = counter.fit_transform([[terms[0]]])  # the matrix class scikit-learn returns
+    X = type(template)((values.astype(dtype), indices.astype(index_dtype), indptr.astype(index_dtype)),
+                       shape=(len(docs), V))
+    return np.asarray(terms, dtype=object), X
+
+
 def fit_tfidf(terms: Sequence[list[str]], min_df: int | float) -> tuple[TfidfVectorizer, sparse.csr_matrix]:
     """``TfidfVectorizer(analyzer=identity, min_df=min_df, sublinear_tf=True).fit_transform(terms)``,
     the vectorizer and the matrix, with each distinct term list counted once.
@@ -147,14 +179,14 @@ def fit_tfidf(terms: Sequence[list[str]], min_df: int | float) -> tuple[TfidfVec
     for doc, k in zip(terms, inverse):
         distinct[k] = doc
     vec = TfidfVectorizer(analyzer=_identity, min_df=min_df, sublinear_tf=True)
-    counter = CountVectorizer(analyzer=_identity, dtype=vec.dtype)
-    counts = counter.fit_transform(distinct)[inverse]
+    names, counts = _term_counts(distinct, vec.dtype)
+    counts = counts[inverse]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     low = min_df if isinstance(min_df, numbers.Integral) else min_df * counts.shape[0]
     kept = np.where(df >= low)[0]
     if len(kept) == 0:
         raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
-    names = counter.get_feature_names_out()[kept]
+    names = names[kept]
     counts = counts[:, kept]
     vec.vocabulary_ = {term: i for i, term in enumerate(names)}
     vec.fixed_vocabulary_ = False
@@ -282,7 +314,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
                     tried.append((t, seed, added, folds))
         if not tried:
             return []
-        key = np.column_stack([identical_rows(Xu)] + [seed for _, seed, _, _ in tried])
+        key = np.column_stack([self._row_groups(Xu)] + [seed for _, seed, _, _ in tried])
         _, rep, row_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
         row_of = row_of.ravel()
         M = Xu[rep]
@@ -304,6 +336,14 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             if keep:
                 kept.append(t)
         return kept
+
+    def _row_groups(self, Xu: sparse.csr_matrix) -> np.ndarray:
+        """``row_merging.identical_rows(Xu)``, found once for the distinct texts' features
+        (the phrase-variant check and the corpus expansion merge rows of the same matrix)."""
+        cache = getattr(self, "_row_groups_of", None)
+        if cache is None or cache[0] is not Xu:
+            cache = self._row_groups_of = (Xu, identical_rows(Xu))
+        return cache[1]
 
     def _seed_columns(self, theme: str) -> np.ndarray:
         return seed_columns(self.compiled_[theme], self.vectorizer_.vocabulary_, self.stopwords_)
@@ -397,7 +437,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
             self._held_out_check(matches[t], counts, lambda y, a=asked[t]: a.append(np.asarray(y).copy()))
         checks = [(t, y, self._fold_splits(y)) for t in themes for y in asked[t]]
         checks_fitted = [(t, y, folds) for t, y, folds in checks if folds]
-        key = np.column_stack([identical_rows(Xu)] + [y for _, y, _ in checks] + [seeds[t] for t in themes])
+        key = np.column_stack([self._row_groups(Xu)] + [y for _, y, _ in checks] + [seeds[t] for t in themes])
         _, rep, row_of = np.unique(key, axis=0, return_index=True, return_inverse=True)
         row_of = row_of.ravel()
         M = Xu[rep]
@@ -473,7 +513,8 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         # 1b. multi-word seeds with an inserted word, per theme where the texts they add
         # read like its seed matches (the phrase-variant guard); they join the seed evidence
         V = self._phrase_counts(corpus.lemmas, self.themes_)
-        self.phrase_themes_ = self._phrase_variant_check(Xt[first], S[first], V[first], counts)
+        Xu = Xt[first]  # the distinct texts' features, shared by steps 1b and 2
+        self.phrase_themes_ = self._phrase_variant_check(Xu, S[first], V[first], counts)
         V = V * np.isin(self.themes_, self.phrase_themes_)
         self._fitted_features = (self._corpus_key(list(X)), Xt, S, S + V)
         S_rule, S = S, S + V  # the plain rule's counts; the model's seed evidence
@@ -486,8 +527,9 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         self.theme_term_columns_: dict[str, list[int]] = {}
         eligible = [t for j, t in enumerate(self.themes_)
                     if self.min_seed_docs <= int((S[:, j] > 0).sum()) <= n - self.min_seed_docs]
-        fitted = self._fit_expansion(Xt[first], (S[first] > 0).astype(int), counts,
+        fitted = self._fit_expansion(Xu, (S[first] > 0).astype(int), counts,
                                      [corpus.lemmas[i] for i in first], eligible)
+        self._row_groups_of = None
         for j, theme in enumerate(self.themes_):
             tau, f1 = float("inf"), float("nan")
             if theme in fitted:
@@ -632,7 +674,8 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
         unmatched = [sentence for sentence, row in zip(sentences, Ss) if not row.any()]
         if not unmatched:
             return Xt[:0]
-        return self._features(unmatched)[0]
+        # their TF-IDF rows only (``_features`` would match their seeds again: none match)
+        return self.vectorizer_.transform(self._corpus(unmatched, fit=False).terms).tocsr()
 
     def _fit_free_topics(self, Xt, Z, X) -> None:
         Xu = self._residual_units(X, Xt, Z)
