@@ -64,8 +64,15 @@ class LinearScorer:
 
 
 def _loss(margins: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Per problem (column), sum_i W[i] log(1 + exp(-margin_i)): the weighted logistic loss."""
-    return (W * np.logaddexp(0.0, -margins)).sum(axis=0)
+    """Per problem (column), sum_i W[i] log(1 + exp(-margin_i)): the weighted logistic loss,
+    as log1p(exp(-|m|)) + max(-m, 0), which never overflows."""
+    out = np.abs(margins)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += np.maximum(-margins, 0.0)
+    out *= W
+    return out.sum(axis=0)
 
 
 def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: np.ndarray | None = None,
@@ -107,15 +114,17 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
     n_iter = np.zeros(P, dtype=int)
 
     def gradient(Z, w, cols):
-        return w + np.asarray(XaT @ (W[:, cols] * expit(Z) - YW[:, cols])) * Fa[:, cols]
+        """The gradient at scores ``Z`` and the probabilities it used."""
+        prob = expit(Z)
+        return w + np.asarray(XaT @ (W[:, cols] * prob - YW[:, cols])) * Fa[:, cols], prob
 
-    g = gradient(Z, w, slice(None))
+    g, prob = gradient(Z, w, slice(None))
     gnorm0 = np.sqrt((g * g).sum(axis=0))
     if init is not None:
         w[:d] = np.array(init[0], dtype=float).reshape(d, P) * F
         w[d] = np.array(init[1], dtype=float).reshape(P)
         Z = np.asarray(Xa @ w)
-        g = gradient(Z, w, slice(None))
+        g, prob = gradient(Z, w, slice(None))
     gnorm = np.sqrt((g * g).sum(axis=0))
     fval = 0.5 * (w * w).sum(axis=0) + _loss(S * Z, W)
     gstart = np.maximum(gnorm, np.finfo(float).tiny)  # the forcing term is relative to the start
@@ -125,8 +134,8 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
             break
         A = slice(None) if len(act) == P else act  # every problem running: views, not copies
         n_iter[act] += 1
-        prob = expit(Z[:, A])
-        D = W[:, A] * prob * (1.0 - prob)
+        pa = prob[:, A]
+        D = W[:, A] * pa * (1.0 - pa)
         M = 1.0 + np.asarray(X2T @ D) * Fa[:, A]  # diagonal of the Hessian (masked coordinates: 1)
         D32, F32, Minv = D.astype(np.float32), Fa[:, A].astype(np.float32), (1.0 / M).astype(np.float32)
         ga = g[:, A]
@@ -157,8 +166,8 @@ def fit_logistic_batch(X: sparse.spmatrix, Y: np.ndarray, W: np.ndarray, free: n
         w[:, A] = wa + step * s
         Z[:, A] = Za + step * XS
         fval[act] = f_new
-        g_a = gradient(Z[:, A], w[:, A], A)
-        g[:, A] = g_a
+        g_a, p_a = gradient(Z[:, A], w[:, A], A)
+        g[:, A], prob[:, A] = g_a, p_a
         gnorm[act] = np.sqrt((g_a * g_a).sum(axis=0))
         gnorm[act[todo]] = 0.0  # stalled: stop it
     else:
