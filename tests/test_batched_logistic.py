@@ -74,3 +74,22 @@ def test_batch_rejects_bad_input():
         fit_logistic_batch(X, Y, -counts)
     with pytest.raises(ValueError, match="features x problems"):
         fit_logistic_batch(X, Y, counts, free[:-1])
+
+
+def test_blocks_depend_on_the_number_of_problems_only_and_threads_do_not_change_the_fit():
+    from pcnstudy.themes.batched_logistic import BLOCKS, MIN_BLOCK, problem_blocks
+
+    assert [len(b) for b in problem_blocks(BLOCKS * MIN_BLOCK - 1)] == [BLOCKS * MIN_BLOCK - 1]
+    blocks = problem_blocks(BLOCKS * MIN_BLOCK + 1)
+    assert len(blocks) == BLOCKS and np.array_equal(np.concatenate(blocks), np.arange(BLOCKS * MIN_BLOCK + 1))
+    rng = np.random.default_rng(3)
+    X, Y, counts, free = _problems(2)
+    reps = BLOCKS * MIN_BLOCK // Y.shape[1] + 1  # enough problems for several blocks
+    Y, counts, free = (np.tile(a, reps) for a in (Y, counts, free))
+    counts = counts * rng.random(counts.shape)  # every problem different
+    one = fit_logistic_batch(X, Y, counts, free, tol=1e-8, workers=1)
+    two = fit_logistic_batch(X, Y, counts, free, tol=1e-8, workers=2)
+    assert all(np.array_equal(a, b) for a, b in zip(one, two))
+    for p in (0, Y.shape[1] - 1):  # a problem of the first block and one of the last
+        alone, b_alone, _ = fit_logistic_batch(X, Y[:, [p]], counts[:, [p]], free[:, [p]], tol=1e-8)
+        assert np.allclose(alone[:, 0], one[0][:, p], atol=1e-7) and np.isclose(b_alone[0], one[1][p], atol=1e-7)
