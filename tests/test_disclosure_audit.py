@@ -211,6 +211,13 @@ def test_a_breakdown_whose_markers_alone_bound_its_total_is_withheld():
                          "n_lost": [1] * 6 + [8, 4]})
     change = pd.DataFrame({"cohort": ["x", "y", "pooled"], "item": ["leadership"] * 3, "level": ["domain"] * 3,
                            "wave_from": ["baseline"] * 3, "wave_to": ["end"] * 3, "n_pairs": [54, 28, 82]})
+    from pcnstudy.core.disclosure_audit import CannotProtect
+    from pcnstudy.core.published import _protect_attrition_once
+
+    with pytest.raises(CannotProtect) as failed:  # hiding cells alone cannot protect cohort x
+        _protect_attrition_once(attrition, prof, change, truth, {"pct_lost": "n_lost"}, None)
+    assert failed.value.leaks and all(lk.name.split("|")[1] == "x" for lk in failed.value.leaks)
+    assert str(failed.value).startswith("disclosure: cannot protect ")
     protected = protect_attrition(attrition, prof, change, truth, {"pct_lost": "n_lost"})
     assert protected.withheld == ["x"]
     pub = protected.tables

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 from scipy.optimize import linprog
@@ -128,6 +129,15 @@ class Leak:
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind}): {self.reason} [{_fmt(self.low)}, {_fmt(self.high)}]"
+
+
+class CannotProtect(ValueError):
+    """Complementary suppression found no cell left to hide for these leaks (``leaks``);
+    the message names the first three."""
+
+    def __init__(self, leaks: Sequence[Leak]):
+        self.leaks = list(leaks)
+        super().__init__("disclosure: cannot protect " + "; ".join(map(str, self.leaks[:3])))
 
 
 def _fmt(x: float) -> str:
@@ -492,5 +502,5 @@ def protect(linked: Linked, threshold: int, round_to: int | None = None, max_rou
             done.add(component.get(i))
             progress = True
         if not progress:
-            raise ValueError("disclosure: cannot protect " + "; ".join(map(str, leaks[:3])))
+            raise CannotProtect(leaks)
     raise ValueError(f"disclosure: complementary suppression did not converge in {max_rounds} rounds")

@@ -30,15 +30,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
 from pcnstudy.core.disclosure import flag_column
-from pcnstudy.core.disclosure_audit import (PRIMARY, SECONDARY, SHOWN, UNPUBLISHED, Linked, audit, components,
-                                            intervals, protect)
+from pcnstudy.core.disclosure_audit import (PRIMARY, SECONDARY, SHOWN, UNPUBLISHED, CannotProtect, Leak, Linked, audit,
+                                            components, intervals, protect)
 
 Cells = dict[tuple[str, int, str], int]
 POOLED = "pooled"
@@ -460,8 +459,8 @@ def protect_attrition(attrition: pd.DataFrame, by_profession: pd.DataFrame, chan
     while True:
         try:
             protected = _protect_attrition_once(attrition, by_profession, change, counts, derived, round_to)
-        except ValueError as err:
-            named = _withholdable_cohorts(str(err), by_profession)
+        except CannotProtect as err:
+            named = _withholdable_cohorts(err.leaks[:3], by_profession)
             if not named:
                 raise
             withheld += named
@@ -470,11 +469,13 @@ def protect_attrition(attrition: pd.DataFrame, by_profession: pd.DataFrame, chan
         return dataclasses.replace(protected, withheld=withheld)
 
 
-def _withholdable_cohorts(message: str, by_profession: pd.DataFrame) -> list[str]:
-    """The cohorts a "cannot protect" failure names whose profession breakdown is still published."""
-    if "cannot protect" not in message or by_profession.empty:
+def _withholdable_cohorts(leaks: Sequence[Leak], by_profession: pd.DataFrame) -> list[str]:
+    """The cohorts of attrition ``leaks`` (names ``table|cohort|...``) whose profession
+    breakdown is still published."""
+    if by_profession.empty:
         return []
-    named = set(re.findall(r"\battrition(?:_by_profession)?\|([^|]+)\|", message))
+    named = {leak.name.split("|")[1] for leak in leaks
+             if leak.name.split("|")[0] in ("attrition", "attrition_by_profession") and leak.name.count("|") >= 2}
     present = set(by_profession["cohort"].astype(str))
     return sorted(named & present)
 
