@@ -344,6 +344,17 @@ def test_throughput_summary_charges_tokenising_to_both_and_reports_the_spread():
     assert t["theme_docs_per_s"] == 250.0 and t["gensim_docs_per_s"] == round(1000 / 6.6, 1) and t["repeats"] == 3
     line = throughput_line({**t, "n_topics": 11})
     assert "ratio 1.50 (min 1.50, max 2.20 over 3 runs)" in line and "charged to both" in line and "11 topics" in line
+    assert "thread" not in line
+    assert "classifiers in 2 thread(s)" in throughput_line({**t, "n_topics": 11, "theme_solver_threads": 2})
+
+
+def test_the_reported_solver_threads_are_the_blocks_the_cpus_allow(monkeypatch):
+    import pcnstudy.bench.throughput as throughput
+
+    monkeypatch.setattr(throughput, "usable_cpus", lambda: 1)
+    assert throughput.solver_threads() == 1
+    monkeypatch.setattr(throughput, "usable_cpus", lambda: 8)
+    assert throughput.solver_threads() == throughput.BLOCKS
 
 
 def test_throughput_alone_simulates_and_ingests_only(tmp_path, monkeypatch):

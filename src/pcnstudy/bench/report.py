@@ -92,6 +92,8 @@ def throughput_line(t: dict[str, Any]) -> str:
     spread = f" (min {t['ratio_min']:.2f}, max {t['ratio_max']:.2f} over {t['repeats']} runs)" if "ratio_min" in t else ""
     charged = f"; tokenising {t['tokenising']}" if "tokenising" in t else ""
     cpu = f"; from CPU time {t['ratio_cpu']:.2f}" if "ratio_cpu" in t else ""
+    if "theme_solver_threads" in t:
+        cpu += f"; theme model's classifiers in {t['theme_solver_threads']} thread(s)"
     return (f"theme model {t['theme_docs_per_s']:.0f} docs/s, gensim LdaModel {t['gensim_docs_per_s']:.0f} docs/s: "
             f"ratio {t['ratio']:.2f}{spread}{cpu} ({t['n_docs']} docs, {t['n_topics']} topics{charged})")
 
