@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pcnstudy.themes.free_topics import FreeTopicModel, select_free_topics, term_ppmi
-from pcnstudy.themes.metrics import best_f1_threshold, matched_jaccard, npmi_coherence, precision_threshold
+from pcnstudy.themes.metrics import best_f1_threshold, best_kappa_threshold, matched_jaccard, npmi_coherence, precision_threshold
 from pcnstudy.themes.preprocess import match_seed_terms, prepare_corpus
 from pcnstudy.themes.text_units import distinct_rows, near_duplicate_groups
 from pcnstudy.themes.topics import GuidedThemeModel, _identity, fit_tfidf
@@ -50,6 +50,31 @@ def test_best_f1_threshold_agrees_with_brute_force():
                key=lambda fc: (fc[0], fc[1]))
     assert f1 == pytest.approx(best[0]) and cut == pytest.approx(best[1])
     assert best_f1_threshold(np.zeros(4), np.ones(4)) == (float("inf"), 0.0)
+
+
+@pytest.mark.parametrize("seed", [3, 11, 29])
+def test_best_kappa_threshold_agrees_with_brute_force_sklearn_kappa(seed):
+    from sklearn.metrics import cohen_kappa_score
+    rng = np.random.default_rng(seed)
+    y = (rng.random(80) < 0.2).astype(int)
+    s = np.round(rng.random(80) + 0.4 * y, 2)  # rounded: blocks of tied scores
+    cut, kappa = best_kappa_threshold(y, s)
+    best = max(((cohen_kappa_score(y, (s >= c).astype(int)), c) for c in np.unique(s)),
+               key=lambda kc: (round(kc[0], 12), kc[1]))
+    assert kappa == pytest.approx(best[0]) and cut == pytest.approx(best[1])
+    assert best_kappa_threshold(np.zeros(4), np.ones(4)) == (float("inf"), 0.0)
+
+
+def test_kappa_cut_differs_from_f1_cut_and_has_the_higher_kappa():
+    # F1 ignores true negatives and kappa does not, so the two cuts can part.
+    from sklearn.metrics import cohen_kappa_score
+    y = np.array([1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0])
+    s = np.array([1.13, .5, .66, .67, .82, .71, .46, .51, .79, .09, .58, .7, 1.31, .99, .99])
+    cut_k, kappa = best_kappa_threshold(y, s)
+    cut_f, _ = best_f1_threshold(y, s)
+    assert cut_k == pytest.approx(0.82) and cut_f == pytest.approx(0.66)
+    assert kappa == pytest.approx(cohen_kappa_score(y, (s >= cut_k).astype(int)))
+    assert kappa > cohen_kappa_score(y, (s >= cut_f).astype(int))
 
 
 def test_precision_threshold_is_lowest_cut_reaching_precision():

@@ -1,7 +1,8 @@
 """Metrics of the theme model: score cuts, topic coherence and topic stability.
 
 - ``best_f1_threshold(y, scores)``: the cut of ``scores >= cut`` that maximises F1
-  against 0/1 ``y`` (and that F1); ``precision_threshold(y, scores, p)``: the lowest cut
+  against 0/1 ``y`` (and that F1); ``best_kappa_threshold(y, scores)``: the cut that
+  maximises Cohen's kappa instead (and that kappa); ``precision_threshold(y, scores, p)``: the lowest cut
   whose assignments reach precision ``p``;
 - ``npmi_coherence(top_terms, doc_term)``: mean normalised PMI of a topic's top terms
   by document co-occurrence (Bouma 2009; Roeder, Both and Hinneburg 2015);
@@ -37,6 +38,32 @@ def best_f1_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, fl
     f1 = np.where(last, 2 * tp / (k + n_pos), -1.0)
     best = int(np.argmax(f1))
     return float(s_sorted[best]), float(f1[best])
+
+
+def best_kappa_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """Return (threshold, kappa): the score cut that maximises Cohen's kappa of ``scores >= cut`` against 0/1 ``y_true``.
+
+    For every candidate cut the 2x2 table comes from cumulative true and false positives
+    down the sorted scores; binary kappa is 2 (TP TN - FN FP) / ((TP + FP)(FP + TN) +
+    (TP + FN)(FN + TN)), and 0 where that denominator is 0. Ties go to the higher cut
+    (fewer assignments). With no positives, returns (inf, 0).
+    """
+    y = np.asarray(y_true).astype(bool)
+    s = np.asarray(scores, dtype=float)
+    n, n_pos = len(s), int(y.sum())
+    if n_pos == 0 or n == 0:
+        return float("inf"), 0.0
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    tp = np.cumsum(y_sorted).astype(float)
+    fp = np.arange(1, n + 1) - tp
+    fn, tn = n_pos - tp, (n - n_pos) - fp
+    den = (tp + fp) * (fp + tn) + (tp + fn) * (fn + tn)
+    kappa = np.divide(2.0 * (tp * tn - fn * fp), den, out=np.zeros(n), where=den > 0)
+    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # end of each block of equal scores
+    kappa = np.where(last, kappa, -np.inf)
+    best = int(np.argmax(kappa))
+    return float(s_sorted[best]), float(kappa[best])
 
 
 def precision_threshold(y_true: np.ndarray, scores: np.ndarray, min_precision: float) -> float:

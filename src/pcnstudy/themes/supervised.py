@@ -20,11 +20,13 @@
   or None]): the second stage (stacking) adds to each theme's features the other themes'
   first-stage scores (out of fold, as log-odds); per theme, the first-stage classifier, the second-stage
   classifier and the zero-shot rule are compared by cross-validated Cohen's kappa on the
-  coded texts (each classifier at the cut that maximises its out-of-fold F1), and a
+  coded texts (each classifier at the cut that maximises its out-of-fold kappa), and a
   classifier is used (``use``) only where it beats the rule, so few or uninformative codes
   leave the zero-shot coding in place. Themes with fewer than two coded examples (or two
-  coded non-examples) get None. The classifiers are not class-weighted: the F1 cut already
-  sets the balance between missed and spurious assignments.
+  coded non-examples) get None. The classifiers are not class-weighted: the kappa cut
+  already sets the balance between missed and spurious assignments (a kappa cut rather
+  than an F1 cut, since kappa is what the coding is judged by and, unlike F1, it counts
+  the texts rightly left uncoded).
 """
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from pcnstudy.themes.agreement import cohen_kappa
-from pcnstudy.themes.metrics import best_f1_threshold
+from pcnstudy.themes.metrics import best_kappa_threshold
 
 LOGIT_EPS = 1e-4  # first-stage scores enter the second stage as log-odds within +-9.2
 
@@ -170,7 +172,8 @@ def first_stage_scores(Fs: list, Y: np.ndarray, folds: np.ndarray, C: float, see
 
 
 def _cv_kappa(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    tau, _ = best_f1_threshold(y, scores)
+    """(cut, kappa) of out-of-fold ``scores``: the cut maximising Cohen's kappa, and that kappa."""
+    tau, _ = best_kappa_threshold(y, scores)
     return float(tau), float(cohen_kappa((scores >= tau).astype(int), y))
 
 

@@ -53,7 +53,7 @@ classification (Chang et al. 2008; Meng et al. 2018, WeSTClass):
    (stacking) whose features add the other themes' out-of-fold first-stage scores as
    log-odds (``supervised.fit_stacked_codes``; folds shared by the themes, within the coded
    documents, nested for the second stage's own cross-validation). Each classifier's
-   threshold maximises F1 out of fold; per theme the stage with the higher out-of-fold
+   threshold maximises Cohen's kappa out of fold; per theme the stage with the higher out-of-fold
    Cohen's kappa is taken, and it replaces the zero-shot coding of the theme only where
    that kappa is above the zero-shot rule's on the same coded documents; themes with
    fewer than two coded examples keep the zero-shot rule. ``fit_codes(y)`` refits this
@@ -592,7 +592,7 @@ class GuidedThemeModel(TransformerMixin, BaseEstimator):
                 self.supervised_[theme] = fit.model
                 self.coded_stage_[theme] = fit.stage
                 self.thresholds_[theme] = fit.threshold
-                self.threshold_rule_[theme] = "human codes: cross-validated F1 maximum"
+                self.threshold_rule_[theme] = "human codes: cross-validated kappa maximum"
             else:
                 self.threshold_rule_[theme] += " (human codes: the classifier did not beat it)"
 
