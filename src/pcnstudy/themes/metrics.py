@@ -20,24 +20,37 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 
 
+def _cuts(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate cuts of ``scores >= cut``, highest first: (sorted scores, true positives
+    and assignments at each, and whether each ends a block of equal scores, the only
+    places a cut can fall)."""
+    y = np.asarray(y_true).astype(bool)
+    s = np.asarray(scores, dtype=float)
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted = s[order]
+    tp = np.cumsum(y[order]).astype(float)
+    assigned = np.arange(1, len(s) + 1, dtype=float)
+    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+    return s_sorted, tp, assigned, last
+
+
+def _best_cut(s_sorted: np.ndarray, value: np.ndarray, last: np.ndarray) -> tuple[float, float]:
+    """(cut, value) at the highest ``value`` among the block ends; ties go to the higher cut."""
+    value = np.where(last, value, -np.inf)
+    best = int(np.argmax(value))
+    return float(s_sorted[best]), float(value[best])
+
+
 def best_f1_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     """Return (threshold, F1): the score cut that maximises F1 of ``scores >= cut`` for 0/1 ``y_true``.
 
     Ties go to the higher cut (fewer assignments). With no positives, returns (inf, 0).
     """
-    y = np.asarray(y_true).astype(bool)
-    s = np.asarray(scores, dtype=float)
-    n_pos = int(y.sum())
-    if n_pos == 0 or len(s) == 0:
+    n_pos = int(np.asarray(y_true).astype(bool).sum())
+    if n_pos == 0 or len(scores) == 0:
         return float("inf"), 0.0
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    tp = np.cumsum(y_sorted)
-    k = np.arange(1, len(s) + 1)
-    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # end of each block of equal scores
-    f1 = np.where(last, 2 * tp / (k + n_pos), -1.0)
-    best = int(np.argmax(f1))
-    return float(s_sorted[best]), float(f1[best])
+    s_sorted, tp, assigned, last = _cuts(y_true, scores)
+    return _best_cut(s_sorted, 2 * tp / (assigned + n_pos), last)
 
 
 def best_kappa_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
@@ -48,35 +61,23 @@ def best_kappa_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float,
     (TP + FN)(FN + TN)), and 0 where that denominator is 0. Ties go to the higher cut
     (fewer assignments). With no positives, returns (inf, 0).
     """
-    y = np.asarray(y_true).astype(bool)
-    s = np.asarray(scores, dtype=float)
-    n, n_pos = len(s), int(y.sum())
+    n, n_pos = len(scores), int(np.asarray(y_true).astype(bool).sum())
     if n_pos == 0 or n == 0:
         return float("inf"), 0.0
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    tp = np.cumsum(y_sorted).astype(float)
-    fp = np.arange(1, n + 1) - tp
+    s_sorted, tp, assigned, last = _cuts(y_true, scores)
+    fp = assigned - tp
     fn, tn = n_pos - tp, (n - n_pos) - fp
     den = (tp + fp) * (fp + tn) + (tp + fn) * (fn + tn)
     kappa = np.divide(2.0 * (tp * tn - fn * fp), den, out=np.zeros(n), where=den > 0)
-    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]  # end of each block of equal scores
-    kappa = np.where(last, kappa, -np.inf)
-    best = int(np.argmax(kappa))
-    return float(s_sorted[best]), float(kappa[best])
+    return _best_cut(s_sorted, kappa, last)
 
 
 def precision_threshold(y_true: np.ndarray, scores: np.ndarray, min_precision: float) -> float:
     """Return the lowest score cut whose assignments ``scores >= cut`` reach ``min_precision`` (inf if none)."""
-    y = np.asarray(y_true).astype(bool)
-    s = np.asarray(scores, dtype=float)
-    if len(s) == 0 or not y.any():
+    if len(scores) == 0 or not np.asarray(y_true).astype(bool).any():
         return float("inf")
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    precision = np.cumsum(y_sorted) / np.arange(1, len(s) + 1)
-    last = np.r_[s_sorted[1:] != s_sorted[:-1], True]
-    ok = np.where(last & (precision >= min_precision))[0]
+    s_sorted, tp, assigned, last = _cuts(y_true, scores)
+    ok = np.where(last & (tp / assigned >= min_precision))[0]
     return float(s_sorted[ok.max()]) if len(ok) else float("inf")
 
 
