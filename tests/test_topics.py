@@ -12,6 +12,7 @@ from scipy import sparse
 from sklearn.base import clone
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import cohen_kappa_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pcnstudy.themes.free_topics import FreeTopicModel, select_free_topics, term_ppmi
@@ -54,7 +55,6 @@ def test_best_f1_threshold_agrees_with_brute_force():
 
 @pytest.mark.parametrize("seed", [3, 11, 29])
 def test_best_kappa_threshold_agrees_with_brute_force_sklearn_kappa(seed):
-    from sklearn.metrics import cohen_kappa_score
     rng = np.random.default_rng(seed)
     y = (rng.random(80) < 0.2).astype(int)
     s = np.round(rng.random(80) + 0.4 * y, 2)  # rounded: blocks of tied scores
@@ -67,7 +67,6 @@ def test_best_kappa_threshold_agrees_with_brute_force_sklearn_kappa(seed):
 
 def test_kappa_cut_differs_from_f1_cut_and_has_the_higher_kappa():
     # F1 ignores true negatives and kappa does not, so the two cuts can part.
-    from sklearn.metrics import cohen_kappa_score
     y = np.array([1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0])
     s = np.array([1.13, .5, .66, .67, .82, .71, .46, .51, .79, .09, .58, .7, 1.31, .99, .99])
     cut_k, kappa = best_kappa_threshold(y, s)

@@ -2,8 +2,8 @@
 
 - ``best_f1_threshold(y, scores)``: the cut of ``scores >= cut`` that maximises F1
   against 0/1 ``y`` (and that F1); ``best_kappa_threshold(y, scores)``: the cut that
-  maximises Cohen's kappa instead (and that kappa); ``precision_threshold(y, scores, p)``: the lowest cut
-  whose assignments reach precision ``p``;
+  maximises Cohen's kappa instead (and that kappa); ``precision_threshold(y, scores, p)``:
+  the lowest cut whose assignments reach precision ``p``;
 - ``npmi_coherence(top_terms, doc_term)``: mean normalised PMI of a topic's top terms
   by document co-occurrence (Bouma 2009; Roeder, Both and Hinneburg 2015);
 - ``jaccard(a, b)`` and ``matched_jaccard(ref, other)``: the overlap of two term sets,
@@ -46,10 +46,10 @@ def best_f1_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, fl
 
     Ties go to the higher cut (fewer assignments). With no positives, returns (inf, 0).
     """
-    n_pos = int(np.asarray(y_true).astype(bool).sum())
-    if n_pos == 0 or len(scores) == 0:
-        return float("inf"), 0.0
     s_sorted, tp, assigned, last = _cuts(y_true, scores)
+    n_pos = tp[-1] if len(tp) else 0.0
+    if n_pos == 0:
+        return float("inf"), 0.0
     return _best_cut(s_sorted, 2 * tp / (assigned + n_pos), last)
 
 
@@ -61,10 +61,10 @@ def best_kappa_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float,
     (TP + FN)(FN + TN)), and 0 where that denominator is 0. Ties go to the higher cut
     (fewer assignments). With no positives, returns (inf, 0).
     """
-    n, n_pos = len(scores), int(np.asarray(y_true).astype(bool).sum())
-    if n_pos == 0 or n == 0:
-        return float("inf"), 0.0
     s_sorted, tp, assigned, last = _cuts(y_true, scores)
+    n, n_pos = len(tp), (tp[-1] if len(tp) else 0.0)
+    if n_pos == 0:
+        return float("inf"), 0.0
     fp = assigned - tp
     fn, tn = n_pos - tp, (n - n_pos) - fp
     den = (tp + fp) * (fp + tn) + (tp + fn) * (fn + tn)
@@ -74,9 +74,9 @@ def best_kappa_threshold(y_true: np.ndarray, scores: np.ndarray) -> tuple[float,
 
 def precision_threshold(y_true: np.ndarray, scores: np.ndarray, min_precision: float) -> float:
     """Return the lowest score cut whose assignments ``scores >= cut`` reach ``min_precision`` (inf if none)."""
-    if len(scores) == 0 or not np.asarray(y_true).astype(bool).any():
-        return float("inf")
     s_sorted, tp, assigned, last = _cuts(y_true, scores)
+    if not len(tp) or tp[-1] == 0:
+        return float("inf")
     ok = np.where(last & (tp / assigned >= min_precision))[0]
     return float(s_sorted[ok.max()]) if len(ok) else float("inf")
 

@@ -172,7 +172,9 @@ def first_stage_scores(Fs: list, Y: np.ndarray, folds: np.ndarray, C: float, see
 
 
 def _cv_kappa(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
-    """(cut, kappa) of out-of-fold ``scores``: the cut maximising Cohen's kappa, and that kappa."""
+    """(cut, kappa) of out-of-fold ``scores``: the cut maximising Cohen's kappa, and the kappa
+    there from ``cohen_kappa``, the function the zero-shot rule's kappa comes from, so the
+    two compare like for like."""
     tau, _ = best_kappa_threshold(y, scores)
     return float(tau), float(cohen_kappa((scores >= tau).astype(int), y))
 
